@@ -1,0 +1,47 @@
+package toolchain
+
+import "fmt"
+
+// Classify decides what dcc may do with cmd: cache it and compile it elsewhere,
+// cache it but compile it here, or run it unchanged. It never runs the compiler
+// and never fails: a command it does not understand is ActionLocal with a reason.
+// Response files are expanded (relative to cmd.Dir) before classification.
+func Classify(cmd Command) Analysis {
+	name, _ := ParseCompilerName(cmd.Compiler)
+	fam := cmd.Family
+	if fam == FamilyUnknown {
+		fam = name.Family
+	}
+	a := Analysis{Family: fam, Args: cmd.Args}
+	if fam == FamilyUnknown {
+		return a.local(fmt.Sprintf("%q is not a compiler dcc knows", cmd.Compiler))
+	}
+	args, err := ExpandResponseFiles(cmd.Args, cmd.Dir, QuotingFor(fam))
+	if err != nil {
+		return a.local(fmt.Sprintf("response file: %v", err))
+	}
+	a.Args = args
+	if fam == FamilyMSVC {
+		classifyMSVC(&a, name, cmd)
+	} else {
+		classifyGCC(&a, name, cmd)
+	}
+	if !a.Cacheable() {
+		a.clearCacheFields()
+	}
+	return a
+}
+
+// local marks the analysis as run-unchanged with the given reason.
+func (a *Analysis) local(reason string) Analysis {
+	a.Action, a.Reason = ActionLocal, reason
+	a.clearCacheFields()
+	return *a
+}
+
+// clearCacheFields drops what only a cacheable command carries.
+func (a *Analysis) clearCacheFields() {
+	a.PreprocessorArgs, a.CodegenArgs, a.DependencyArgs = nil, nil, nil
+	a.PreprocessCommand, a.CompileCommand, a.PreprocessedInput = nil, nil, ""
+	a.RecordsWorkingDir = false
+}

@@ -1,0 +1,81 @@
+package toolchain
+
+import (
+	"regexp"
+	"strings"
+)
+
+// CompilerName is what a compiler's file name says about it: "x86_64-linux-gnu-g++-12"
+// is the g++ driver of the gcc family, for target x86_64-linux-gnu, version 12.
+type CompilerName struct {
+	// Family is the command-line syntax the driver uses.
+	Family Family
+	// Driver is the driver's base name without target prefix, version or ".exe":
+	// "gcc", "g++", "cc", "c++", "clang", "clang++", "clang-cl" or "cl".
+	Driver string
+	// CXX is true for drivers that compile every source as C++ and link the C++
+	// runtime (g++, c++, clang++).
+	CXX bool
+	// Target is the target-triple prefix of the name, if any ("arm-linux-gnueabihf").
+	Target string
+	// Version is the version suffix of the name, if any ("12", "14.0").
+	Version string
+}
+
+// drivers lists the compiler driver names dcc recognises, longest first so that
+// "clang-cl" is found before "cl" and "clang++" before "clang".
+var drivers = []struct {
+	name   string
+	family Family
+	cxx    bool
+}{
+	{"clang-cl", FamilyMSVC, false},
+	{"clang++", FamilyClang, true},
+	{"clang", FamilyClang, false},
+	{"gcc", FamilyGCC, false},
+	{"g++", FamilyGCC, true},
+	{"c++", FamilyGCC, true},
+	{"cc", FamilyGCC, false},
+	{"cl", FamilyMSVC, false},
+}
+
+// versionSuffix matches "-12", "-14.0.6" or "12" at the end of a driver name.
+var versionSuffix = regexp.MustCompile(`-?[0-9]+(\.[0-9]+)*$`)
+
+// ParseCompilerName reads a compiler's path or name ("gcc", "/usr/bin/clang++-14",
+// `C:\VC\bin\cl.exe`) and says which driver it names. ok is false for names that are
+// not a known compiler driver.
+func ParseCompilerName(path string) (name CompilerName, ok bool) {
+	base := path
+	if i := strings.LastIndexAny(base, `/\`); i >= 0 {
+		base = base[i+1:]
+	}
+	if len(base) > 4 && strings.EqualFold(base[len(base)-4:], ".exe") {
+		base = base[:len(base)-4]
+	}
+	stem := base
+	if loc := versionSuffix.FindStringIndex(base); loc != nil && loc[0] > 0 {
+		stem = base[:loc[0]]
+		name.Version = strings.TrimPrefix(base[loc[0]:], "-")
+	}
+	for _, d := range drivers {
+		if !strings.HasSuffix(stem, d.name) {
+			continue
+		}
+		prefix := stem[:len(stem)-len(d.name)]
+		if prefix != "" && !strings.HasSuffix(prefix, "-") {
+			continue
+		}
+		name.Family, name.Driver, name.CXX = d.family, d.name, d.cxx
+		name.Target = strings.TrimSuffix(prefix, "-")
+		return name, true
+	}
+	return CompilerName{}, false
+}
+
+// IsCompilerName reports whether a program name (argv[0]) names a compiler
+// driver dcc stands in for when it is started through a masquerade link.
+func IsCompilerName(path string) bool {
+	_, ok := ParseCompilerName(path)
+	return ok
+}
