@@ -39,8 +39,8 @@ var drivers = []struct {
 	{"cl", FamilyMSVC, false},
 }
 
-// versionSuffix matches "-12", "-14.0.6" or "12" at the end of a driver name.
-var versionSuffix = regexp.MustCompile(`-?[0-9]+(\.[0-9]+)*$`)
+// versionSuffix matches "-12" or "-14.0.6" at the end of a driver name.
+var versionSuffix = regexp.MustCompile(`-[0-9]+(\.[0-9]+)*$`)
 
 // ParseCompilerName reads a compiler's path or name ("gcc", "/usr/bin/clang++-14",
 // `C:\VC\bin\cl.exe`) and says which driver it names. ok is false for names that are

@@ -1,0 +1,38 @@
+# dcc: build, test, benchmark. `make test` installs what it needs first.
+GO ?= go
+GOFLAGS_BUILD ?= -trimpath
+
+.PHONY: build deps test test-short bench demo fuzz clean
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
+
+deps:
+	scripts/install-deps.sh
+	scripts/fetch-project.sh zlib >/dev/null
+
+# Every test: unit, fuzz seeds, and integration with real gcc, clang, clang-cl
+# and zlib from Debian's sources. DCC_REQUIRE_REAL makes a missing compiler or
+# source tree a failure instead of a skip.
+test: deps build
+	$(GO) vet ./...
+	DCC_REQUIRE_REAL=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: build
+	$(GO) test -short ./...
+
+# Pass-through overhead of dcc against the plain compiler, as ratios.
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchtime 40x -count 1 ./integration/
+
+# Run every fuzz target briefly (FUZZTIME each).
+FUZZTIME ?= 30s
+fuzz:
+	for t in $$($(GO) test -list '^Fuzz' ./toolchain/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./toolchain/ || exit 1; done
+
+demo:
+	scripts/demo.sh
+
+clean:
+	rm -rf bin .work/demo

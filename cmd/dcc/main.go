@@ -1,0 +1,19 @@
+// Command dcc is the compiler wrapper: "dcc gcc -c a.c", a masquerade link named
+// "gcc", or one of dcc's subcommands ("dcc explain", "dcc install-links").
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/dcc-build/dcc/cli"
+	"github.com/dcc-build/dcc/wrapper"
+)
+
+func main() {
+	inv := wrapper.Detect(os.Args, cli.IsCommand)
+	if inv.Mode == wrapper.ModeCommand {
+		os.Exit(cli.Execute(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(wrapper.Compile(context.Background(), inv, os.Stderr))
+}

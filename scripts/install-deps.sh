@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what dcc's build, tests and demo need on a Debian machine with Go:
+# the compilers dcc stands in front of, ccache and distcc for comparisons,
+# dpkg-dev for `apt-get source`, and the Go modules. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+need=()
+for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
+            ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+
+src_list=/etc/apt/sources.list.d/debian.sources
+deb_src_missing=false
+if [ -f "$src_list" ] && ! grep -q '^Types:.*deb-src' "$src_list"; then
+  deb_src_missing=true
+fi
+
+if [ "${#need[@]}" -gt 0 ] || $deb_src_missing; then
+  if $deb_src_missing; then
+    echo "install-deps: enabling deb-src in $src_list (for apt-get source)"
+    "${sudo_cmd[@]}" sed -i 's/^Types: deb$/Types: deb deb-src/' "$src_list"
+  fi
+  echo "install-deps: apt-get install ${need[*]:-(sources only)}"
+  "${sudo_cmd[@]}" apt-get update -q >/dev/null
+  if [ "${#need[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "${need[@]}" >/dev/null
+  fi
+fi
+
+go mod download

@@ -1,0 +1,55 @@
+package wrapper
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Mode is how dcc was started.
+type Mode int
+
+const (
+	// ModeCommand: "dcc explain ...", "dcc install-links ...", "dcc --help".
+	ModeCommand Mode = iota
+	// ModeMasquerade: started through a link named like a compiler ("gcc").
+	ModeMasquerade
+	// ModePrefix: "dcc gcc ...", "dcc /usr/bin/clang ...", or as a CMake launcher.
+	ModePrefix
+)
+
+// Invocation is the compile dcc was asked to run.
+type Invocation struct {
+	// Mode says how dcc was started.
+	Mode Mode
+	// Compiler is the compiler to run, as named ("gcc", "/usr/bin/cc", "cl.exe").
+	Compiler string
+	// Args are the compiler's arguments.
+	Args []string
+}
+
+// Detect tells masquerade use from prefix use and from dcc's own subcommands.
+// Any program name other than dcc's own is a masquerade (as ccache does);
+// "dcc NAME ..." is prefix use unless isCommand(NAME) or NAME is an option.
+func Detect(argv []string, isCommand func(string) bool) Invocation {
+	if len(argv) == 0 {
+		return Invocation{Mode: ModeCommand}
+	}
+	base := filepath.Base(argv[0])
+	if !isOwnName(base) {
+		return Invocation{Mode: ModeMasquerade, Compiler: base, Args: argv[1:]}
+	}
+	if len(argv) < 2 || isCommand(argv[1]) || strings.HasPrefix(argv[1], "-") {
+		return Invocation{Mode: ModeCommand}
+	}
+	return Invocation{Mode: ModePrefix, Compiler: argv[1], Args: argv[2:]}
+}
+
+// isOwnName reports whether a program name is dcc's own rather than a masquerade link.
+func isOwnName(base string) bool {
+	if base == "dcc" || strings.HasPrefix(base, "dcc.") {
+		return true
+	}
+	exe, err := os.Executable()
+	return err == nil && filepath.Base(exe) == base
+}

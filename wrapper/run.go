@@ -1,0 +1,83 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// LogEnv names a file to which dcc appends one JSON line per compile with what
+// it decided (the classification and the real compiler it ran).
+const LogEnv = "DCC_LOG"
+
+// Exit codes of dcc's own failures, as a shell uses them.
+const (
+	// ExitNotFound: the real compiler does not exist.
+	ExitNotFound = 127
+	// ExitCannotRun: the real compiler exists but could not be started (or a loop was stopped).
+	ExitCannotRun = 126
+)
+
+// Compile runs the real compiler for inv in place of dcc: same arguments,
+// stdin, stdout, stderr, exit code and signals, because the process becomes the
+// compiler (exec). It returns only when that could not happen, with the exit
+// code to use after printing a one-line error to stderr.
+func Compile(ctx context.Context, inv Invocation, stderr io.Writer) int {
+	real, env, err := prepare(inv)
+	if err != nil {
+		fmt.Fprintf(stderr, "dcc: %v\n", err)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return ExitNotFound
+		}
+		return ExitCannotRun
+	}
+	logDecision(ctx, inv, real)
+	argv := append([]string{real}, inv.Args...)
+	err = syscall.Exec(real, argv, env)
+	fmt.Fprintf(stderr, "dcc: run %s: %v\n", real, err)
+	return ExitCannotRun
+}
+
+// prepare finds the real compiler and the environment to start it with.
+func prepare(inv Invocation) (real string, env []string, err error) {
+	chain := ParseChain(os.Getenv(ChainEnv))
+	f, err := NewFinder(os.Getenv("PATH"), chain)
+	if err != nil {
+		return "", nil, err
+	}
+	real, err = f.Find(inv.Compiler)
+	if err != nil {
+		return "", nil, err
+	}
+	marker, err := ExtendChain(chain, real)
+	if err != nil {
+		return "", nil, err
+	}
+	return real, withEnv(os.Environ(), ChainEnv, marker), nil
+}
+
+// logDecision appends the classification of inv to the DCC_LOG file, if set.
+// It never fails a compile: a log that cannot be written is skipped.
+func logDecision(ctx context.Context, inv Invocation, real string) {
+	path := os.Getenv(LogEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	dir, _ := os.Getwd()
+	a := toolchain.Classify(toolchain.Command{Compiler: inv.Compiler, Args: inv.Args, Dir: dir})
+	slog.New(slog.NewJSONHandler(f, nil)).LogAttrs(ctx, slog.LevelInfo, "compile",
+		slog.String("compiler", inv.Compiler), slog.String("real", real), slog.String("dir", dir),
+		slog.String("action", string(a.Action)), slog.String("reason", a.Reason),
+		slog.String("source", a.Source), slog.String("object", a.Outputs.Object))
+}
