@@ -10,7 +10,7 @@ sudo_cmd=()
 
 need=()
 for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
-            ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make; do
+            ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 
