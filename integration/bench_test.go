@@ -81,7 +81,7 @@ func BenchmarkWrapperOverhead(b *testing.B) {
 		{filepath.Join(real, "cc"), "-c", "a.c"},
 		{filepath.Join(masq, "cc"), "-c", "a.c"},
 	}, b.TempDir(), env)
-	b.ReportMetric(float64((meds[1]-meds[0]).Microseconds()), "added-µs")
+	b.ReportMetric(float64((meds[1] - meds[0]).Microseconds()), "added-µs")
 	b.Logf("no-op compiler: direct %v, through dcc %v: dcc adds %v per compile (medians of %d interleaved runs)",
 		meds[0], meds[1], meds[1]-meds[0], b.N)
 }
