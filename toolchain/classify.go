@@ -1,6 +1,9 @@
 package toolchain
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Classify decides what dcc may do with cmd: cache it and compile it elsewhere,
 // cache it but compile it here, or run it unchanged. It never runs the compiler
@@ -8,6 +11,12 @@ import "fmt"
 // Response files are expanded (relative to cmd.Dir) before classification.
 func Classify(cmd Command) Analysis {
 	name, _ := ParseCompilerName(cmd.Compiler)
+	if cmd.Driver != "" {
+		if d, ok := ParseCompilerName(cmd.Driver); ok {
+			name.Driver, name.CXX = d.Driver, d.CXX
+		}
+	}
+	name = withDriverMode(name, cmd.Args)
 	fam := cmd.Family
 	if fam == FamilyUnknown {
 		fam = name.Family
@@ -44,4 +53,27 @@ func (a *Analysis) clearCacheFields() {
 	a.PreprocessorArgs, a.CodegenArgs, a.DependencyArgs = nil, nil, nil
 	a.PreprocessCommand, a.CompileCommand, a.PreprocessedInput = nil, nil, ""
 	a.RecordsWorkingDir = false
+}
+
+// withDriverMode applies clang's --driver-mode= option, which overrides what the
+// program name says: clang --driver-mode=cl is clang-cl, --driver-mode=g++ is clang++.
+func withDriverMode(name CompilerName, args []string) CompilerName {
+	if name.Family != FamilyClang && name.Family != FamilyMSVC {
+		return name
+	}
+	for _, a := range args {
+		mode, ok := strings.CutPrefix(a, "--driver-mode=")
+		if !ok {
+			continue
+		}
+		switch mode {
+		case "cl":
+			name.Family, name.Driver, name.CXX = FamilyMSVC, "clang-cl", false
+		case "g++":
+			name.Family, name.Driver, name.CXX = FamilyClang, "clang++", true
+		case "gcc":
+			name.Family, name.Driver, name.CXX = FamilyClang, "clang", false
+		}
+	}
+	return name
 }

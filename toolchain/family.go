@@ -39,6 +39,9 @@ var drivers = []struct {
 	{"cl", FamilyMSVC, false},
 }
 
+// threadVariants are the thread-model suffixes of Debian's mingw-w64 drivers.
+var threadVariants = []string{"-posix", "-win32"}
+
 // versionSuffix matches "-12" or "-14.0.6" at the end of a driver name.
 var versionSuffix = regexp.MustCompile(`-[0-9]+(\.[0-9]+)*$`)
 
@@ -51,20 +54,28 @@ func ParseCompilerName(path string) (name CompilerName, ok bool) {
 		base = base[i+1:]
 	}
 	if len(base) > 4 && strings.EqualFold(base[len(base)-4:], ".exe") {
-		base = base[:len(base)-4]
+		// Windows file names are case-insensitive: CL.EXE is cl.exe.
+		base = strings.ToLower(base[:len(base)-4])
 	}
 	stem := base
-	if loc := versionSuffix.FindStringIndex(base); loc != nil && loc[0] > 0 {
-		stem = base[:loc[0]]
-		name.Version = strings.TrimPrefix(base[loc[0]:], "-")
+	for _, variant := range threadVariants {
+		// Debian's mingw cross compilers come as x86_64-w64-mingw32-gcc-posix and -win32.
+		if t, ok := strings.CutSuffix(stem, variant); ok && t != "" {
+			stem = t
+			break
+		}
+	}
+	if loc := versionSuffix.FindStringIndex(stem); loc != nil && loc[0] > 0 {
+		name.Version = strings.TrimPrefix(stem[loc[0]:], "-")
+		stem = stem[:loc[0]]
 	}
 	for _, d := range drivers {
 		if !strings.HasSuffix(stem, d.name) {
 			continue
 		}
 		prefix := stem[:len(stem)-len(d.name)]
-		if prefix != "" && !strings.HasSuffix(prefix, "-") {
-			continue
+		if prefix != "" && (len(prefix) < 2 || !strings.HasSuffix(prefix, "-") || prefix[0] == '-') {
+			continue // "xgcc", "-gcc" or "--gcc" is not a target-prefixed driver
 		}
 		name.Family, name.Driver, name.CXX = d.family, d.name, d.cxx
 		name.Target = strings.TrimSuffix(prefix, "-")

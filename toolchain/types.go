@@ -63,6 +63,10 @@ type Command struct {
 	// Family overrides the family derived from Compiler's name when set, for
 	// example after the compiler's version output showed that "cc" is clang.
 	Family Family
+	// Driver overrides the driver derived from Compiler's name when set, for
+	// example "clang-cl" for a cl.exe that the version output shows is clang-cl
+	// (see Identity.Driver).
+	Driver string
 }
 
 // Analysis is what Classify found out about one Command.

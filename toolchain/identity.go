@@ -1,0 +1,434 @@
+package toolchain
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zeebo/blake3"
+)
+
+// Identity is what makes two compilers interchangeable: the same family and
+// driver mode, version and target, and byte-identical programs doing the work.
+// Two compilers with equal Keys produce the same output for the same input.
+type Identity struct {
+	// Family is the family the compiler's own version output shows, which wins
+	// over its name ("cc" may be clang).
+	Family Family `json:"family"`
+	// Driver is the driver mode: "gcc", "g++", "clang", "clang++", "clang-cl"
+	// or "cl". clang picks its mode from the name it is run under.
+	Driver string `json:"driver"`
+	// Version is the compiler's version: "12.2.0", "14.0.6", "19.29.30133".
+	Version string `json:"version"`
+	// Target is the target triple ("x86_64-linux-gnu" from gcc -dumpmachine,
+	// clang's "Target:" line), or cl's architecture ("x64").
+	Target string `json:"target"`
+	// Path is the resolved real path of the driver binary.
+	Path string `json:"path"`
+	// Hash is the hex BLAKE3 digest over the roles and contents of Components.
+	Hash string `json:"hash"`
+	// Components are the programs whose contents decide the output: the driver
+	// and, for gcc, cc1, cc1plus and the assembler it runs.
+	Components []Component `json:"components"`
+}
+
+// Component is one program a compile runs.
+type Component struct {
+	// Role is "driver", "cc1", "cc1plus" or "as".
+	Role string `json:"role"`
+	// Path is the resolved real path of the program.
+	Path string `json:"path"`
+	// Hash is the hex BLAKE3 digest of the program's contents.
+	Hash string `json:"hash"`
+}
+
+// identityKeyVersion prefixes every Key; change it when Key's input changes.
+const identityKeyVersion = "id1"
+
+// Key is a stable hex digest of everything that makes the compiler what it is
+// (not its path: the same compiler installed elsewhere has the same Key),
+// prefixed with a format version: "id1-<64 hex digits>".
+func (id Identity) Key() string {
+	h := blake3.New()
+	for _, field := range []string{identityKeyVersion, string(id.Family), id.Driver, id.Version, id.Target, id.Hash} {
+		fmt.Fprintf(h, "%d:%s;", len(field), field)
+	}
+	return identityKeyVersion + "-" + hex.EncodeToString(h.Sum(nil))
+}
+
+// ErrUnknownCompiler means the program's version output is not that of a
+// compiler dcc knows.
+var ErrUnknownCompiler = errors.New("not a compiler dcc recognises")
+
+// Probe limits.
+const (
+	// probeTimeout bounds one Probe, all queries included, when ctx allows longer.
+	probeTimeout = 20 * time.Second
+	// maxProbeOutput is how much of one query's output is kept.
+	maxProbeOutput = 64 << 10
+)
+
+var (
+	// clangVersionRE matches "clang version 14.0.6", "Apple clang version 15.0.0 (...)".
+	clangVersionRE = regexp.MustCompile(`(?m)\bclang version (\S+)`)
+	// clangTargetRE matches clang's "Target: x86_64-pc-linux-gnu" line.
+	clangTargetRE = regexp.MustCompile(`(?m)^Target: (\S+)`)
+	// msvcBannerRE matches cl.exe's banner (printed with any arguments, to stderr).
+	msvcBannerRE = regexp.MustCompile(`Microsoft \(R\) C/C\+\+ Optimizing Compiler Version (\S+) for (\S+)`)
+)
+
+// Probe runs the compiler at path (a file name is looked up in PATH) to find
+// out its Identity, and hashes the programs that do its work. It runs under ctx
+// with a timeout, keeps the name it was given as argv[0] (clang picks its driver
+// mode from it) and every error says which compiler failed.
+func Probe(ctx context.Context, path string) (Identity, error) {
+	id, _, err := probe(ctx, path)
+	return id, err
+}
+
+// probe is Probe, also returning the stamps of every file the answer depends on,
+// each taken before that file was read.
+func probe(ctx context.Context, path string) (Identity, []fileStamp, error) {
+	id, stamps, err := probeExe(ctx, path)
+	if err != nil {
+		return Identity{}, nil, fmt.Errorf("probe %s: %w", path, err)
+	}
+	return id, stamps, nil
+}
+
+// lookExe returns the path a command named path runs.
+func lookExe(path string) (string, error) {
+	if !strings.ContainsAny(path, `/\`) {
+		return exec.LookPath(path)
+	}
+	return filepath.Abs(path)
+}
+
+func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	exe, err := lookExe(path)
+	if err != nil {
+		return Identity{}, nil, err
+	}
+	st, err := stampOf(exe)
+	if err != nil {
+		return Identity{}, nil, err
+	}
+	stamps := []fileStamp{st}
+	real, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		return Identity{}, nil, err
+	}
+	out, runErr := query(ctx, exe, "--version")
+	if ctx.Err() != nil {
+		return Identity{}, nil, fmt.Errorf("--version: %w", ctx.Err())
+	}
+	name, _ := ParseCompilerName(exe)
+	id := Identity{Path: real}
+	progs := map[string]string{"driver": real}
+	switch {
+	case clangVersionRE.MatchString(out):
+		id.Family, id.Driver = FamilyClang, "clang"
+		if name.Family == FamilyMSVC {
+			id.Family, id.Driver = FamilyMSVC, "clang-cl"
+		} else if name.CXX {
+			id.Driver = "clang++"
+		}
+		id.Version = clangVersionRE.FindStringSubmatch(out)[1]
+		if m := clangTargetRE.FindStringSubmatch(out); m != nil {
+			id.Target = m[1]
+		}
+	case msvcBannerRE.MatchString(out):
+		m := msvcBannerRE.FindStringSubmatch(out)
+		id.Family, id.Driver, id.Version, id.Target = FamilyMSVC, "cl", m[1], m[2]
+	case strings.Contains(out, "Free Software Foundation") || strings.Contains(firstLine(out), "(GCC)"):
+		id.Family, id.Driver = FamilyGCC, "gcc"
+		if name.CXX {
+			id.Driver = "g++"
+		}
+		if err := probeGCC(ctx, exe, &id, progs); err != nil {
+			return Identity{}, nil, err
+		}
+	default:
+		if runErr != nil {
+			return Identity{}, nil, fmt.Errorf("%w: --version: %v: %q", ErrUnknownCompiler, runErr, firstLine(out))
+		}
+		return Identity{}, nil, fmt.Errorf("%w: --version printed %q", ErrUnknownCompiler, firstLine(out))
+	}
+	comps, compStamps, err := hashComponents(progs)
+	if err != nil {
+		return Identity{}, nil, err
+	}
+	id.Components, id.Hash = comps, combinedHash(comps)
+	return id, append(stamps, compStamps...), nil
+}
+
+// probeGCC asks gcc for its version, target and the programs it runs.
+func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]string) error {
+	var err error
+	if id.Version, err = queryLine(ctx, exe, "-dumpfullversion"); err != nil || id.Version == "" {
+		if id.Version, err = queryLine(ctx, exe, "-dumpversion"); err != nil {
+			return err
+		}
+	}
+	if id.Target, err = queryLine(ctx, exe, "-dumpmachine"); err != nil {
+		return err
+	}
+	for _, role := range []string{"cc1", "cc1plus", "as"} {
+		p, err := queryLine(ctx, exe, "-print-prog-name="+role)
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(p) {
+			// gcc answers with the bare name when its own directories lack the
+			// program: cc1plus without g++ installed, or an assembler gcc finds
+			// in PATH.
+			if role != "as" {
+				continue
+			}
+			if p, err = exec.LookPath(p); err != nil {
+				continue
+			}
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			progs[role] = real
+		}
+	}
+	return nil
+}
+
+// query runs exe with args under ctx in the C locale (and cl's English banner)
+// and returns its combined output, truncated to maxProbeOutput. When ctx ended
+// the run, the error is ctx's.
+func query(ctx context.Context, exe string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, exe, args...)
+	out := &cappedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C", "VSLANG=1033")
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return out.buf.String(), err
+}
+
+// queryLine runs a query that must succeed and print one line.
+func queryLine(ctx context.Context, exe string, arg string) (string, error) {
+	out, err := query(ctx, exe, arg)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", arg, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// firstLine is the first non-empty line of s, for messages.
+func firstLine(s string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
+}
+
+// cappedBuffer keeps the first maxProbeOutput bytes written to it and accepts
+// the rest without keeping it, so a chatty program never blocks.
+type cappedBuffer struct{ buf bytes.Buffer }
+
+// Write implements io.Writer.
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if room := maxProbeOutput - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// hashComponents hashes each program in progs (role -> path), sorted by role.
+func hashComponents(progs map[string]string) ([]Component, []fileStamp, error) {
+	roles := make([]string, 0, len(progs))
+	for role := range progs {
+		roles = append(roles, role)
+	}
+	sort.Strings(roles)
+	comps := make([]Component, 0, len(roles))
+	stamps := make([]fileStamp, 0, len(roles))
+	for _, role := range roles {
+		sum, st, err := hashFile(progs[role])
+		if err != nil {
+			return nil, nil, fmt.Errorf("hash %s: %w", role, err)
+		}
+		comps = append(comps, Component{Role: role, Path: progs[role], Hash: sum})
+		stamps = append(stamps, st)
+	}
+	return comps, stamps, nil
+}
+
+// hashFile returns the hex BLAKE3 digest of a regular file and its stamp, taken
+// before reading so that a change during the read shows as a stale stamp.
+func hashFile(path string) (string, fileStamp, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fileStamp{}, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", fileStamp{}, err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fileStamp{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	h := blake3.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fileStamp{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), fileStamp{path: path, sig: statSignature(info)}, nil
+}
+
+// combinedHash digests the roles and contents (not the paths) of comps.
+func combinedHash(comps []Component) string {
+	h := blake3.New()
+	for _, c := range comps {
+		fmt.Fprintf(h, "%s=%s;", c.Role, c.Hash)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fileStamp is what a file looked like when a probe read it.
+type fileStamp struct {
+	path string
+	sig  string
+}
+
+// stampOf stats path (following symlinks).
+func stampOf(path string) (fileStamp, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{path: path, sig: statSignature(info)}, nil
+}
+
+// current reports whether the file still looks the same.
+func (s fileStamp) current() bool {
+	now, err := stampOf(s.path)
+	return err == nil && now.sig == s.sig
+}
+
+// statSignature is size, modification time and mode, plus the device, inode and
+// change time where the platform's stat has them (Dev, Ino, Ctim or Ctimespec):
+// replacing a file, even with the same size and mtime, changes it.
+func statSignature(info os.FileInfo) string {
+	sig := fmt.Sprintf("%d %d %v", info.Size(), info.ModTime().UnixNano(), info.Mode())
+	sys := reflect.Indirect(reflect.ValueOf(info.Sys()))
+	if sys.Kind() == reflect.Struct {
+		for _, field := range []string{"Dev", "Ino", "Ctim", "Ctimespec"} {
+			if v := sys.FieldByName(field); v.IsValid() && v.CanInterface() {
+				sig += fmt.Sprintf(" %s=%v", field, v.Interface())
+			}
+		}
+	}
+	return sig
+}
+
+// Prober memoizes Probe: a compiler is run and hashed once, and a repeated probe
+// only stats the files the answer came from (the driver as named, and each
+// Component), probing again when any changed. Failures are not remembered.
+// Concurrent probes of one path share one run. A Prober is safe for concurrent
+// use; the zero value is ready to use.
+type Prober struct {
+	mu      sync.Mutex
+	entries map[string]*probeEntry
+	// run probes one compiler; nil means probe (tests count calls through it).
+	run func(ctx context.Context, path string) (Identity, []fileStamp, error)
+}
+
+// probeEntry is one memoized or running probe.
+type probeEntry struct {
+	done   chan struct{} // closed when id, stamps and err are set
+	id     Identity
+	stamps []fileStamp
+	err    error
+}
+
+// Probe returns the Identity of the compiler at path, as the package-level
+// Probe does, from memory when nothing it depends on has changed.
+func (p *Prober) Probe(ctx context.Context, path string) (Identity, error) {
+	key, err := lookExe(path)
+	if err != nil {
+		return Identity{}, fmt.Errorf("probe %s: %w", path, err)
+	}
+	for {
+		p.mu.Lock()
+		if p.entries == nil {
+			p.entries = make(map[string]*probeEntry)
+		}
+		e, found := p.entries[key]
+		if !found {
+			e = &probeEntry{done: make(chan struct{})}
+			p.entries[key] = e
+		}
+		p.mu.Unlock()
+		if !found {
+			return p.fill(ctx, key, e)
+		}
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return Identity{}, fmt.Errorf("probe %s: %w", path, ctx.Err())
+		}
+		if e.err != nil {
+			return Identity{}, e.err
+		}
+		if e.valid() {
+			return e.id, nil
+		}
+		p.mu.Lock()
+		if p.entries[key] == e {
+			delete(p.entries, key)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// fill runs the probe for e, publishes the result and forgets failures.
+func (p *Prober) fill(ctx context.Context, key string, e *probeEntry) (Identity, error) {
+	run := p.run
+	if run == nil {
+		run = probe
+	}
+	e.id, e.stamps, e.err = run(ctx, key)
+	if e.err != nil {
+		p.mu.Lock()
+		if p.entries[key] == e {
+			delete(p.entries, key)
+		}
+		p.mu.Unlock()
+	}
+	close(e.done)
+	return e.id, e.err
+}
+
+// valid reports whether every file the entry depends on is unchanged.
+func (e *probeEntry) valid() bool {
+	for _, s := range e.stamps {
+		if !s.current() {
+			return false
+		}
+	}
+	return true
+}
