@@ -16,11 +16,11 @@ func Classify(cmd Command) Analysis {
 			name.Driver, name.CXX = d.Driver, d.CXX
 		}
 	}
-	name = withDriverMode(name, cmd.Args)
-	fam := cmd.Family
-	if fam == FamilyUnknown {
-		fam = name.Family
+	if cmd.Family != FamilyUnknown {
+		name.Family = cmd.Family
 	}
+	name = withDriverMode(name, cmd.Args)
+	fam := name.Family
 	a := Analysis{Family: fam, Args: cmd.Args}
 	if fam == FamilyUnknown {
 		return a.local(fmt.Sprintf("%q is not a compiler dcc knows", cmd.Compiler))

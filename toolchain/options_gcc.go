@@ -195,6 +195,7 @@ var gccRows = []gccRow{
 	{name: "-arch", flags: gSep, role: gccRoleArch, only: FamilyClang},
 	{name: "-target", flags: gSep, only: FamilyClang},
 	{name: "--target=", flags: gCat, only: FamilyClang},
+	{name: "--driver-mode=", flags: gCat, only: FamilyClang},
 	{name: "--gcc-toolchain=", flags: gCat | gPath | gCPP, only: FamilyClang},
 	{name: "-resource-dir", flags: gSep | gPath, only: FamilyClang},
 	{name: "-resource-dir=", flags: gCat | gPath, only: FamilyClang},

@@ -372,6 +372,7 @@ var msvcRows = []msvcRow{
 	// clang's own options that clang-cl accepts (spelled with '-' only).
 	{option{"-Xclang", argSeparate, ""}, roleXclang, forClangCL},
 	{option{"--target=", argJoined, ""}, roleNone, forClangCL},
+	{option{"--driver-mode=", argJoined, ""}, roleNone, forClangCL},
 	{option{"-target", argSeparate, ""}, roleNone, forClangCL},
 	{option{"-m32", 0, ""}, roleNone, forClangCL},
 	{option{"-m64", 0, ""}, roleNone, forClangCL},
