@@ -3,13 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/dcc-build/dcc/toolchain"
 	"github.com/dcc-build/dcc/wrapper"
-	"github.com/spf13/cobra"
 )
 
 // explanation is what "dcc explain" prints: the classification, and the
@@ -38,37 +37,39 @@ func identify(ctx context.Context, name string) (toolchain.Identity, error) {
 	return toolchain.Probe(ctx, real)
 }
 
-// newExplain builds "dcc explain COMPILER ARGS...".
-func newExplain(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "explain COMPILER [ARGS...]",
-		Short: "Print, as JSON, what dcc would do with a compile command, without running it",
-		Long: `Prints one JSON object: the action (remote: cacheable and distributable; cache:
+// explainCommand is "dcc explain COMPILER ARGS...".
+func explainCommand() command {
+	return command{
+		name: "explain", usage: "COMPILER [ARGS...]",
+		summary: "Print, as JSON, what dcc would do with a compile command, without running it",
+		details: `Prints one JSON object: the action (remote: cacheable and distributable; cache:
 cacheable, compiled here only; local: run unchanged), the reason, the compiler
 family, language, source, every output file, the preprocessor-only and
 code-generation arguments, the preprocess and remote compile command lines, and
 the identity of the real compiler (family confirmed by its version output,
 version, target, content hash). Paths are as the compiler resolves them against
-the current directory.`,
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-				return cmd.Help()
+the current directory. Arguments after COMPILER are the compiler's, not dcc's.`,
+		run: func(e env, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("%w: explain needs a compiler command", errUsage)
+			}
+			if args[0] == "-h" || args[0] == "--help" {
+				return flag.ErrHelp
 			}
 			dir, err := os.Getwd()
 			if err != nil {
-				return fmt.Errorf("explain: working directory: %w", err)
+				return fmt.Errorf("working directory: %w", err)
 			}
 			out := explanation{}
-			command := toolchain.Command{Compiler: args[0], Args: args[1:], Dir: dir}
-			if id, err := identify(cmd.Context(), args[0]); err != nil {
+			cmd := toolchain.Command{Compiler: args[0], Args: args[1:], Dir: dir}
+			if id, err := identify(e.ctx, args[0]); err != nil {
 				out.IdentityError = err.Error()
 			} else {
 				out.Identity, out.IdentityKey = &id, id.Key()
-				command.Family, command.Driver = id.Family, id.Driver
+				cmd.Family, cmd.Driver = id.Family, id.Driver
 			}
-			out.Analysis = toolchain.Classify(command)
-			enc := json.NewEncoder(stdout)
+			out.Analysis = toolchain.Classify(cmd)
+			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)
 		},

@@ -1,25 +1,30 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/dcc-build/dcc/wrapper"
-	"github.com/spf13/cobra"
 )
 
-// newInstallLinks builds "dcc install-links DIR".
-func newInstallLinks(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "install-links DIR",
-		Short: "Make DIR a masquerade directory: a link to dcc for each compiler in PATH",
-		Long: `Makes a symlink to dcc in DIR for every compiler driver found in PATH (gcc, g++,
+// installLinksCommand is "dcc install-links DIR".
+func installLinksCommand() command {
+	return command{
+		name: "install-links", usage: "DIR",
+		summary: "Make DIR a masquerade directory: a link to dcc for each compiler in PATH",
+		details: `Makes a symlink to dcc in DIR for every compiler driver found in PATH (gcc, g++,
 cc, c++, clang, clang++, versioned and target-prefixed names such as gcc-12 or
 x86_64-linux-gnu-gcc-12, clang-cl, cl.exe). Put DIR first in PATH to send every
-compile through dcc; dcc skips DIR when it looks for the real compiler.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+compile through dcc; dcc skips DIR when it looks for the real compiler. Existing
+links to dcc are kept; any other file in the way is an error, never overwritten.`,
+		run: func(e env, args []string) error {
+			if len(args) != 1 || args[0] == "" || args[0][0] == '-' {
+				if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+					return flag.ErrHelp
+				}
+				return fmt.Errorf("%w: install-links takes one directory", errUsage)
+			}
 			self, err := executable()
 			if err != nil {
 				return err
@@ -30,13 +35,13 @@ compile through dcc; dcc skips DIR when it looks for the real compiler.`,
 			}
 			links, err := wrapper.InstallLinks(args[0], self, f)
 			if err != nil {
-				return fmt.Errorf("install-links: %w", err)
-			}
-			for _, l := range links {
-				fmt.Fprintf(stdout, "%s -> dcc (real compiler %s)\n", l.Name, l.Real)
+				return err
 			}
 			if len(links) == 0 {
-				return fmt.Errorf("install-links: no compiler found in PATH")
+				return fmt.Errorf("no compiler found in PATH")
+			}
+			for _, l := range links {
+				fmt.Fprintf(e.stdout, "%s -> dcc (real compiler %s)\n", l.Name, l.Real)
 			}
 			return nil
 		},

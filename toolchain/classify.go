@@ -3,13 +3,27 @@ package toolchain
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
+
+// tablesOnce guards the one-time indexing of the option tables.
+var tablesOnce sync.Once
+
+// loadTables indexes every option table on first use rather than at program
+// start: the wrapper starts once per compile and often classifies nothing.
+func loadTables() {
+	tablesOnce.Do(func() {
+		buildGCCTables()
+		buildMSVCTables()
+	})
+}
 
 // Classify decides what dcc may do with cmd: cache it and compile it elsewhere,
 // cache it but compile it here, or run it unchanged. It never runs the compiler
 // and never fails: a command it does not understand is ActionLocal with a reason.
 // Response files are expanded (relative to cmd.Dir) before classification.
 func Classify(cmd Command) Analysis {
+	loadTables()
 	name, _ := ParseCompilerName(cmd.Compiler)
 	if cmd.Driver != "" {
 		if d, ok := ParseCompilerName(cmd.Driver); ok {

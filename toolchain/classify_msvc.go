@@ -7,8 +7,8 @@ import (
 
 // Tables for the arguments of -Xclang and /clang:.
 var (
-	xclangTable      = newOptionTable(xclangRows)
-	clangDriverTable = newOptionTable(clangDriverRows)
+	xclangTable      *optionTable // built by buildMSVCTables
+	clangDriverTable *optionTable // built by buildMSVCTables
 )
 
 // roleLanguages is the language each language-setting role stands for.

@@ -58,7 +58,11 @@ var (
 	}
 )
 
-func init() {
+// buildMSVCTables indexes the MSVC-style option tables. It runs once, on the
+// first classification (see loadTables).
+func buildMSVCTables() {
+	xclangTable = newOptionTable(xclangRows)
+	clangDriverTable = newOptionTable(clangDriverRows)
 	clDriver.table, clDriver.roles = buildMSVCTable(forCL)
 	clangCLDriver.table, clangCLDriver.roles = buildMSVCTable(forClangCL)
 }

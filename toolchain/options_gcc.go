@@ -828,7 +828,7 @@ var gccValuesGCC = []string{
 }
 
 // gccTable is the index of the main gcc-style option table.
-var gccTable = newGCCTable(gccMainRows())
+var gccTable *gccOptionTable // built by buildGCCTables
 
 // gccMainRows is gccRows plus one code-generation row for every switch in the
 // flag lists.
@@ -862,7 +862,7 @@ var gccCPPRows = []gccRow{
 }
 
 // gccCPPTable is the index of gccCPPRows.
-var gccCPPTable = newGCCTable(gccCPPRows)
+var gccCPPTable *gccOptionTable // built by buildGCCTables
 
 // gccXclangRows describe the options dcc accepts after -Xclang (arguments for
 // clang's compiler proper); anything else after -Xclang runs unchanged.
@@ -896,7 +896,7 @@ var gccXclangRows = []gccRow{
 }
 
 // gccXclangTable is the index of gccXclangRows.
-var gccXclangTable = newGCCTable(gccXclangRows)
+var gccXclangTable *gccOptionTable // built by buildGCCTables
 
 // gccAssemblerRows describe the assembler options dcc accepts in -Wa,... and
 // -Xassembler; listings and dependency output (distcc's and icecream's rule:
@@ -938,7 +938,7 @@ var gccAssemblerRows = []gccRow{
 }
 
 // gccAssemblerTable is the index of gccAssemblerRows.
-var gccAssemblerTable = newGCCTable(gccAssemblerRows)
+var gccAssemblerTable *gccOptionTable // built by buildGCCTables
 
 // gccOptionTable is an optionTable with the gcc-specific column of each row.
 type gccOptionTable struct {
@@ -980,4 +980,14 @@ func (t *gccOptionTable) find(arg string, fam Family) (row gccRow, glued string,
 		return gccRow{}, "", false
 	}
 	return row, glued, true
+}
+
+// buildGCCTables indexes the gcc-style option tables. It runs once, on the
+// first classification (see loadTables), so that starting dcc as a plain
+// pass-through wrapper pays nothing for tables it does not read.
+func buildGCCTables() {
+	gccTable = newGCCTable(gccMainRows())
+	gccCPPTable = newGCCTable(gccCPPRows)
+	gccXclangTable = newGCCTable(gccXclangRows)
+	gccAssemblerTable = newGCCTable(gccAssemblerRows)
 }

@@ -11,9 +11,10 @@ import (
 )
 
 func main() {
+	ctx := context.Background()
 	inv := wrapper.Detect(os.Args, cli.IsCommand)
 	if inv.Mode == wrapper.ModeCommand {
-		os.Exit(cli.Execute(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(wrapper.Compile(context.Background(), inv, os.Stderr))
+	os.Exit(wrapper.Compile(ctx, inv, os.Stderr))
 }
