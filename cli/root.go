@@ -40,7 +40,7 @@ type command struct {
 
 // commands lists the subcommands in the order help shows them.
 func commands() []command {
-	return []command{explainCommand(), installLinksCommand(), versionCommand()}
+	return []command{explainCommand(), configCommand(), installLinksCommand(), versionCommand()}
 }
 
 // IsCommand reports whether name is one of dcc's subcommands, so the wrapper

@@ -1,0 +1,189 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Names of the statistics counters ("dcc stats --json" shows them).
+const (
+	// StatHits counts compiles answered from the cache (direct or preprocessed).
+	StatHits = "hits"
+	// StatDirectHits counts hits found in direct mode, without preprocessing.
+	StatDirectHits = "direct_hits"
+	// StatPreprocessedHits counts hits found after preprocessing.
+	StatPreprocessedHits = "preprocessed_hits"
+	// StatMisses counts cacheable compiles that were not in the cache.
+	StatMisses = "misses"
+	// StatUncacheable counts compiles dcc cannot cache (linking, -E, ...),
+	// run unchanged.
+	StatUncacheable = "uncacheable"
+	// StatLocal counts compiles run on this machine.
+	StatLocal = "local"
+	// StatErrors counts failures inside dcc that fell back to the compiler.
+	StatErrors = "errors"
+	// StatCorrupt counts damaged entries found, removed and treated as misses.
+	StatCorrupt = "corrupt"
+	// StatEvictions counts entries evicted to keep the size limit.
+	StatEvictions = "evictions"
+)
+
+// StatNames lists the named counters, in the order "dcc stats" shows them.
+var StatNames = []string{
+	StatHits, StatDirectHits, StatPreprocessedHits, StatMisses, StatUncacheable,
+	StatLocal, StatErrors, StatCorrupt, StatEvictions,
+}
+
+// ErrStatsDamaged: the statistics file did not decode. LoadStats returns zero
+// statistics with it.
+var ErrStatsDamaged = errors.New("cache: damaged statistics file")
+
+// statsVersion is the statistics file's format version.
+const statsVersion = 1
+
+// statsFile is the statistics file's JSON form.
+type statsFile struct {
+	Version  int              `json:"version"`
+	Since    time.Time        `json:"since"`
+	Counters map[string]int64 `json:"counters"`
+}
+
+// Stats holds event counters by name. It is safe for concurrent use.
+type Stats struct {
+	mu       sync.Mutex
+	counters map[string]int64
+	since    time.Time
+}
+
+// NewStats returns zero statistics, counting from now.
+func NewStats() *Stats {
+	return &Stats{counters: map[string]int64{}, since: time.Now()}
+}
+
+// Add adds n to the counter called name (a Stat constant, or any other name).
+func (s *Stats) Add(name string, n int64) {
+	s.mu.Lock()
+	s.counters[name] += n
+	s.mu.Unlock()
+}
+
+// Get returns the counter called name.
+func (s *Stats) Get(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters[name]
+}
+
+// Snapshot returns a copy of every counter: each of StatNames, zero or not,
+// and any other name that was added to.
+func (s *Stats) Snapshot() map[string]int64 {
+	out := make(map[string]int64, len(StatNames))
+	for _, name := range StatNames {
+		out[name] = 0
+	}
+	s.mu.Lock()
+	maps.Copy(out, s.counters)
+	s.mu.Unlock()
+	return out
+}
+
+// Zero sets every counter to zero and Since to now.
+func (s *Stats) Zero() {
+	s.mu.Lock()
+	s.counters = map[string]int64{}
+	s.since = time.Now()
+	s.mu.Unlock()
+}
+
+// Since returns when the counters were last zeroed (or first created).
+func (s *Stats) Since() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.since
+}
+
+// LoadStats reads statistics saved at path. It always returns usable
+// statistics: a missing file gives zero statistics and no error; a file that
+// cannot be read or does not decode gives zero statistics and an error saying
+// so (wrapping ErrStatsDamaged when damaged), for the caller to log; the next
+// Save replaces it.
+func LoadStats(path string) (*Stats, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NewStats(), nil
+	}
+	if err != nil {
+		return NewStats(), fmt.Errorf("load statistics: %w", err)
+	}
+	var f statsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return NewStats(), fmt.Errorf("%w %s (counting from zero): %w", ErrStatsDamaged, path, err)
+	}
+	if err := f.check(); err != nil {
+		return NewStats(), fmt.Errorf("%w %s (counting from zero): %w", ErrStatsDamaged, path, err)
+	}
+	if f.Counters == nil {
+		f.Counters = map[string]int64{}
+	}
+	return &Stats{counters: f.Counters, since: f.Since}, nil
+}
+
+// check rejects a decoded file that cannot be right.
+func (f *statsFile) check() error {
+	if f.Version != statsVersion {
+		return fmt.Errorf("version %d, want %d", f.Version, statsVersion)
+	}
+	if f.Since.IsZero() {
+		return errors.New("no start time")
+	}
+	for name, n := range f.Counters {
+		if n < 0 {
+			return fmt.Errorf("counter %q is negative", name)
+		}
+	}
+	return nil
+}
+
+// Save writes the statistics to path atomically: a temporary file in the same
+// directory (created if missing), synced, then renamed over path.
+func (s *Stats) Save(path string) (err error) {
+	f := statsFile{Version: statsVersion, Since: s.Since(), Counters: s.Snapshot()}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save statistics: %w", err)
+	}
+	return nil
+}

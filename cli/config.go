@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/dcc-build/dcc/config"
+)
+
+// configCommand is "dcc config [get KEY | set KEY VALUE]".
+func configCommand() command {
+	return command{
+		name: "config", usage: "[get KEY | set KEY VALUE]",
+		summary: "Show the effective configuration, or get or set one key",
+		details: `With no arguments, prints every key with its value and where the value came
+from: the default, the config file ($DCC_DIR/config.toml, default ~/.dcc), or
+an environment variable, which wins over the file.
+
+  dcc config get KEY          prints KEY's effective value
+  dcc config set KEY VALUE    validates VALUE and writes it into the config file
+
+Keys: max_size (cache size limit: "5G" = 5*10^9 bytes, "10GiB" = 10*2^30,
+or bytes; env DCC_MAX_SIZE), idle_timeout (the daemon exits after this long
+without requests, e.g. "10m"; DCC_IDLE_TIMEOUT), direct_mode (true/false;
+DCC_DIRECT_MODE), disable (true: run every compile unchanged; DCC_DISABLE),
+log_level (debug, info, warn, error; DCC_LOG_LEVEL).`,
+		run: runConfig,
+	}
+}
+
+// runConfig runs "dcc config" with args.
+func runConfig(e env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return flag.ErrHelp
+	}
+	switch {
+	case len(args) == 0:
+		return showConfig(e)
+	case args[0] == "get" && len(args) == 2:
+		c, err := config.Load()
+		if err != nil {
+			return err
+		}
+		s, err := c.Get(args[1])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(e.stdout, s.Value)
+		return err
+	case args[0] == "set" && len(args) == 3:
+		return setConfig(e, args[1], args[2])
+	}
+	return fmt.Errorf("%w: expected no arguments, get KEY, or set KEY VALUE", errUsage)
+}
+
+// showConfig prints every setting with its value and source.
+func showConfig(e env) error {
+	c, err := config.Load()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "config file: %s", c.FilePath())
+	if _, err := os.Stat(c.FilePath()); err != nil {
+		fmt.Fprint(e.stdout, " (absent)")
+	}
+	fmt.Fprintln(e.stdout)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, s := range c.Settings() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
+	}
+	return tw.Flush()
+}
+
+// setConfig writes key = value into the config file, and says so when the
+// environment overrides the key.
+func setConfig(e env, key, value string) error {
+	dir, err := config.Dir(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if err := config.Set(dir, key, value); err != nil {
+		return err
+	}
+	c, err := config.LoadFrom(dir, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("%s is set, but the configuration does not load: %w", key, err)
+	}
+	s, err := c.Get(key)
+	if err != nil {
+		return err
+	}
+	if s.Source != "file "+c.FilePath() {
+		fmt.Fprintf(e.stderr, "dcc config: note: %s is %s from %s, which overrides the file\n", key, s.Value, s.Source)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package config is dcc's client configuration, read and validated in one
+// place: the directory ($DCC_DIR, else ~/.dcc), the TOML file config.toml in
+// it, and environment overrides (DCC_MAX_SIZE, ...). A value comes from the
+// environment if set there, else from the file, else from its default.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mitchellh/go-homedir"
+)
+
+// Config is the effective client configuration.
+type Config struct {
+	// Dir is dcc's directory: the config file, the daemon's socket, lock,
+	// log, statistics and cache live in it.
+	Dir string
+	// MaxSize is the cache's size limit in bytes (key max_size, default 5 GiB).
+	MaxSize int64
+	// IdleTimeout is how long the daemon runs without a request before it
+	// exits (key idle_timeout, default 10m).
+	IdleTimeout time.Duration
+	// DirectMode enables direct-mode lookups (key direct_mode, default true).
+	DirectMode bool
+	// Disable makes dcc run every compile unchanged (key disable, default false).
+	Disable bool
+	// LogLevel is the daemon's log level (key log_level, default warn).
+	LogLevel slog.Level
+
+	// sources maps each key to where its value came from.
+	sources map[string]string
+}
+
+// Setting is one configuration value and where it came from.
+type Setting struct {
+	// Key is the key's name ("max_size").
+	Key string
+	// Value is the value in the form "dcc config set" accepts ("5GiB").
+	Value string
+	// Source is "default", "file /path/config.toml" or "env DCC_MAX_SIZE".
+	Source string
+}
+
+// Dir returns dcc's directory: $DCC_DIR made absolute if it is set and not
+// empty, else ~/.dcc. env looks up an environment variable (os.LookupEnv).
+func Dir(env func(string) (string, bool)) (string, error) {
+	if d, ok := env("DCC_DIR"); ok && d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return "", fmt.Errorf("DCC_DIR %q: %w", d, err)
+		}
+		return abs, nil
+	}
+	home, err := homedir.Dir()
+	if err != nil {
+		return "", fmt.Errorf("find the home directory for ~/.dcc (or set DCC_DIR): %w", err)
+	}
+	return filepath.Join(home, ".dcc"), nil
+}
+
+// Load reads the configuration from the process's environment and the config
+// file in Dir(os.LookupEnv). A missing file or directory leaves the defaults.
+func Load() (*Config, error) {
+	dir, err := Dir(os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return LoadFrom(dir, os.LookupEnv)
+}
+
+// LoadFrom reads the configuration with dir as dcc's directory and env as the
+// environment (tests pass a map's lookup). An empty environment variable
+// counts as unset. Any bad value, in the file or the environment, is an
+// *Error naming the key and the file's line or the variable.
+func LoadFrom(dir string, env func(string) (string, bool)) (*Config, error) {
+	c := &Config{Dir: dir, sources: map[string]string{}}
+	doc, err := readDocument(FilePath(dir))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if err := k.parse(c, k.def); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", k.name, err) // a bug in the key table
+		}
+		c.sources[k.name] = "default"
+		text, ok, err := doc.text(k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := k.parse(c, text); err != nil {
+				return nil, doc.errorAt(k.name, err)
+			}
+			c.sources[k.name] = "file " + doc.path
+		}
+		if v, ok := env(k.env); ok && v != "" {
+			if err := k.parse(c, v); err != nil {
+				return nil, &Error{Where: "$" + k.env, Key: k.name, Kind: ErrInvalid, Err: err}
+			}
+			c.sources[k.name] = "env " + k.env
+		}
+	}
+	return c, nil
+}
+
+// Settings lists every key with its effective value and its source, in the
+// order dcc config shows them.
+func (c *Config) Settings() []Setting {
+	out := make([]Setting, 0, len(keys))
+	for _, k := range keys {
+		src := c.sources[k.name]
+		if src == "" {
+			src = "default"
+		}
+		out = append(out, Setting{Key: k.name, Value: k.show(c), Source: src})
+	}
+	return out
+}
+
+// Get returns the setting for key, or an *Error wrapping ErrUnknownKey.
+func (c *Config) Get(key string) (Setting, error) {
+	for _, s := range c.Settings() {
+		if s.Key == key {
+			return s, nil
+		}
+	}
+	_, err := lookupKey(key)
+	return Setting{}, &Error{Kind: ErrUnknownKey, Err: err}
+}
+
+// FilePath returns the config file's path in dir.
+func FilePath(dir string) string { return filepath.Join(dir, FileName) }
+
+// FilePath returns the config file's path.
+func (c *Config) FilePath() string { return FilePath(c.Dir) }
+
+// SocketPath returns the daemon's Unix socket path.
+func (c *Config) SocketPath() string { return filepath.Join(c.Dir, "daemon.sock") }
+
+// LockPath returns the lock file the daemon's starters and the daemon hold.
+func (c *Config) LockPath() string { return filepath.Join(c.Dir, "daemon.lock") }
+
+// CachePath returns the cache database's directory.
+func (c *Config) CachePath() string { return filepath.Join(c.Dir, "cache") }
+
+// StatsPath returns the statistics file.
+func (c *Config) StatsPath() string { return filepath.Join(c.Dir, "stats.json") }
+
+// LogPath returns the daemon's log file.
+func (c *Config) LogPath() string { return filepath.Join(c.Dir, "daemon.log") }

@@ -1,0 +1,119 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tomlType is the TOML type a key takes in the config file.
+type tomlType int
+
+const (
+	tomlString       tomlType = iota // a string
+	tomlStringOrSize                 // a string, or an integer number of bytes
+	tomlBool                         // true or false
+)
+
+// keyDef describes one configuration key: its names, default, and how its
+// text form (environment, "dcc config set", the file) is read and shown.
+type keyDef struct {
+	name string
+	env  string
+	def  string // the default, in the text form parse reads
+	typ  tomlType
+	// parse validates text and stores the value in c.
+	parse func(c *Config, text string) error
+	// show formats c's value in the text form parse reads.
+	show func(c *Config) string
+}
+
+// keys lists the configuration keys in the order dcc config shows them.
+var keys = []keyDef{
+	{
+		name: "max_size", env: "DCC_MAX_SIZE", def: "5GiB", typ: tomlStringOrSize,
+		parse: func(c *Config, s string) (err error) { c.MaxSize, err = ParseSize(s); return err },
+		show:  func(c *Config) string { return FormatSize(c.MaxSize) },
+	},
+	{
+		name: "idle_timeout", env: "DCC_IDLE_TIMEOUT", def: "10m", typ: tomlString,
+		parse: func(c *Config, s string) (err error) { c.IdleTimeout, err = parseDuration(s); return err },
+		show:  func(c *Config) string { return c.IdleTimeout.String() },
+	},
+	{
+		name: "direct_mode", env: "DCC_DIRECT_MODE", def: "true", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.DirectMode, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.DirectMode) },
+	},
+	{
+		name: "disable", env: "DCC_DISABLE", def: "false", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.Disable, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.Disable) },
+	},
+	{
+		name: "log_level", env: "DCC_LOG_LEVEL", def: "warn", typ: tomlString,
+		parse: func(c *Config, s string) (err error) { c.LogLevel, err = parseLevel(s); return err },
+		show:  func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+	},
+}
+
+// Keys returns the configuration keys dcc knows, in display order.
+func Keys() []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	return names
+}
+
+// lookupKey returns the definition of key name.
+func lookupKey(name string) (keyDef, error) {
+	for _, k := range keys {
+		if k.name == name {
+			return k, nil
+		}
+	}
+	return keyDef{}, fmt.Errorf("unknown key %q (known: %s)", name, strings.Join(Keys(), ", "))
+}
+
+// parseDuration reads a positive Go duration ("10m", "90s", "1h30m").
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf(`invalid duration %q: want a Go duration such as "10m", "90s" or "1h30m"`, s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: must be more than zero", s)
+	}
+	return d, nil
+}
+
+// parseBool reads 1/0, true/false (any case), t/f.
+func parseBool(s string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return false, fmt.Errorf("invalid boolean %q: want true, false, 1 or 0", s)
+	}
+	return b, nil
+}
+
+// errLevel lists the log levels.
+var errLevel = errors.New("want debug, info, warn or error")
+
+// parseLevel reads a log level name, in any case.
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("invalid log level %q: %w", s, errLevel)
+}

@@ -1,0 +1,96 @@
+// Package filehash computes content digests of files (BLAKE3-256) and
+// memoizes them by path and stat data, so that a warm rebuild stats headers
+// instead of reading them again.
+package filehash
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/zeebo/blake3"
+)
+
+// Info is what hashing a file finds.
+type Info struct {
+	// Digest is the BLAKE3-256 digest of the content.
+	Digest cache.Digest
+	// Size is the content's length in bytes.
+	Size int64
+	// TimeMacros is true when the content contains __DATE__, __TIME__ or
+	// __TIMESTAMP__: a compile that reads it depends on the clock, so direct
+	// mode must not be used for it (as in ccache).
+	TimeMacros bool
+}
+
+// HashBytes returns the BLAKE3-256 digest of data.
+func HashBytes(data []byte) cache.Digest { return blake3.Sum256(data) }
+
+var (
+	macroDate  = []byte("__DATE__")
+	macroTime  = []byte("__TIME") // __TIME__ and __TIMESTAMP__
+	longestMac = len("__TIMESTAMP__")
+)
+
+// HasTimeMacros reports whether data contains __DATE__, __TIME__ or
+// __TIMESTAMP__ anywhere (comments and strings included: a false positive
+// only costs direct mode).
+func HasTimeMacros(data []byte) bool {
+	if bytes.Contains(data, macroDate) {
+		return true
+	}
+	for rest := data; ; {
+		i := bytes.Index(rest, macroTime)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(macroTime):]
+		if bytes.HasPrefix(rest, []byte("__")) || bytes.HasPrefix(rest, []byte("STAMP__")) {
+			return true
+		}
+	}
+}
+
+// chunkSize is how much of a file is read and hashed at a time.
+const chunkSize = 64 << 10
+
+// buffers holds read buffers: a chunk plus room for the tail of the previous
+// chunk, so a macro name split across two reads is still found.
+var buffers = sync.Pool{New: func() any { b := make([]byte, longestMac-1+chunkSize); return &b }}
+
+// hashReader reads r to its end, returning its digest, length and whether it
+// contains a time macro.
+func hashReader(r io.Reader) (Info, error) {
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
+	h := blake3.New()
+	var info Info
+	carry := 0 // bytes at buf's start kept from the previous read
+	for {
+		n, err := r.Read(buf[carry:])
+		if n > 0 {
+			_, _ = h.Write(buf[carry : carry+n]) // a hash.Hash never fails
+			info.Size += int64(n)
+			window := buf[:carry+n]
+			if !info.TimeMacros && HasTimeMacros(window) {
+				info.TimeMacros = true
+			}
+			if keep := longestMac - 1; len(window) > keep {
+				carry = copy(buf, window[len(window)-keep:])
+			} else {
+				carry = len(window)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Info{}, fmt.Errorf("read: %w", err)
+		}
+	}
+	copy(info.Digest[:], h.Sum(nil))
+	return info, nil
+}
