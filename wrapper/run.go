@@ -24,10 +24,14 @@ const (
 	ExitCannotRun = 126
 )
 
-// Compile runs the real compiler for inv in place of dcc: same arguments,
-// stdin, stdout, stderr, exit code and signals, because the process becomes the
-// compiler (exec). It returns only when that could not happen, with the exit
-// code to use after printing a one-line error to stderr.
+// Compile runs the compile for inv. A compile the daemon can serve from the
+// cache (or compile and store) is answered by it: its outputs are in place,
+// and Compile writes the compiler's stdout and stderr and returns its exit
+// code. Everything else, and anything that goes wrong on the way, runs the
+// real compiler in place of dcc: same arguments, stdin, stdout, stderr, exit
+// code and signals, because the process becomes the compiler (exec). It then
+// returns only when that could not happen, with the exit code to use after
+// printing a one-line error to stderr.
 func Compile(ctx context.Context, inv Invocation, stderr io.Writer) int {
 	real, env, err := prepare(inv)
 	if err != nil {
@@ -38,6 +42,11 @@ func Compile(ctx context.Context, inv Invocation, stderr io.Writer) int {
 		return ExitCannotRun
 	}
 	logDecision(ctx, inv, real)
+	if res, ok := viaDaemon(ctx, inv, real, env); ok {
+		os.Stdout.Write(res.Stdout)
+		stderr.Write(res.Stderr)
+		return res.ExitCode
+	}
 	argv := append([]string{real}, inv.Args...)
 	err = syscall.Exec(real, argv, env)
 	fmt.Fprintf(stderr, "dcc: run %s: %v\n", real, err)

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/wrapper"
+)
+
+// statsCommand is "dcc stats [--json] [--zero]".
+func statsCommand() command {
+	return command{
+		name: "stats", usage: "[--json] [--zero]",
+		summary: "Show the cache statistics (or zero them)",
+		details: `Shows hits (direct and preprocessed), misses, uncacheable compiles, commands run
+unchanged, errors, and the cache's size and entry count, like ccache -s.
+--json prints one JSON object with the same figures; --zero zeroes the counters
+and leaves the cache alone. Starts the daemon if it is not running.`,
+		run: func(e env, args []string) error {
+			fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			asJSON := fs.Bool("json", false, "print JSON")
+			zero := fs.Bool("zero", false, "zero the counters")
+			if err := fs.Parse(args); err != nil {
+				if err == flag.ErrHelp {
+					return err
+				}
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			if fs.NArg() > 0 {
+				return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+			}
+			c, err := wrapper.ConnectDaemon(e.ctx)
+			if err != nil {
+				return fmt.Errorf("reach the daemon: %w", err)
+			}
+			defer c.Close()
+			if *zero {
+				if err := c.ZeroStats(e.ctx); err != nil {
+					return fmt.Errorf("zero stats: %w", err)
+				}
+				fmt.Fprintln(e.stdout, "Statistics zeroed")
+				return nil
+			}
+			r, err := c.Stats(e.ctx)
+			if err != nil {
+				return fmt.Errorf("stats: %w", err)
+			}
+			if *asJSON {
+				return writeStatsJSON(e.stdout, r)
+			}
+			writeStatsText(e.stdout, r)
+			return nil
+		},
+	}
+}
+
+// writeStatsJSON prints the report as one flat JSON object: every counter by
+// name, then cache_size, max_size, entries and stats_since.
+func writeStatsJSON(w io.Writer, r daemon.StatsReport) error {
+	out := map[string]any{}
+	for name, v := range r.Counters {
+		out[name] = v
+	}
+	out["cache_size"], out["max_size"], out["entries"], out["stats_since"] = r.CacheSize, r.MaxSize, r.Entries, r.StatsSince
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeStatsText prints the report for people, in the manner of ccache -s.
+func writeStatsText(w io.Writer, r daemon.StatsReport) {
+	c := r.Counters
+	hits := c[cache.StatHits]
+	cacheable := hits + c[cache.StatMisses]
+	calls := cacheable + c[cache.StatUncacheable] + c[cache.StatLocal] + c[cache.StatErrors]
+	fmt.Fprintf(w, "Stats since:        %s\n", r.StatsSince)
+	fmt.Fprintf(w, "Cacheable calls:    %s\n", ratio(cacheable, calls))
+	fmt.Fprintf(w, "  Hits:             %s\n", ratio(hits, cacheable))
+	fmt.Fprintf(w, "    Direct:         %s\n", ratio(c[cache.StatDirectHits], hits))
+	fmt.Fprintf(w, "    Preprocessed:   %s\n", ratio(c[cache.StatPreprocessedHits], hits))
+	fmt.Fprintf(w, "  Misses:           %s\n", ratio(c[cache.StatMisses], cacheable))
+	fmt.Fprintf(w, "Uncacheable calls:  %s\n", ratio(c[cache.StatUncacheable], calls))
+	fmt.Fprintf(w, "Run unchanged:      %s\n", ratio(c[cache.StatLocal], calls))
+	fmt.Fprintf(w, "Errors:             %d\n", c[cache.StatErrors])
+	fmt.Fprintf(w, "Damaged entries:    %d\n", c[cache.StatCorrupt])
+	fmt.Fprintf(w, "Evictions:          %d\n", c[cache.StatEvictions])
+	pct := 0.0
+	if r.MaxSize > 0 {
+		pct = 100 * float64(r.CacheSize) / float64(r.MaxSize)
+	}
+	fmt.Fprintf(w, "Cache size:         %s / %s (%.1f%%), %d entries\n",
+		config.FormatSize(r.CacheSize), config.FormatSize(r.MaxSize), pct, r.Entries)
+}
+
+// ratio formats "n / of (p%)".
+func ratio(n, of int64) string {
+	if of == 0 {
+		return fmt.Sprintf("%d / %d", n, of)
+	}
+	return fmt.Sprintf("%d / %d (%.1f%%)", n, of, 100*float64(n)/float64(of))
+}
+
+// clearCommand is "dcc clear".
+func clearCommand() command {
+	return command{
+		name: "clear", summary: "Empty the cache (the statistics are kept)",
+		run: func(e env, args []string) error {
+			if len(args) > 0 {
+				if args[0] == "-h" || args[0] == "--help" {
+					return flag.ErrHelp
+				}
+				return fmt.Errorf("%w: clear takes no arguments", errUsage)
+			}
+			c, err := wrapper.ConnectDaemon(e.ctx)
+			if err != nil {
+				return fmt.Errorf("reach the daemon: %w", err)
+			}
+			defer c.Close()
+			if err := c.Clear(e.ctx); err != nil {
+				return fmt.Errorf("clear: %w", err)
+			}
+			fmt.Fprintln(e.stdout, "Cache cleared")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,103 @@
+package compile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/toolchain"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestIncludedFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"gcc markers", "# 0 \"a.c\"\n# 0 \"<built-in>\"\n# 0 \"<command-line>\"\n# 1 \"/usr/include/stdc-predef.h\" 1 3 4\n# 1 \"a.c\"\n# 1 \"inc/x.h\" 1\nint x;\n# 2 \"a.c\" 2\n",
+			[]string{"a.c", "/usr/include/stdc-predef.h", "inc/x.h"}},
+		{"msvc #line", "#line 1 \"m.c\"\n#line 1 \"./inc\\\\defs.h\"\nint y;\n#line 3 \"m.c\"\n", []string{"m.c", "./inc\\defs.h"}},
+		{"escaped quote", "# 1 \"we\\\"ird.h\" 1\n", []string{"we\"ird.h"}},
+		{"octal escape", "# 1 \"caf\\303\\251.h\"\n", []string{"café.h"}},
+		{"not markers", "#pragma once\n#define X 1\n# define Y\n#  \n#1\nint z; # 1 \"no.h\"\n", nil},
+		{"no newline at end", "# 7 \"last.h\"", []string{"last.h"}},
+		{"unterminated", "# 1 \"open.h\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, includedFiles([]byte(tt.text)))
+		})
+	}
+}
+
+func TestDepTarget(t *testing.T) {
+	tests := []struct {
+		name   string
+		argv   []string
+		want   string
+		wantOK bool
+	}{
+		{"explicit -MQ added for -o", []string{"gcc", "-MD", "-MF", "o/x.d", "-MQ", "o/x.o", "-E", "a.c"}, "o/x.o", true},
+		{"-MT as given", []string{"gcc", "-MMD", "-MT", "foo", "-MT", "$bar", "-MF", "d.d", "-E", "a.c"}, "foo $bar", true},
+		{"-MQ quoted", []string{"gcc", "-MD", "-MQ", "$x y#", "-E", "a.c"}, "$$x\\ y\\#", true},
+		{"glued", []string{"gcc", "-MD", "-MTt1", "-MQt$2", "-E", "a.c"}, "t1 t$$2", true},
+		{"no target", []string{"gcc", "-Wp,-MD,.a.d", "-E", "a.c"}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := depTarget(&toolchain.Analysis{PreprocessCommand: tt.argv})
+			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestRewriteDepTarget(t *testing.T) {
+	deps := []byte("obj/a.o: a.c inc/x.h \\\n /usr/include/stdio.h\ninc/x.h:\n")
+	got, ok := rewriteDepTarget(deps, "obj/a.o", "out/b.o")
+	require.True(t, ok)
+	assert.Equal(t, "out/b.o: a.c inc/x.h \\\n /usr/include/stdio.h\ninc/x.h:\n", string(got))
+	same, ok := rewriteDepTarget(deps, "obj/a.o", "obj/a.o")
+	require.True(t, ok)
+	assert.Equal(t, deps, same)
+	_, ok = rewriteDepTarget(deps, "a.o", "b.o")
+	assert.False(t, ok, "a target that is not the file's start is not rewritten")
+	_, ok = rewriteDepTarget(deps, "obj/a", "b")
+	assert.False(t, ok, "a prefix of the target is not the target")
+}
+
+func TestKeysSeparateFields(t *testing.T) {
+	a := newKey("k").strs([]string{"ab", "c"}).sum()
+	b := newKey("k").strs([]string{"a", "bc"}).sum()
+	c := newKey("k").strs([]string{"ab"}).str("c").sum()
+	d := newKey("other").strs([]string{"ab", "c"}).sum()
+	assert.NotEqual(t, a, b)
+	assert.NotEqual(t, a, c)
+	assert.NotEqual(t, a, d)
+	assert.Equal(t, a, newKey("k").strs([]string{"ab", "c"}).sum())
+}
+
+func TestEnvValues(t *testing.T) {
+	env := []string{"PATH=/bin", "LANG=C", "CPATH=/x", "LANG=de_DE.UTF-8", "HOME=/h"}
+	assert.Equal(t, []string{"CPATH=/x", "LANG=de_DE.UTF-8"}, envValues(env, keyEnv))
+	_, set := lookupEnv(env, "DEPENDENCIES_OUTPUT")
+	assert.False(t, set)
+}
+
+func TestShadowCandidates(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"src/a.c", "inc1/only1.h", "inc2/x.h", "inc2/sub/y.h", "inc1/sub/z.h", "inc2/sub/z.h"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
+	}
+	j := &job{req: reqIn(dir), a: &toolchain.Analysis{Source: "src/a.c", PreprocessorArgs: []string{"-Iinc1", "-I", "inc2", "-DX"}}}
+	assert.Equal(t, []string{"src", "inc1", "inc2"}, j.searchDirs())
+	absent, ok := j.shadowCandidates([]cache.FileDigest{
+		{Path: "src/a.c"}, {Path: "inc1/only1.h"}, {Path: "inc2/x.h"}, {Path: "inc2/sub/y.h"}, {Path: "/usr/include/stdio.h"},
+	})
+	require.True(t, ok)
+	assert.Equal(t, []string{"src/only1.h", "src/x.h", "inc1/x.h", "src/sub/y.h", "inc1/sub/y.h"}, absent)
+}

@@ -1,0 +1,230 @@
+package compile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+)
+
+// raceMargin is how close to the compile's start a file's change may be before
+// dcc keeps it out of a manifest. A file changed after the preprocessor read it
+// would be recorded with content the object was not built from; Linux stamps
+// file times from a clock that lags the real time by at most one timer tick,
+// so a change after the start carries a time later than start - raceMargin.
+const raceMargin = 100 * time.Millisecond
+
+// maxManifestFiles bounds the files one manifest result may list.
+const maxManifestFiles = 20000
+
+// baseKey adds what every key of this compile shares: the compiler, the
+// language, the code-generation arguments, the environment that changes
+// results, and the working directory when the object records it.
+func (j *job) baseKey(kind string) *keyBuilder {
+	k := newKey(kind).str(j.id.Key()).str(string(j.a.Family)).str(j.a.Language).str(string(j.a.Action))
+	k.strs(j.a.CodegenArgs).strs(envValues(j.req.Env, keyEnv))
+	if j.a.RecordsWorkingDir {
+		k.str(j.req.Dir)
+	} else {
+		k.str("")
+	}
+	return k
+}
+
+// directKey is the direct-mode key: the base, the preprocessor arguments, and
+// the source's name (it is __FILE__) and content. Which headers it read is
+// checked through the manifest stored under this key.
+func (j *job) directKey(source cache.Digest) cache.Key {
+	return j.baseKey("direct").strs(j.a.PreprocessorArgs).str(j.a.Source).digest(source).sum()
+}
+
+// cppKey is the preprocessor-mode key: the base and the preprocessed text. For
+// commands compiled from the original source (ActionCache), the object can
+// depend on more than the preprocessed text (debug information records source
+// columns, which comments shift), so the source's name and every included
+// file's content count too.
+func (j *job) cppKey(text []byte, included []cache.FileDigest) cache.Key {
+	k := j.baseKey("cpp").bytes(text)
+	if j.a.Action != "remote" {
+		k.str(j.a.Source)
+		for _, f := range included {
+			k.str(f.Path).digest(f.Digest)
+		}
+	}
+	return k.sum()
+}
+
+// hashIncluded returns the digest of every file the preprocessed text names.
+func (j *job) hashIncluded(text []byte) ([]cache.FileDigest, error) {
+	names := includedFiles(text)
+	if len(names) > maxManifestFiles {
+		names = names[:maxManifestFiles]
+	}
+	out := make([]cache.FileDigest, 0, len(names))
+	for _, name := range names {
+		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("hash included file: %w", err)
+		}
+		out = append(out, cache.FileDigest{Path: name, Digest: info.Digest})
+	}
+	return out, nil
+}
+
+// lookupDirect tries each result of the manifest under key: the first whose
+// files all still have their recorded digests is a hit. A hit restores every
+// output, the dependency file with this command's target.
+func (j *job) lookupDirect(key cache.Key) (res daemon.CompileResult, hit bool, err error) {
+	m, err := j.s.opts.Store.GetManifest(key)
+	if err != nil {
+		return res, false, nil // not found or damaged (removed and counted by the store): a miss
+	}
+	for _, r := range m.Results {
+		if !j.unchanged(r) {
+			continue
+		}
+		e, err := j.s.opts.Store.GetEntry(r.Result)
+		if err != nil {
+			continue
+		}
+		files, ok := j.withDepTarget(e.Files)
+		if !ok {
+			continue
+		}
+		if err := restoreOutputs(j.req.Dir, files, j.paths, j.kinds(true)); err != nil {
+			return res, false, err
+		}
+		return replay(e, "direct hit"), true, nil
+	}
+	return res, false, nil
+}
+
+// lookupPreprocessed looks up the preprocessor-mode key. The dependency file
+// was written by the preprocessing run; every other output is restored.
+func (j *job) lookupPreprocessed(key cache.Key) (res daemon.CompileResult, hit bool, err error) {
+	e, err := j.s.opts.Store.GetEntry(key)
+	if err != nil {
+		return res, false, nil
+	}
+	if !hasAll(e.Files, j.kinds(false)) {
+		return res, false, nil
+	}
+	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
+		return res, false, err
+	}
+	return replay(e, "preprocessed hit"), true, nil
+}
+
+// kinds lists the output kinds to restore, with or without the dependency file.
+func (j *job) kinds(withDeps bool) []string {
+	var out []string
+	for kind := range j.paths {
+		if kind != kindDeps || withDeps {
+			out = append(out, kind)
+		}
+	}
+	return out
+}
+
+// hasAll reports whether files holds every kind.
+func hasAll(files map[string][]byte, kinds []string) bool {
+	for _, k := range kinds {
+		if _, ok := files[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// withDepTarget returns the files to restore, the dependency file rewritten
+// to name this command's target. ok is false when an output is missing or
+// the target cannot be rewritten.
+func (j *job) withDepTarget(files map[string][]byte) (map[string][]byte, bool) {
+	if !hasAll(files, j.kinds(true)) {
+		return nil, false
+	}
+	deps, wanted := files[kindDeps]
+	if _, inPaths := j.paths[kindDeps]; !wanted || !inPaths {
+		return files, true
+	}
+	newTarget, known := depTarget(j.a)
+	oldTarget, stored := files[kindDepsTarget]
+	if !known || !stored {
+		return nil, false
+	}
+	rewritten, ok := rewriteDepTarget(deps, string(oldTarget), newTarget)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string][]byte, len(files))
+	for k, v := range files {
+		out[k] = v
+	}
+	out[kindDeps] = rewritten
+	return out, true
+}
+
+// unchanged reports whether every file of a manifest result still has its
+// recorded digest and no path that must be absent exists.
+func (j *job) unchanged(r cache.ManifestResult) bool {
+	for _, f := range r.Files {
+		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f.Path))
+		if err != nil || info.Digest != f.Digest {
+			return false
+		}
+	}
+	for _, p := range r.Absent {
+		if _, err := os.Stat(resolve(j.req.Dir, p)); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// remember records, under the direct-mode key, that the included files with
+// these digests give the entry under result. Not done when a file uses the
+// time macros or changed so recently that the compile may have read other
+// content than the digest says.
+func (j *job) remember(direct bool, key cache.Key, result cache.Key, included []cache.FileDigest) {
+	if !direct {
+		return
+	}
+	for _, f := range included {
+		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f.Path))
+		if err != nil || info.TimeMacros || info.Digest != f.Digest || j.tooRecent(f.Path) {
+			return
+		}
+	}
+	absent, ok := j.shadowCandidates(included)
+	if !ok {
+		return
+	}
+	r := cache.ManifestResult{Files: included, Absent: absent, Result: result}
+	if err := j.s.opts.Store.AddManifestResult(key, r); err != nil {
+		j.s.count(cache.StatErrors)
+		j.s.log.Warn("store manifest", "source", j.a.Source, "err", err)
+	}
+}
+
+// tooRecent reports whether path changed within raceMargin of the compile's
+// start, or later.
+func (j *job) tooRecent(path string) bool {
+	st, err := os.Stat(resolve(j.req.Dir, path))
+	if err != nil {
+		return true
+	}
+	limit := j.start.Add(-raceMargin)
+	if st.ModTime().After(limit) {
+		return true
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec).After(limit) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,49 @@
+package compile
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// memoEntries bounds the file-hash memo: enough for the headers of a large
+// project, a few hundred bytes each.
+const memoEntries = 200_000
+
+// Open builds the daemon's Service from the configuration: it opens the cache
+// under cfg.CachePath() with cfg.MaxSize, loads the counters from
+// cfg.StatsPath() (damaged counters restart at zero, with a warning), and
+// prepares a private directory for preprocessed text.
+func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
+	opts := cache.DefaultOptions()
+	opts.MaxSize = cfg.MaxSize
+	opts.Logger = log
+	store, err := cache.Open(cfg.CachePath(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("open cache: %w", err)
+	}
+	stats, err := cache.LoadStats(cfg.StatsPath())
+	if err != nil {
+		log.Warn("stats restart at zero", "err", err)
+	}
+	tmp := filepath.Join(cfg.Dir, "tmp")
+	if err := os.RemoveAll(tmp); err == nil {
+		err = os.MkdirAll(tmp, 0o700)
+	}
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("temporary directory %s: %w", tmp, err)
+	}
+	return New(Options{
+		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
+		Memo: filehash.NewMemo(memoEntries), Prober: &toolchain.Prober{},
+		DirectMode: cfg.DirectMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
+		TempDir: tmp, Logger: log,
+	}), nil
+}

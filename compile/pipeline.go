@@ -1,0 +1,207 @@
+package compile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// Compile runs one compile through the cache. Commands dcc does not cache,
+// and anything that goes wrong inside dcc, come back with Handled false: the
+// wrapper then runs the compiler itself.
+func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon.CompileResult {
+	if s.opts.Disable {
+		return notHandled("dcc is disabled (disable = true)")
+	}
+	for _, name := range uncacheableEnv {
+		if _, set := lookupEnv(req.Env, name); set {
+			s.count(cache.StatUncacheable)
+			return notHandled(name + " is set: the compiler writes a file dcc does not know")
+		}
+	}
+	id, err := s.opts.Prober.Probe(ctx, req.Real)
+	if err != nil {
+		s.count(cache.StatErrors)
+		s.log.Warn("identify compiler", "compiler", req.Real, "err", err)
+		return notHandled(fmt.Sprintf("identify compiler: %v", err))
+	}
+	a := toolchain.Classify(toolchain.Command{
+		Compiler: req.Compiler, Args: req.Args, Dir: req.Dir, Family: id.Family, Driver: id.Driver,
+	})
+	if !a.Cacheable() {
+		s.count(cache.StatLocal)
+		return notHandled(a.Reason)
+	}
+	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), start: time.Now()}
+	res, err := j.run(ctx)
+	switch {
+	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed):
+		s.count(cache.StatUncacheable)
+		return notHandled(err.Error())
+	case err != nil:
+		s.count(cache.StatErrors)
+		s.log.Warn("compile through cache", "source", a.Source, "dir", req.Dir, "err", err)
+		return notHandled(err.Error())
+	}
+	return res
+}
+
+// notHandled tells the wrapper to run the compiler itself.
+func notHandled(reason string) daemon.CompileResult {
+	return daemon.CompileResult{Handled: false, Reason: reason}
+}
+
+// job is one cacheable compile in progress.
+type job struct {
+	s     *Service
+	req   daemon.CompileRequest
+	a     *toolchain.Analysis
+	id    toolchain.Identity
+	paths map[string]string
+	start time.Time
+}
+
+// run looks the compile up in direct mode, then in preprocessor mode, and
+// compiles and stores it on a miss.
+func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
+	src, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, j.a.Source))
+	if err != nil {
+		return daemon.CompileResult{}, fmt.Errorf("hash source: %w", err)
+	}
+	_, wantDeps := j.paths[kindDeps]
+	_, targetKnown := depTarget(j.a)
+	direct := j.s.opts.DirectMode && !src.TimeMacros && (!wantDeps || targetKnown)
+	var directKey cache.Key
+	if direct {
+		directKey = j.directKey(src.Digest)
+		if res, ok, err := j.lookupDirect(directKey); err != nil || ok {
+			if ok {
+				j.s.count(cache.StatHits, cache.StatDirectHits)
+			}
+			return res, err
+		}
+	}
+
+	text, cppStderr, err := j.preprocess(ctx)
+	if err != nil {
+		return daemon.CompileResult{}, err
+	}
+	included, err := j.hashIncluded(text)
+	if err != nil {
+		return daemon.CompileResult{}, err
+	}
+	cppKey := j.cppKey(text, included)
+	if res, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
+		if ok {
+			j.s.count(cache.StatHits, cache.StatPreprocessedHits)
+			j.remember(direct, directKey, cppKey, included)
+		}
+		return res, err
+	}
+
+	out, err := j.compile(ctx, text, len(cppStderr) > 0)
+	if err != nil {
+		return daemon.CompileResult{}, err
+	}
+	res := daemon.CompileResult{Handled: true, Reason: "cache miss", Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
+	if out.exit != 0 {
+		j.s.count(cache.StatUncacheable)
+		res.Reason = "compile failed: not cached"
+		return res, nil
+	}
+	j.s.count(cache.StatMisses)
+	if err := j.store(cppKey, out); err != nil {
+		// The outputs are in place; only the cache missed out.
+		j.s.count(cache.StatErrors)
+		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
+		return res, nil
+	}
+	j.remember(direct, directKey, cppKey, included)
+	j.s.log.Debug("miss", slog.String("source", j.a.Source), slog.String("key", cppKey.String()))
+	return res, nil
+}
+
+// preprocess runs the preprocess command and returns the preprocessed text and
+// what the preprocessor said. The dependency file, if any, is written by this
+// run. Already-preprocessed input is read as it is.
+func (j *job) preprocess(ctx context.Context) (text, stderr []byte, err error) {
+	if j.a.PreprocessCommand == nil {
+		b, err := os.ReadFile(resolve(j.req.Dir, j.a.Source))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read preprocessed source: %w", err)
+		}
+		return b, nil, nil
+	}
+	out, err := runProcess(ctx, j.req.Dir, j.req.Env, withCompiler(j.a.PreprocessCommand, j.req.Real))
+	if err != nil {
+		return nil, nil, fmt.Errorf("preprocess: %w", err)
+	}
+	if out.exit != 0 {
+		// The compile fails; let the compiler say so in its own words.
+		return nil, nil, fmt.Errorf("preprocessing failed (exit %d): %w", out.exit, errPreprocessFailed)
+	}
+	return out.stdout, out.stderr, nil
+}
+
+// errPreprocessFailed: the preprocessor rejected the source.
+var errPreprocessFailed = errors.New("the compiler will report the error")
+
+// compile runs the compile after a miss. A gcc or clang command proved exact
+// when split in two compiles the text already preprocessed (the preprocessing
+// is not done twice). If the preprocessor or that compile says anything at
+// all, the original command runs instead, so that diagnostics are the
+// compiler's own, in full. Everything else runs the original command.
+func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) (output, error) {
+	original := append([]string{j.req.Real}, j.req.Args...)
+	if preprocessorSpoke || j.a.Action != toolchain.ActionRemote || j.a.Family == toolchain.FamilyMSVC ||
+		j.a.CompileCommand == nil || j.a.PreprocessCommand == nil {
+		return runProcess(ctx, j.req.Dir, j.req.Env, original)
+	}
+	tmp, err := os.MkdirTemp(j.s.opts.TempDir, "cpp-")
+	if err != nil {
+		return output{}, fmt.Errorf("temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	input := filepath.Join(tmp, filepath.Base(j.a.PreprocessedInput))
+	if err := os.WriteFile(input, text, 0o600); err != nil {
+		return output{}, fmt.Errorf("write preprocessed text: %w", err)
+	}
+	argv := withCompiler(j.a.CompileCommand, j.req.Real)
+	for i := 1; i < len(argv); i++ {
+		if argv[i] == j.a.PreprocessedInput {
+			argv[i] = input
+		}
+	}
+	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv)
+	if err == nil && out.exit == 0 && len(out.stdout) == 0 && len(out.stderr) == 0 {
+		return out, nil
+	}
+	return runProcess(ctx, j.req.Dir, j.req.Env, original)
+}
+
+// store saves the outputs of a successful compile under key.
+func (j *job) store(key cache.Key, out output) error {
+	files, err := collectOutputs(j.req.Dir, j.paths)
+	if err != nil {
+		return err
+	}
+	if _, ok := files[kindDeps]; ok {
+		if target, known := depTarget(j.a); known {
+			files[kindDepsTarget] = []byte(target)
+		}
+	}
+	return j.s.opts.Store.PutEntry(key, cache.Entry{Files: files, Stdout: out.stdout, Stderr: out.stderr})
+}
+
+// replay is the wrapper's answer for a hit.
+func replay(e cache.Entry, reason string) daemon.CompileResult {
+	return daemon.CompileResult{Handled: true, Reason: reason, Stdout: e.Stdout, Stderr: e.Stderr, ExitCode: e.ExitCode}
+}

@@ -1,0 +1,152 @@
+// Package compile is the compile pipeline the daemon runs for each wrapper
+// request: classify, look up in direct mode, preprocess and look up in
+// preprocessor mode, compile on a miss, store, and restore outputs on a hit.
+// It never fails a build: whatever goes wrong, the answer is "run the
+// compiler yourself" and the error is counted.
+package compile
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Store is the cache database.
+	Store cache.Store
+	// Stats are the counters; StatsPath is where they are saved.
+	Stats     *cache.Stats
+	StatsPath string
+	// Memo memoizes file content hashes across compiles.
+	Memo *filehash.Memo
+	// Prober memoizes compiler identities.
+	Prober *toolchain.Prober
+	// DirectMode enables direct-mode lookups (manifests of included files).
+	DirectMode bool
+	// Disable makes every compile run unchanged.
+	Disable bool
+	// MaxSize is the cache's size limit, for the stats report.
+	MaxSize int64
+	// TempDir holds preprocessed text while a compile runs.
+	TempDir string
+	// Logger receives one line per compile at debug level and errors at warn.
+	Logger *slog.Logger
+}
+
+// Service implements daemon.Backend.
+type Service struct {
+	opts      Options
+	log       *slog.Logger
+	saveMu    sync.Mutex
+	stop      chan struct{}
+	saverDone chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// statsSaveInterval is how often the counters are written to their file while
+// the daemon runs, so a crash loses little.
+const statsSaveInterval = 5 * time.Second
+
+var _ daemon.Backend = (*Service)(nil)
+
+// New returns a Service over the given store and counters.
+func New(opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	s := &Service{opts: opts, log: opts.Logger, stop: make(chan struct{}), saverDone: make(chan struct{})}
+	go s.saveStatsPeriodically()
+	return s
+}
+
+// saveStatsPeriodically writes the counters every statsSaveInterval until Close.
+func (s *Service) saveStatsPeriodically() {
+	defer close(s.saverDone)
+	t := time.NewTicker(statsSaveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.saveStats(); err != nil {
+				s.log.Warn("save stats", "err", err)
+			}
+		}
+	}
+}
+
+// Stats reports the counters and the cache's size.
+func (s *Service) Stats(context.Context) (daemon.StatsReport, error) {
+	size, entries := s.opts.Store.Usage()
+	return daemon.StatsReport{
+		Counters:   s.opts.Stats.Snapshot(),
+		CacheSize:  size,
+		MaxSize:    s.opts.MaxSize,
+		Entries:    entries,
+		StatsSince: s.opts.Stats.Since().UTC().Format(time.RFC3339),
+	}, nil
+}
+
+// ZeroStats zeroes the counters and saves them; the cache is untouched.
+func (s *Service) ZeroStats(context.Context) error {
+	s.opts.Stats.Zero()
+	return s.saveStats()
+}
+
+// Clear empties the cache; the counters are untouched.
+func (s *Service) Clear(context.Context) error {
+	if err := s.opts.Store.Clear(); err != nil {
+		return fmt.Errorf("clear cache: %w", err)
+	}
+	return nil
+}
+
+// Close saves the counters and closes the store.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.saverDone
+		serr := s.saveStats()
+		cerr := s.opts.Store.Close()
+		if cerr != nil {
+			s.closeErr = fmt.Errorf("close cache: %w", cerr)
+		} else {
+			s.closeErr = serr
+		}
+	})
+	return s.closeErr
+}
+
+// saveStats writes the counters to their file.
+func (s *Service) saveStats() error {
+	if s.opts.StatsPath == "" {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if err := s.opts.Stats.Save(s.opts.StatsPath); err != nil {
+		return fmt.Errorf("save stats: %w", err)
+	}
+	return nil
+}
+
+// count adds one to each named counter.
+func (s *Service) count(names ...string) {
+	for _, n := range names {
+		s.opts.Stats.Add(n, 1)
+	}
+}

@@ -1,0 +1,133 @@
+package compile
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/toolchain"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newTestService opens a service over a fresh store.
+func newTestService(t *testing.T) *Service {
+	t.Helper()
+	store, err := cache.Open(t.TempDir(), cache.DefaultOptions())
+	require.NoError(t, err)
+	s := New(Options{
+		Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},
+		DirectMode: true, TempDir: t.TempDir(),
+	})
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// gccPath returns the real gcc, skipping without it.
+func gccPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not installed")
+	}
+	return p
+}
+
+// settle waits until files just written are older than the race margin, as
+// the files of a real tree are when it is built.
+func settle(t *testing.T, _ string) {
+	t.Helper()
+	time.Sleep(raceMargin + 50*time.Millisecond)
+}
+
+func TestServiceMissThenHits(t *testing.T) {
+	gcc := gccPath(t)
+	s := newTestService(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"inc/x.h": "#define X 21\n",
+		"a.c":     "#include \"x.h\"\nint f(void) { return X * 2; } /* comment */\n#warning replayed\n",
+	})
+	settle(t, dir)
+	req := daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(),
+		Args: []string{"-O2", "-Iinc", "-MD", "-c", "a.c", "-o", "a.o"}}
+	ctx := context.Background()
+
+	res := s.Compile(ctx, req)
+	require.True(t, res.Handled, res.Reason)
+	assert.Equal(t, "cache miss", res.Reason)
+	assert.Contains(t, string(res.Stderr), "#warning replayed")
+	obj := readT(t, dir, "a.o")
+	deps := readT(t, dir, "a.d")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "a.o")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "a.d")))
+	res = s.Compile(ctx, req)
+	require.True(t, res.Handled, res.Reason)
+	assert.Equal(t, "direct hit", res.Reason)
+	assert.Contains(t, string(res.Stderr), "#warning replayed", "warnings replayed on a hit")
+	assert.Equal(t, obj, readT(t, dir, "a.o"))
+	assert.Equal(t, deps, readT(t, dir, "a.d"))
+
+	// Another object path: still a hit, and the .d names the new object.
+	req.Args = []string{"-O2", "-Iinc", "-MD", "-c", "a.c", "-o", "b.o"}
+	res = s.Compile(ctx, req)
+	assert.Equal(t, "direct hit", res.Reason)
+	assert.Equal(t, obj, readT(t, dir, "b.o"))
+	assert.Regexp(t, `^b\.o: a\.c .*inc/x\.h`, string(readT(t, dir, "b.d")))
+
+	// A header change is a miss.
+	writeTree(t, dir, map[string]string{"inc/x.h": "#define X 22\n"})
+	settle(t, dir)
+	res = s.Compile(ctx, req)
+	assert.Equal(t, "cache miss", res.Reason)
+	assert.NotEqual(t, obj, readT(t, dir, "b.o"))
+
+	st := s.opts.Stats.Snapshot()
+	assert.Equal(t, int64(2), st[cache.StatDirectHits])
+	assert.Equal(t, int64(2), st[cache.StatMisses])
+}
+
+func TestServiceLocalAndFailed(t *testing.T) {
+	gcc := gccPath(t)
+	s := newTestService(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"bad.c": "int f(void) { return nope; }\n", "ok.c": "int g;\n"})
+	ctx := context.Background()
+
+	link := s.Compile(ctx, daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: []string{"ok.c", "-o", "prog"}})
+	assert.False(t, link.Handled, "linking runs unchanged in the wrapper")
+
+	for i := 0; i < 2; i++ {
+		res := s.Compile(ctx, daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: []string{"-c", "bad.c"}})
+		if res.Handled {
+			assert.NotEqual(t, 0, res.ExitCode)
+			assert.Contains(t, string(res.Stderr), "nope")
+		}
+	}
+	st := s.opts.Stats.Snapshot()
+	assert.Equal(t, int64(1), st[cache.StatLocal])
+	assert.Equal(t, int64(2), st[cache.StatUncacheable], "a failed compile is never cached")
+	assert.Equal(t, int64(0), st[cache.StatHits])
+}
+
+func TestServicePreprocessedHitAcrossComments(t *testing.T) {
+	gcc := gccPath(t)
+	s := newTestService(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"h.h": "int h(void); // one\n", "a.c": "#include \"h.h\"\nint a(void) { return h(); }\n"})
+	settle(t, dir)
+	req := daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: []string{"-c", "a.c"}}
+	ctx := context.Background()
+	require.Equal(t, "cache miss", s.Compile(ctx, req).Reason)
+	writeTree(t, dir, map[string]string{"h.h": "int h(void); // two words\n"})
+	settle(t, dir)
+	assert.Equal(t, "preprocessed hit", s.Compile(ctx, req).Reason)
+	assert.Equal(t, "direct hit", s.Compile(ctx, req).Reason, "the preprocessed hit recorded a manifest")
+}

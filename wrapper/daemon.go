@@ -1,0 +1,76 @@
+package wrapper
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/daemon"
+)
+
+// DisableEnv, when set to a true value, makes dcc run every compile unchanged
+// without asking the daemon (the config file's "disable" does the same, from
+// inside the daemon).
+const DisableEnv = "DCC_DISABLE"
+
+// daemonStartTimeout bounds reaching the daemon, including starting it: past
+// it the wrapper compiles by itself rather than make the build wait.
+const daemonStartTimeout = 3 * time.Second
+
+// viaDaemon asks the per-user daemon to run the compile through the cache,
+// starting the daemon if none runs. ok is false when the daemon cannot be
+// reached or declines the compile: the caller then runs the compiler itself.
+func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (daemon.CompileResult, bool) {
+	if disabled(os.Getenv(DisableEnv)) {
+		return daemon.CompileResult{}, false
+	}
+	c, err := ConnectDaemon(ctx)
+	if err != nil {
+		return daemon.CompileResult{}, false
+	}
+	defer c.Close()
+	dir, err := os.Getwd()
+	if err != nil {
+		return daemon.CompileResult{}, false
+	}
+	res, err := c.Compile(ctx, daemon.CompileRequest{Compiler: inv.Compiler, Real: real, Args: inv.Args, Dir: dir, Env: env})
+	if err != nil || !res.Handled {
+		return res, false
+	}
+	return res, true
+}
+
+// ConnectDaemon connects to the daemon of this dcc build, starting it when
+// none runs.
+func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
+	dir, err := config.Dir(os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config.Config{Dir: dir}
+	buildID, err := daemon.ExecutableBuildID()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find dcc's executable: %w", err)
+	}
+	return daemon.Ensure(ctx, daemon.EnsureOptions{
+		SocketPath:   cfg.SocketPath(),
+		LockPath:     cfg.LockPath(),
+		BuildID:      buildID,
+		Command:      []string{exe, "daemon", "run"},
+		LogPath:      cfg.LogPath(),
+		StartTimeout: daemonStartTimeout,
+	})
+}
+
+// disabled reads a boolean environment value; unset or unparsable is false.
+func disabled(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}
