@@ -101,3 +101,19 @@ func TestShadowCandidates(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"src/only1.h", "src/x.h", "inc1/x.h", "src/sub/y.h", "inc1/sub/y.h"}, absent)
 }
+
+func TestDepFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-MD", "-MF", "a.d", "-MT", "x", "-MQ", "y"}, []string{"-MD"}},
+		{[]string{"-MMD", "-MP", "-MFa.d", "-MTx"}, []string{"-MMD", "-MP"}},
+		{[]string{"-Wp,-MD,.a.d"}, []string{"-Wp", "-MD"}},
+		{[]string{"/showIncludes"}, []string{"/showIncludes"}},
+		{nil, nil},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, depFlags(tt.args), "%v", tt.args)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +40,30 @@ func (j *job) baseKey(kind string) *keyBuilder {
 // the source's name (it is __FILE__) and content. Which headers it read is
 // checked through the manifest stored under this key.
 func (j *job) directKey(source cache.Digest) cache.Key {
-	return j.baseKey("direct").strs(j.a.PreprocessorArgs).str(j.a.Source).digest(source).sum()
+	return j.baseKey("direct").strs(j.a.PreprocessorArgs).strs(depFlags(j.a.DependencyArgs)).
+		str(j.a.Source).digest(source).sum()
+}
+
+// depFlags returns the dependency options that shape the dependency file's
+// content (-MD or -MMD, -MP, -MG, ...), without the file name and targets,
+// which a hit rewrites. A direct hit restores the stored dependency file, so
+// it must have been made with the same flags.
+func depFlags(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-MF" || a == "-MT" || a == "-MQ":
+			i++
+		case strings.HasPrefix(a, "-MF") || strings.HasPrefix(a, "-MT") || strings.HasPrefix(a, "-MQ"):
+		case strings.HasPrefix(a, "-Wp,"):
+			// -Wp,-MD,file: keep the option, not the file.
+			out = append(out, strings.SplitN(a, ",", 3)[:2]...)
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // cppKey is the preprocessor-mode key: the base and the preprocessed text. For

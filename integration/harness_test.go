@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,7 +44,30 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "integration: go build: %v\n%s", err, out)
 		return 1
 	}
+	// Tests that do not set their own DCC_DIR share this one; its daemon is
+	// stopped when the tests are done.
+	shared := filepath.Join(tmp, "d")
+	os.Setenv("DCC_DIR", shared)
+	os.Setenv("DCC_IDLE_TIMEOUT", "60s")
+	defer stopDaemon(shared)
 	return m.Run()
+}
+
+// stopDaemon stops the daemon of a DCC_DIR, if one runs, by its own pid.
+func stopDaemon(dir string) {
+	stop := exec.Command(dccBin, "daemon", "stop")
+	stop.Env = append(os.Environ(), "DCC_DIR="+dir)
+	_ = stop.Run()
+	b, err := os.ReadFile(filepath.Join(dir, "daemon.pid"))
+	if err != nil {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+		if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+			_ = p.Kill()
+		}
+	}
 }
 
 // requireTool returns the path of a tool, skipping the test when it is absent,
