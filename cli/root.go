@@ -40,7 +40,10 @@ type command struct {
 
 // commands lists the subcommands in the order help shows them.
 func commands() []command {
-	return []command{explainCommand(), configCommand(), installLinksCommand(), versionCommand()}
+	return []command{
+		explainCommand(), statsCommand(), clearCommand(), configCommand(), daemonCommand(),
+		installLinksCommand(), versionCommand(),
+	}
 }
 
 // IsCommand reports whether name is one of dcc's subcommands, so the wrapper
