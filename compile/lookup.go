@@ -129,18 +129,52 @@ func (j *job) lookupDirect(key cache.Key) (res daemon.CompileResult, hit bool, e
 
 // lookupPreprocessed looks up the preprocessor-mode key. The dependency file
 // was written by the preprocessing run; every other output is restored.
-func (j *job) lookupPreprocessed(key cache.Key) (res daemon.CompileResult, hit bool, err error) {
-	e, err := j.s.opts.Store.GetEntry(key)
+func (j *job) lookupPreprocessed(key cache.Key) (res daemon.CompileResult, e cache.Entry, hit bool, err error) {
+	e, err = j.s.opts.Store.GetEntry(key)
 	if err != nil {
-		return res, false, nil
+		return res, e, false, nil
 	}
 	if !hasAll(e.Files, j.kinds(false)) {
-		return res, false, nil
+		return res, e, false, nil
 	}
 	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
-		return res, false, err
+		return res, e, false, err
 	}
-	return replay(e, "preprocessed hit"), true, nil
+	return replay(e, "preprocessed hit"), e, true, nil
+}
+
+// resultForManifest returns the key a direct-mode manifest may name after a
+// preprocessed hit on the entry under key. A direct hit restores the entry's
+// dependency file, so when this command writes one made with other options
+// than the stored one (-MMD against -MD, say), a copy of the entry with the
+// dependency file just written is stored under a key of its own.
+func (j *job) resultForManifest(key cache.Key, e cache.Entry) (cache.Key, bool) {
+	if _, wantDeps := j.paths[kindDeps]; !wantDeps || j.sameDepFlags(e.Files) {
+		return key, true
+	}
+	deps, err := os.ReadFile(resolve(j.req.Dir, j.paths[kindDeps]))
+	if err != nil {
+		return key, false
+	}
+	files := make(map[string][]byte, len(e.Files))
+	for k, v := range e.Files {
+		files[k] = v
+	}
+	files[kindDeps] = deps
+	j.describeDeps(files)
+	own := newKey("deps").bytes(key[:]).strs(depFlags(j.a.DependencyArgs)).sum()
+	if err := j.s.opts.Store.PutEntry(own, cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}); err != nil {
+		j.s.count(cache.StatErrors)
+		return key, false
+	}
+	return own, true
+}
+
+// sameDepFlags reports whether a stored dependency file was made with this
+// command's dependency options.
+func (j *job) sameDepFlags(files map[string][]byte) bool {
+	stored, ok := files[kindDepsFlags]
+	return ok && string(stored) == strings.Join(depFlags(j.a.DependencyArgs), "\x00")
 }
 
 // kinds lists the output kinds to restore, with or without the dependency file.
@@ -177,7 +211,7 @@ func (j *job) withDepTarget(files map[string][]byte) (map[string][]byte, bool) {
 	}
 	newTarget, known := depTarget(j.a)
 	oldTarget, stored := files[kindDepsTarget]
-	if !known || !stored {
+	if !known || !stored || !j.sameDepFlags(files) {
 		return nil, false
 	}
 	rewritten, ok := rewriteDepTarget(deps, string(oldTarget), newTarget)

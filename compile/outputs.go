@@ -23,6 +23,9 @@ const (
 	// kindDepsTarget holds the target text the stored .d file starts with,
 	// so a hit for another object path can put its own target there.
 	kindDepsTarget = "deps-target"
+	// kindDepsFlags holds the dependency options (depFlags) the stored .d
+	// file was made with: a .d from -MD is not the .d of -MMD or -MP.
+	kindDepsFlags = "deps-flags"
 )
 
 // errNoOutputDir: an output's directory does not exist. The compiler would

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
@@ -99,10 +100,12 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		return daemon.CompileResult{}, err
 	}
 	cppKey := j.cppKey(text, included)
-	if res, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
+	if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
 		if ok {
 			j.s.count(cache.StatHits, cache.StatPreprocessedHits)
-			j.remember(direct, directKey, cppKey, included)
+			if result, ok := j.resultForManifest(cppKey, entry); ok {
+				j.remember(direct, directKey, result, included)
+			}
 		}
 		return res, err
 	}
@@ -193,12 +196,20 @@ func (j *job) store(key cache.Key, out output) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := files[kindDeps]; ok {
-		if target, known := depTarget(j.a); known {
-			files[kindDepsTarget] = []byte(target)
-		}
-	}
+	j.describeDeps(files)
 	return j.s.opts.Store.PutEntry(key, cache.Entry{Files: files, Stdout: out.stdout, Stderr: out.stderr})
+}
+
+// describeDeps records, next to a dependency file about to be stored, the
+// target it starts with and the options it was made with.
+func (j *job) describeDeps(files map[string][]byte) {
+	if _, ok := files[kindDeps]; !ok {
+		return
+	}
+	if target, known := depTarget(j.a); known {
+		files[kindDepsTarget] = []byte(target)
+	}
+	files[kindDepsFlags] = []byte(strings.Join(depFlags(j.a.DependencyArgs), "\x00"))
 }
 
 // replay is the wrapper's answer for a hit.

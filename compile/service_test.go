@@ -131,3 +131,38 @@ func TestServicePreprocessedHitAcrossComments(t *testing.T) {
 	assert.Equal(t, "preprocessed hit", s.Compile(ctx, req).Reason)
 	assert.Equal(t, "direct hit", s.Compile(ctx, req).Reason, "the preprocessed hit recorded a manifest")
 }
+
+// TestServiceDepFilesFollowTheirOptions: an entry stored by a -MD -MP compile
+// must not give its .d to a -MMD compile of the same source, on a
+// preprocessed hit or on the direct hits that follow it.
+func TestServiceDepFilesFollowTheirOptions(t *testing.T) {
+	gcc := gccPath(t)
+	s := newTestService(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"u.h": "#define U 1\n", "a.c": "#include <stdio.h>\n#include \"u.h\"\nint a(void) { return U; }\n"})
+	settle(t, dir)
+	ctx := context.Background()
+	compileAs := func(args ...string) daemon.CompileResult {
+		return s.Compile(ctx, daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: args})
+	}
+	plain := func(args ...string) []byte {
+		cmd := exec.Command(gcc, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return readT(t, dir, "want.d")
+	}
+	wantMD := plain("-MD", "-MP", "-MF", "want.d", "-MQ", "x.o", "-c", "a.c", "-o", "x.o")
+	wantMMD := plain("-MMD", "-MF", "want.d", "-MT", "target", "-c", "a.c", "-o", "y.o")
+
+	require.Equal(t, "cache miss", compileAs("-MD", "-MP", "-c", "a.c", "-o", "x.o").Reason)
+	assert.Equal(t, wantMD, readT(t, dir, "x.d"))
+	for _, want := range []string{"preprocessed hit", "direct hit", "direct hit"} {
+		res := compileAs("-MMD", "-MF", "y.dep", "-MT", "target", "-c", "a.c", "-o", "y.o")
+		assert.Equal(t, want, res.Reason)
+		assert.Equal(t, string(wantMMD), string(readT(t, dir, "y.dep")), want)
+	}
+	require.NoError(t, os.Remove(filepath.Join(dir, "x.d")))
+	assert.Equal(t, "direct hit", compileAs("-MD", "-MP", "-c", "a.c", "-o", "x.o").Reason)
+	assert.Equal(t, wantMD, readT(t, dir, "x.d"))
+}
