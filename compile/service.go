@@ -48,6 +48,9 @@ type Service struct {
 	log       *slog.Logger
 	saveMu    sync.Mutex
 	stop      chan struct{}
+	// taken are the store's own counts already added to the counters.
+	takenMu sync.Mutex
+	taken   map[string]int64
 	saverDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -89,8 +92,35 @@ func (s *Service) saveStatsPeriodically() {
 	}
 }
 
+// storeCounters is what a store that counts its own events offers.
+type storeCounters interface {
+	// Corrupt is how many damaged values the store removed since it opened.
+	Corrupt() int64
+	// Evicted is how many items the store evicted since it opened.
+	Evicted() int64
+}
+
+// takeStoreCounts adds what the store counted since the last call to the
+// corrupt and evictions counters.
+func (s *Service) takeStoreCounts() {
+	sc, ok := s.opts.Store.(storeCounters)
+	if !ok {
+		return
+	}
+	s.takenMu.Lock()
+	defer s.takenMu.Unlock()
+	if s.taken == nil {
+		s.taken = map[string]int64{}
+	}
+	for name, now := range map[string]int64{cache.StatCorrupt: sc.Corrupt(), cache.StatEvictions: sc.Evicted()} {
+		s.opts.Stats.Add(name, now-s.taken[name])
+		s.taken[name] = now
+	}
+}
+
 // Stats reports the counters and the cache's size.
 func (s *Service) Stats(context.Context) (daemon.StatsReport, error) {
+	s.takeStoreCounts()
 	size, entries := s.opts.Store.Usage()
 	return daemon.StatsReport{
 		Counters:   s.opts.Stats.Snapshot(),
@@ -136,6 +166,7 @@ func (s *Service) saveStats() error {
 	if s.opts.StatsPath == "" {
 		return nil
 	}
+	s.takeStoreCounts()
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	if err := s.opts.Stats.Save(s.opts.StatsPath); err != nil {
