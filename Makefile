@@ -21,15 +21,18 @@ test: deps build
 test-short: build
 	$(GO) test -short ./...
 
-# Pass-through overhead of dcc against the plain compiler, as ratios.
+# Benchmarks with ratios against plain gcc and ccache, from interleaved runs.
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchtime 40x -count 1 ./integration/
 
-# Run every fuzz target briefly (FUZZTIME each).
+# Run every fuzz target briefly (FUZZTIME each): the decoders of untrusted
+# bytes (response files, cache values, daemon messages) and the classifier.
 FUZZTIME ?= 30s
+FUZZPKGS ?= ./toolchain/ ./cache/ ./daemon/
 fuzz:
-	for t in $$($(GO) test -list '^Fuzz' ./toolchain/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./toolchain/ || exit 1; done
+	for p in $(FUZZPKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
 demo:
 	scripts/demo.sh

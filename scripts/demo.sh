@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The demo: builds zlib from Debian's sources twice, once with plain gcc and
-# once through dcc's masquerade links first in PATH, runs zlib's own tests on the
-# dcc build, compares every object byte for byte, and shows what dcc decided for
-# each compile (from its DCC_LOG).
+# The demo: builds zlib from Debian's sources with plain gcc, then through dcc's
+# masquerade links first in PATH (cold cache), runs zlib's own tests, cleans and
+# builds again (warm cache: every compile a hit), compares every object of both
+# dcc builds byte for byte with the plain build, and shows dcc's statistics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,37 +12,56 @@ make -s build
 src=$(scripts/fetch-project.sh zlib)
 
 work=$root/.work/demo
+export DCC_DIR=$work/dcc
+[ -S "$DCC_DIR/daemon.sock" ] && bin/dcc daemon stop >/dev/null 2>&1 || true
 rm -rf "$work"
 mkdir -p "$work"
+trap 'bin/dcc daemon stop >/dev/null 2>&1 || true' EXIT
 bin/dcc install-links "$work/links" >/dev/null
 jobs=$(( $(nproc) * 3 / 2 + 1 ))
+links_path="$work/links:$PATH"
 
-build() { # build DIR [env...]: configure and make zlib in DIR
-  local dir=$1; shift
-  cp -a "$src" "$dir"
-  (cd "$dir" && env "$@" ./configure >/dev/null && env "$@" make -s -j"$jobs" >/dev/null 2>&1)
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fs", b - a }'; }
+compare() { # compare DIR: every object and library of DIR against the plain build
+  local same=0 diff=0 obj rel
+  while IFS= read -r obj; do
+    rel=${obj#"$work/plain/"}
+    if cmp -s "$obj" "$1/$rel"; then same=$((same + 1)); else diff=$((diff + 1)); echo "DIFFERS: $rel"; fi
+  done < <(find "$work/plain" \( -name '*.o' -o -name '*.lo' -o -name '*.a' \) -type f)
+  echo "   $same objects and libraries identical to the plain build, $diff different"
+  [ "$diff" -eq 0 ]
 }
 
 echo "== plain gcc build"
+cp -a "$src" "$work/plain"
+(cd "$work/plain" && CC=gcc ./configure >/dev/null)
 t0=$(date +%s.%N)
-build "$work/plain" CC=gcc
+(cd "$work/plain" && make -s -j"$jobs" >/dev/null 2>&1)
 t1=$(date +%s.%N)
-echo "== build through dcc (masquerade links first in PATH)"
-build "$work/dcc" CC=gcc PATH="$work/links:$PATH" DCC_LOG="$work/dcc.log"
+echo "   $(seconds "$t0" "$t1") (make only)"
+
+echo "== cold build through dcc (masquerade links first in PATH, empty cache)"
+cp -a "$src" "$work/dcc-build"
+cd "$work/dcc-build"
+PATH=$links_path CC=gcc ./configure >/dev/null
 t2=$(date +%s.%N)
+PATH=$links_path make -s -j"$jobs" >/dev/null 2>&1
+t3=$(date +%s.%N)
+echo "   $(seconds "$t2" "$t3") (make only)"
+compare "$work/dcc-build"
 echo "== zlib's own tests on the dcc build"
-tests=$(cd "$work/dcc" && PATH="$work/links:$PATH" make test 2>&1) || { echo "$tests"; exit 1; }
+tests=$(PATH=$links_path make test 2>&1) || { echo "$tests"; exit 1; }
 grep -F '***' <<<"$tests" | sed 's/^[[:space:]]*/   /'
 
-same=0; diff=0
-while IFS= read -r obj; do
-  rel=${obj#"$work/plain/"}
-  if cmp -s "$obj" "$work/dcc/$rel"; then same=$((same + 1)); else diff=$((diff + 1)); echo "DIFFERS: $rel"; fi
-done < <(find "$work/plain" -name '*.o' -o -name '*.lo' -o -name '*.a' -o -name '*.so*' -type f)
+echo "== warm rebuild through dcc (make clean; make)"
+PATH=$links_path make -s clean >/dev/null
+"$root/bin/dcc" stats --zero >/dev/null
+t4=$(date +%s.%N)
+PATH=$links_path make -s -j"$jobs" >/dev/null 2>&1
+t5=$(date +%s.%N)
+echo "   $(seconds "$t4" "$t5") (make only)"
+compare "$work/dcc-build"
+cd "$root"
 
-echo
-awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "plain build %.2fs, dcc build %.2fs\n", b - a, c - b }'
-echo "objects and libraries identical to the plain build: $same, different: $diff"
-echo "what dcc decided for each compile (action: count):"
-grep -o '"action":"[a-z]*"' "$work/dcc.log" | sort | uniq -c | sed 's/"action":"\([a-z]*\)"/\1/'
-[ "$diff" -eq 0 ]
+echo "== dcc stats (warm rebuild)"
+bin/dcc stats
