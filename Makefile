@@ -6,6 +6,7 @@ GOFLAGS_BUILD ?= -trimpath
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
+	$(GO) build $(GOFLAGS_BUILD) -o bin/dccd ./cmd/dccd
 
 deps:
 	scripts/install-deps.sh

@@ -1,7 +1,8 @@
-// Package cache is dcc's local result cache: keys, entries (every output file of
-// a compile plus its stdout, stderr and exit code), direct-mode manifests, a
-// Badger-backed store with a size limit kept by least-recently-used eviction,
-// checksummed values, and the statistics counters.
+// Package cache defines dcc's local result cache: keys, entries (every output
+// file of a compile plus its stdout, stderr and exit code), direct-mode
+// manifests, the Store contract, and the statistics counters. The Badger
+// backend is in cache/badgerstore; this package stays light so that the
+// wrapper, which starts once per compile, does not link a database.
 package cache
 
 import (

@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/wrapper"
 )
 
 // NewBackend builds the compile pipeline that "dcc daemon run" serves, from
@@ -22,15 +24,9 @@ import (
 // cache is waited for rather than raced. The daemon closes the backend.
 var NewBackend func(ctx context.Context, cfg *config.Config, log *slog.Logger) (daemon.Backend, error)
 
-// daemonRunCommand returns the command line that starts the daemon in the
-// foreground (tests replace it).
-var daemonRunCommand = func() ([]string, error) {
-	exe, err := executable()
-	if err != nil {
-		return nil, err
-	}
-	return []string{exe, "daemon", "run"}, nil
-}
+// daemonRunCommand returns the command line that runs the daemon in the
+// foreground: the dccd executable (tests replace it).
+var daemonRunCommand = wrapper.DaemonCommand
 
 // daemonStartTimeout bounds "dcc daemon start".
 const daemonStartTimeout = 10 * time.Second
@@ -93,13 +89,18 @@ func runDaemon(e env, args []string) error {
 }
 
 // daemonPlace returns the daemon's files (from the directory alone, so that a
-// broken config file does not stop "dcc daemon stop") and this build's id.
+// broken config file does not stop "dcc daemon stop") and the build id of
+// the daemon executable.
 func daemonPlace() (*config.Config, string, error) {
 	dir, err := config.Dir(os.LookupEnv)
 	if err != nil {
 		return nil, "", err
 	}
-	build, err := daemon.ExecutableBuildID()
+	cmd, err := daemonRunCommand()
+	if err != nil {
+		return nil, "", err
+	}
+	build, err := daemon.BuildIDOf(cmd[0])
 	if err != nil {
 		return nil, "", err
 	}
@@ -208,7 +209,12 @@ func daemonStatus(e env, asJSON bool) error {
 // daemonRun is "dcc daemon run": the daemon in the foreground.
 func daemonRun(e env) error {
 	if NewBackend == nil {
-		return errors.New("this dcc was built without a compile pipeline (cli.NewBackend is not set)")
+		// This is dcc, which does not link the cache: the daemon is dccd.
+		cmd, err := daemonRunCommand()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("run %s: %w", cmd[0], syscall.Exec(cmd[0], cmd, os.Environ()))
 	}
 	cfg, err := config.Load()
 	if err != nil {

@@ -87,7 +87,7 @@ func TestDaemonRunWithoutBackend(t *testing.T) {
 	defer func() { NewBackend = saved }()
 	code, _, errOut := execute("daemon", "run")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "without a compile pipeline")
+	assert.Contains(t, errOut, "dccd", "dcc runs the daemon executable, which is not there")
 	assert.NoFileExists(t, filepath.Join(dir, "daemon.sock"))
 }
 

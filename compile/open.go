@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/toolchain"
@@ -21,10 +22,10 @@ const memoEntries = 200_000
 // cfg.StatsPath() (damaged counters restart at zero, with a warning), and
 // prepares a private directory for preprocessed text.
 func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
-	opts := cache.DefaultOptions()
+	opts := badgerstore.DefaultOptions()
 	opts.MaxSize = cfg.MaxSize
 	opts.Logger = log
-	store, err := cache.Open(cfg.CachePath(), opts)
+	store, err := badgerstore.Open(cfg.CachePath(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("open cache: %w", err)
 	}

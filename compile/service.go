@@ -44,13 +44,13 @@ type Options struct {
 
 // Service implements daemon.Backend.
 type Service struct {
-	opts      Options
-	log       *slog.Logger
-	saveMu    sync.Mutex
-	stop      chan struct{}
+	opts   Options
+	log    *slog.Logger
+	saveMu sync.Mutex
+	stop   chan struct{}
 	// taken are the store's own counts already added to the counters.
-	takenMu sync.Mutex
-	taken   map[string]int64
+	takenMu   sync.Mutex
+	taken     map[string]int64
 	saverDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error

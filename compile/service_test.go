@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/toolchain"
@@ -19,7 +20,7 @@ import (
 // newTestService opens a service over a fresh store.
 func newTestService(t *testing.T) *Service {
 	t.Helper()
-	store, err := cache.Open(t.TempDir(), cache.DefaultOptions())
+	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
 	require.NoError(t, err)
 	s := New(Options{
 		Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},

@@ -26,6 +26,13 @@ func executableBuildID() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build id: %w", err)
 	}
+	return BuildIDOf(exe)
+}
+
+// BuildIDOf identifies the build of the executable at exe, as
+// ExecutableBuildID does for the running one: the wrapper uses it to name the
+// build of the daemon executable it would start.
+func BuildIDOf(exe string) (string, error) {
 	f, err := os.Open(exe)
 	if err != nil {
 		return "", fmt.Errorf("build id: %w", err)

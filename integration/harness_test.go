@@ -38,7 +38,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	dccBin = filepath.Join(tmp, "dcc")
-	build := exec.Command("go", "build", "-o", dccBin, "./cmd/dcc")
+	// dcc and its daemon, dccd, side by side as an installation has them.
+	build := exec.Command("go", "build", "-o", tmp+"/", "./cmd/dcc", "./cmd/dccd")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: go build: %v\n%s", err, out)

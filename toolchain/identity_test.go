@@ -20,7 +20,7 @@ import (
 
 var (
 	hexDigestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	keyRE       = regexp.MustCompile(`^id1-[0-9a-f]{64}$`)
+	keyRE       = regexp.MustCompile(`^id2-[0-9a-f]{64}$`)
 	versionRE   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
@@ -245,7 +245,7 @@ func TestKey(t *testing.T) {
 		Path: "/usr/bin/gcc-12", Hash: strings.Repeat("ab", 32),
 		Components: []Component{{Role: "driver", Path: "/usr/bin/gcc-12", Hash: strings.Repeat("cd", 32)}}}
 	// A golden value: Key must not change without a new version prefix.
-	assert.Equal(t, "id1-9f89ad460cb7e53628ebf0de6cf00aebfae1947f8534e8763b7148d7ecc5f246", base.Key())
+	assert.Equal(t, "id2-eb301779a22fb5c26ad2cf895c381f55c161fde9747ba0535b1dd11684a73cb1", base.Key())
 
 	moved := base
 	moved.Path = "/opt/gcc/bin/gcc"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -43,27 +45,60 @@ func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (
 	return res, true
 }
 
-// ConnectDaemon connects to the daemon of this dcc build, starting it when
-// none runs.
-func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
-	dir, err := config.Dir(os.LookupEnv)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &config.Config{Dir: dir}
-	buildID, err := daemon.ExecutableBuildID()
-	if err != nil {
-		return nil, err
-	}
+// DaemonName is the daemon's executable, installed next to dcc: the daemon
+// links the cache database, which dcc itself does not, so that the wrapper
+// stays cheap to start once per compile.
+const DaemonName = "dccd"
+
+// DaemonCommand returns the command that runs the daemon in the foreground:
+// dccd next to this executable, else dccd in PATH.
+func DaemonCommand() ([]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find dcc's executable: %w", err)
 	}
+	sibling := filepath.Join(filepath.Dir(exe), DaemonName)
+	if st, err := os.Stat(sibling); err == nil && !st.IsDir() {
+		return []string{sibling}, nil
+	}
+	path, err := exec.LookPath(DaemonName)
+	if err != nil {
+		return nil, fmt.Errorf("the daemon executable %s is neither next to %s nor in PATH", DaemonName, exe)
+	}
+	return []string{path}, nil
+}
+
+// DaemonPlace returns the daemon's files (from the directory alone, so that a
+// broken config file does not stop "dcc daemon stop"), the command that runs
+// it, and the build id a daemon run by that command has.
+func DaemonPlace() (*config.Config, []string, string, error) {
+	dir, err := config.Dir(os.LookupEnv)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cmd, err := DaemonCommand()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	build, err := daemon.BuildIDOf(cmd[0])
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return &config.Config{Dir: dir}, cmd, build, nil
+}
+
+// ConnectDaemon connects to the daemon of this dcc build, starting it when
+// none runs.
+func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
+	cfg, cmd, build, err := DaemonPlace()
+	if err != nil {
+		return nil, err
+	}
 	return daemon.Ensure(ctx, daemon.EnsureOptions{
 		SocketPath:   cfg.SocketPath(),
 		LockPath:     cfg.LockPath(),
-		BuildID:      buildID,
-		Command:      []string{exe, "daemon", "run"},
+		BuildID:      build,
+		Command:      cmd,
 		LogPath:      cfg.LogPath(),
 		StartTimeout: daemonStartTimeout,
 	})

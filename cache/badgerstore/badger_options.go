@@ -1,4 +1,4 @@
-package cache
+package badgerstore
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ type Options struct {
 	// down to, in (0, 1].
 	LowWatermark float64
 	// MaxValueSize is the largest stored (compressed) value accepted; larger
-	// ones are ErrTooLarge. Badger's value-log files are sized from it.
+	// ones are cache.ErrTooLarge. Badger's value-log files are sized from it.
 	MaxValueSize int64
 	// MaxEntrySize is the largest entry or manifest accepted before
 	// compression, and the most a decoder allocates for one value.

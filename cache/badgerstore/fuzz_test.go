@@ -1,7 +1,8 @@
-package cache
+package badgerstore
 
 import (
 	"bytes"
+	"github.com/dcc-build/dcc/cache"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,7 +67,7 @@ func FuzzDecodeEntry(f *testing.F) {
 // re-encodes to a value that decodes to the same manifest. Each input is
 // decoded as a stored value and as sealed plain bytes, like FuzzDecodeEntry.
 func FuzzDecodeManifest(f *testing.F) {
-	for _, m := range []Manifest{{}, sampleManifest()} {
+	for _, m := range []cache.Manifest{{}, sampleManifest()} {
 		v, err := encodeManifest(m, fuzzMaxPlain)
 		require.NoError(f, err)
 		fuzzSeeds(f, kindManifest, v)

@@ -1,8 +1,9 @@
-package cache
+package badgerstore
 
 import (
 	"errors"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -38,8 +39,8 @@ func (s *BadgerStore) counter(kind byte) interface{ Add(int64) int64 } {
 
 // get reads the value under (kind, k) and passes it to decode inside the
 // read transaction. A value that fails to decode, or whose index record is
-// missing or damaged, is removed, counted and reported as ErrCorrupt.
-func (s *BadgerStore) get(kind byte, k Key, decode func([]byte) error) error {
+// missing or damaged, is removed, counted and reported as cache.ErrCorrupt.
+func (s *BadgerStore) get(kind byte, k cache.Key, decode func([]byte) error) error {
 	unlock, err := s.begin()
 	if err != nil {
 		return err
@@ -81,12 +82,12 @@ func (s *BadgerStore) get(kind byte, k Key, decode func([]byte) error) error {
 	})
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return ErrNotFound
+		return cache.ErrNotFound
 	case err != nil:
 		return wrapBadger(fmt.Sprintf("get %s %s", kindName(kind), k), err)
 	case damaged != nil:
 		s.dropDamaged(kind, k, version, damaged)
-		return fmt.Errorf("%w: %s %s: %v", ErrCorrupt, kindName(kind), k, damaged)
+		return fmt.Errorf("%w: %s %s: %v", cache.ErrCorrupt, kindName(kind), k, damaged)
 	}
 	s.touch(ik, rec.access)
 	return nil
@@ -94,7 +95,7 @@ func (s *BadgerStore) get(kind byte, k Key, decode func([]byte) error) error {
 
 // dropDamaged counts a damaged item and removes it, unless it was replaced
 // since it was read (its data key has another version).
-func (s *BadgerStore) dropDamaged(kind byte, k Key, version uint64, cause error) {
+func (s *BadgerStore) dropDamaged(kind byte, k cache.Key, version uint64, cause error) {
 	s.corrupt.Add(1)
 	s.log.Warn("removing a damaged item", "kind", kindName(kind), "key", k.String(), "err", cause)
 	v := victim{kind: kind, key: k, guard: dataKey(kind, k), version: version}
@@ -105,7 +106,7 @@ func (s *BadgerStore) dropDamaged(kind byte, k Key, version uint64, cause error)
 
 // put stores the value built by build under (kind, k) with a fresh index
 // record, in one transaction, and updates the usage counters.
-func (s *BadgerStore) put(kind byte, k Key, build func(txn *badger.Txn) ([]byte, error)) error {
+func (s *BadgerStore) put(kind byte, k cache.Key, build func(txn *badger.Txn) ([]byte, error)) error {
 	unlock, err := s.begin()
 	if err != nil {
 		return err
@@ -180,7 +181,7 @@ func (s *BadgerStore) readRecord(txn *badger.Txn, ik []byte) (rec indexRecord, o
 // an item is counted while it has an index record, at the size recorded
 // there. A record that was damaged after it was counted (loadUsage removes
 // those it finds) is taken to have counted the stored value's size.
-func (s *BadgerStore) countedSize(txn *badger.Txn, kind byte, k Key) (int64, bool, error) {
+func (s *BadgerStore) countedSize(txn *badger.Txn, kind byte, k cache.Key) (int64, bool, error) {
 	ik := indexKey(kind, k)
 	rec, ok, err := s.readRecord(txn, ik)
 	if err != nil || ok {
@@ -207,7 +208,7 @@ func (s *BadgerStore) countedSize(txn *badger.Txn, kind byte, k Key) (int64, boo
 // victim is an item to remove, if guard still has the given version.
 type victim struct {
 	kind    byte
-	key     Key
+	key     cache.Key
 	guard   []byte
 	version uint64
 	access  int64

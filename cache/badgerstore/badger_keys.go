@@ -1,8 +1,9 @@
-package cache
+package badgerstore
 
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 )
 
 // Badger key layout. Every key starts with a namespace and format version.
@@ -21,14 +22,14 @@ var (
 )
 
 const (
-	dataKeyLen  = 3 + len(Key{})
-	indexKeyLen = 4 + len(Key{})
+	dataKeyLen  = 3 + len(cache.Key{})
+	indexKeyLen = 4 + len(cache.Key{})
 	// indexRecordVersion leads every index record.
 	indexRecordVersion = 1
 	indexRecordLen     = 1 + 8 + 8
 )
 
-func dataKey(kind byte, k Key) []byte {
+func dataKey(kind byte, k cache.Key) []byte {
 	b := make([]byte, 0, dataKeyLen)
 	if kind == kindEntry {
 		b = append(b, prefixEntry...)
@@ -38,7 +39,7 @@ func dataKey(kind byte, k Key) []byte {
 	return append(b, k[:]...)
 }
 
-func indexKey(kind byte, k Key) []byte {
+func indexKey(kind byte, k cache.Key) []byte {
 	b := make([]byte, 0, indexKeyLen)
 	b = append(b, prefixIndex...)
 	b = append(b, kind)
@@ -46,8 +47,8 @@ func indexKey(kind byte, k Key) []byte {
 }
 
 // parseIndexKey returns the kind and key of an index key.
-func parseIndexKey(ik []byte) (byte, Key, error) {
-	var k Key
+func parseIndexKey(ik []byte) (byte, cache.Key, error) {
+	var k cache.Key
 	if len(ik) != indexKeyLen || (ik[3] != kindEntry && ik[3] != kindManifest) {
 		return 0, k, fmt.Errorf("cache: bad index key of %d bytes", len(ik))
 	}

@@ -1,14 +1,15 @@
-package cache
+package badgerstore
 
 import (
 	"cmp"
+	"github.com/dcc-build/dcc/cache"
 	"slices"
 )
 
 // addResult returns results with r first, without older results that have
 // the same inputs as r, at most limit long.
-func addResult(results []ManifestResult, r ManifestResult, limit int) []ManifestResult {
-	out := make([]ManifestResult, 0, min(len(results)+1, limit))
+func addResult(results []cache.ManifestResult, r cache.ManifestResult, limit int) []cache.ManifestResult {
+	out := make([]cache.ManifestResult, 0, min(len(results)+1, limit))
 	out = append(out, r)
 	for _, old := range results {
 		if len(out) == limit {
@@ -23,11 +24,11 @@ func addResult(results []ManifestResult, r ManifestResult, limit int) []Manifest
 
 // sameInputs reports whether a and b list the same files with the same
 // digests and the same absent paths, in any order.
-func sameInputs(a, b ManifestResult) bool {
+func sameInputs(a, b cache.ManifestResult) bool {
 	if len(a.Files) != len(b.Files) || len(a.Absent) != len(b.Absent) {
 		return false
 	}
-	byPath := func(x, y FileDigest) int {
+	byPath := func(x, y cache.FileDigest) int {
 		if c := cmp.Compare(x.Path, y.Path); c != 0 {
 			return c
 		}

@@ -1,7 +1,8 @@
-package cache
+package badgerstore
 
 import (
 	"errors"
+	"github.com/dcc-build/dcc/cache"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,8 +14,8 @@ import (
 )
 
 // randomEntry is an entry whose stored size depends only on n.
-func randomEntry(seed uint64, n int) Entry {
-	return Entry{Files: map[string][]byte{"object": randomBytes(seed, n)}}
+func randomEntry(seed uint64, n int) cache.Entry {
+	return cache.Entry{Files: map[string][]byte{"object": randomBytes(seed, n)}}
 }
 
 // runMaintenance runs one round of the background work now.
@@ -35,7 +36,7 @@ func present(t *testing.T, s *BadgerStore, keys ...int) (in, out []int) {
 		switch {
 		case err == nil:
 			in = append(in, i)
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, cache.ErrNotFound):
 			out = append(out, i)
 		default:
 			t.Fatalf("entry %d: %v", i, err)
@@ -102,11 +103,11 @@ func TestEvictionKeepsStoreUnderLimit(t *testing.T) {
 			return s.PutEntry(testKey(i), randomEntry(uint64(i), 5000+i%7*1000))
 		}},
 		{"manifests", func(s *BadgerStore, i int) error {
-			files := make([]FileDigest, 100)
+			files := make([]cache.FileDigest, 100)
 			for j := range files {
-				files[j] = FileDigest{Path: string(rune('a'+j%26)) + "/" + testKey(j).String(), Digest: Digest(testKey(i + j))}
+				files[j] = cache.FileDigest{Path: string(rune('a'+j%26)) + "/" + testKey(j).String(), Digest: cache.Digest(testKey(i + j))}
 			}
-			return s.AddManifestResult(testKey(i), ManifestResult{Files: files, Result: testKey(i)})
+			return s.AddManifestResult(testKey(i), cache.ManifestResult{Files: files, Result: testKey(i)})
 		}},
 	}
 	for _, tc := range tests {
@@ -145,7 +146,7 @@ func TestEvictionKeepsItemsUsedDuringIt(t *testing.T) {
 	victims, err := s.oldest(b)
 	require.NoError(t, err)
 	require.Len(t, victims, 5)
-	// Entry 0 is used and entry 1 replaced after the scan chose them.
+	// cache.Entry 0 is used and entry 1 replaced after the scan chose them.
 	clock.Advance(time.Hour)
 	_, err = s.GetEntry(testKey(0))
 	require.NoError(t, err)
@@ -167,7 +168,7 @@ func TestOldestCoversExcessWithOldestItems(t *testing.T) {
 	s := openStore(t, t.TempDir(), opts)
 	// Written in an order unrelated to key order, with varied sizes.
 	order := []int{7, 2, 9, 0, 5, 1, 8, 3, 6, 4}
-	sizes := map[Key]int64{}
+	sizes := map[cache.Key]int64{}
 	for _, i := range order {
 		clock.Advance(time.Minute)
 		require.NoError(t, s.PutEntry(testKey(i), randomEntry(uint64(i), 1000+i*300)))

@@ -1,8 +1,9 @@
-package cache
+package badgerstore
 
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/dcc-build/dcc/cache"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -30,7 +31,7 @@ func textBytes(n int) []byte {
 }
 
 // assertEntryEqual compares entries treating nil and empty slices alike.
-func assertEntryEqual(t *testing.T, want, got Entry) {
+func assertEntryEqual(t *testing.T, want, got cache.Entry) {
 	t.Helper()
 	assert.Equal(t, want.ExitCode, got.ExitCode, "exit code")
 	assert.True(t, bytes.Equal(want.Stdout, got.Stdout), "stdout")
@@ -46,15 +47,15 @@ func assertEntryEqual(t *testing.T, want, got Entry) {
 
 func entryCases() []struct {
 	name string
-	e    Entry
+	e    cache.Entry
 } {
 	return []struct {
 		name string
-		e    Entry
+		e    cache.Entry
 	}{
-		{"empty", Entry{}},
-		{"object only", Entry{Files: map[string][]byte{"object": textBytes(3000)}}},
-		{"several files and output", Entry{
+		{"empty", cache.Entry{}},
+		{"object only", cache.Entry{Files: map[string][]byte{"object": textBytes(3000)}}},
+		{"several files and output", cache.Entry{
 			Files: map[string][]byte{
 				"object": randomBytes(1, 5000),
 				"deps":   []byte("a.o: a.c a.h\n"),
@@ -65,10 +66,10 @@ func entryCases() []struct {
 			Stderr:   []byte("a.c:1:2: warning: unused variable 'x'\n"),
 			ExitCode: 0,
 		}},
-		{"empty file", Entry{Files: map[string][]byte{"gcno": {}}}},
-		{"negative exit code", Entry{ExitCode: -1, Stderr: []byte("x")}},
-		{"large compressible", Entry{Files: map[string][]byte{"object": textBytes(20 << 20)}}},
-		{"large random", Entry{Files: map[string][]byte{"object": randomBytes(2, 20<<20)}}},
+		{"empty file", cache.Entry{Files: map[string][]byte{"gcno": {}}}},
+		{"negative exit code", cache.Entry{ExitCode: -1, Stderr: []byte("x")}},
+		{"large compressible", cache.Entry{Files: map[string][]byte{"object": textBytes(20 << 20)}}},
+		{"large random", cache.Entry{Files: map[string][]byte{"object": randomBytes(2, 20<<20)}}},
 	}
 }
 
@@ -89,31 +90,31 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 }
 
 func TestCodecCompresses(t *testing.T) {
-	text, err := encodeEntry(Entry{Files: map[string][]byte{"object": textBytes(1 << 20)}}, testMaxPlain)
+	text, err := encodeEntry(cache.Entry{Files: map[string][]byte{"object": textBytes(1 << 20)}}, testMaxPlain)
 	require.NoError(t, err)
 	assert.Less(t, len(text), 1<<17, "text compresses")
 	assert.Equal(t, byte(codecLZ4), text[2])
-	random, err := encodeEntry(Entry{Files: map[string][]byte{"object": randomBytes(3, 1<<20)}}, testMaxPlain)
+	random, err := encodeEntry(cache.Entry{Files: map[string][]byte{"object": randomBytes(3, 1<<20)}}, testMaxPlain)
 	require.NoError(t, err)
 	assert.Equal(t, byte(codecRaw), random[2], "incompressible data is stored raw")
 	assert.Less(t, len(random), 1<<20+100)
 }
 
-func sampleManifest() Manifest {
-	d := func(b byte) Digest { var x Digest; x[0], x[31] = b, ^b; return x }
-	return Manifest{Results: []ManifestResult{
+func sampleManifest() cache.Manifest {
+	d := func(b byte) cache.Digest { var x cache.Digest; x[0], x[31] = b, ^b; return x }
+	return cache.Manifest{Results: []cache.ManifestResult{
 		{
-			Files:  []FileDigest{{"/usr/include/stdio.h", d(1)}, {"src/a.h", d(2)}},
+			Files:  []cache.FileDigest{{Path: "/usr/include/stdio.h", Digest: d(1)}, {Path: "src/a.h", Digest: d(2)}},
 			Absent: []string{"src/missing.h"},
-			Result: Key{1},
+			Result: cache.Key{1},
 		},
-		{Files: []FileDigest{{"/usr/include/stdio.h", d(3)}}, Result: Key{2}},
-		{Result: Key{3}},
+		{Files: []cache.FileDigest{{Path: "/usr/include/stdio.h", Digest: d(3)}}, Result: cache.Key{2}},
+		{Result: cache.Key{3}},
 	}}
 }
 
 func TestManifestCodecRoundTrip(t *testing.T) {
-	for _, m := range []Manifest{{}, sampleManifest()} {
+	for _, m := range []cache.Manifest{{}, sampleManifest()} {
 		v, err := encodeManifest(m, testMaxPlain)
 		require.NoError(t, err)
 		got, err := decodeManifest(v, testMaxPlain)
@@ -129,19 +130,19 @@ func TestCodecRejectsInvalidInput(t *testing.T) {
 		err  func() error
 	}{
 		{"empty output kind", func() error {
-			_, err := encodeEntry(Entry{Files: map[string][]byte{"": nil}}, testMaxPlain)
+			_, err := encodeEntry(cache.Entry{Files: map[string][]byte{"": nil}}, testMaxPlain)
 			return err
 		}},
 		{"long output kind", func() error {
-			_, err := encodeEntry(Entry{Files: map[string][]byte{long[:256]: nil}}, testMaxPlain)
+			_, err := encodeEntry(cache.Entry{Files: map[string][]byte{long[:256]: nil}}, testMaxPlain)
 			return err
 		}},
 		{"empty path", func() error {
-			_, err := encodeManifest(Manifest{Results: []ManifestResult{{Absent: []string{""}}}}, testMaxPlain)
+			_, err := encodeManifest(cache.Manifest{Results: []cache.ManifestResult{{Absent: []string{""}}}}, testMaxPlain)
 			return err
 		}},
 		{"long path", func() error {
-			_, err := encodeManifest(Manifest{Results: []ManifestResult{{Files: []FileDigest{{Path: long}}}}}, testMaxPlain)
+			_, err := encodeManifest(cache.Manifest{Results: []cache.ManifestResult{{Files: []cache.FileDigest{{Path: long}}}}}, testMaxPlain)
 			return err
 		}},
 	}
@@ -151,16 +152,16 @@ func TestCodecRejectsInvalidInput(t *testing.T) {
 }
 
 func TestCodecTooLarge(t *testing.T) {
-	_, err := encodeEntry(Entry{Stdout: make([]byte, 2000)}, 1024)
-	assert.ErrorIs(t, err, ErrTooLarge)
-	files := make([]FileDigest, 100)
+	_, err := encodeEntry(cache.Entry{Stdout: make([]byte, 2000)}, 1024)
+	assert.ErrorIs(t, err, cache.ErrTooLarge)
+	files := make([]cache.FileDigest, 100)
 	for i := range files {
 		files[i].Path = string(rune('a'+i%26)) + string(rune('a'+i/26))
 	}
-	_, err = encodeManifest(Manifest{Results: []ManifestResult{{Files: files}}}, 1024)
-	assert.ErrorIs(t, err, ErrTooLarge)
+	_, err = encodeManifest(cache.Manifest{Results: []cache.ManifestResult{{Files: files}}}, 1024)
+	assert.ErrorIs(t, err, cache.ErrTooLarge)
 
-	v, err := encodeEntry(Entry{Stdout: textBytes(5000)}, testMaxPlain)
+	v, err := encodeEntry(cache.Entry{Stdout: textBytes(5000)}, testMaxPlain)
 	require.NoError(t, err)
 	_, err = decodeEntry(v, 4000)
 	assert.ErrorIs(t, err, errBadValue, "a value over the decoder's limit is refused")
@@ -172,7 +173,7 @@ func TestCodecTooLarge(t *testing.T) {
 // copying zeros from either of two zero runs, so a flip there can leave the
 // plain bytes, and so the checksum, intact.) Raw values must always fail.
 func TestCodecDetectsEveryFlipAndTruncation(t *testing.T) {
-	entries := map[string]Entry{
+	entries := map[string]cache.Entry{
 		"lz4": {Files: map[string][]byte{"object": textBytes(700), "deps": []byte("a.o: a.c\n")}, Stderr: []byte("w")},
 		"raw": {Files: map[string][]byte{"object": randomBytes(4, 300)}},
 	}
@@ -257,7 +258,7 @@ func TestCodecBoundsAllocation(t *testing.T) {
 }
 
 func TestDecodeResultDoesNotAliasValue(t *testing.T) {
-	e := Entry{Files: map[string][]byte{"object": randomBytes(5, 100)}, Stdout: []byte("hello")}
+	e := cache.Entry{Files: map[string][]byte{"object": randomBytes(5, 100)}, Stdout: []byte("hello")}
 	v, err := encodeEntry(e, testMaxPlain)
 	require.NoError(t, err)
 	require.Equal(t, byte(codecRaw), v[2])

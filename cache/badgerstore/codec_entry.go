@@ -1,13 +1,14 @@
-package cache
+package badgerstore
 
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 	"maps"
 	"slices"
 )
 
-// maxFileKindLen bounds the names in Entry.Files ("object", "deps", ...).
+// maxFileKindLen bounds the names in cache.Entry.Files ("object", "deps", ...).
 const maxFileKindLen = 255
 
 // Plain layout of an entry:
@@ -20,7 +21,7 @@ const maxFileKindLen = 255
 
 // entryPlainSize returns the size of e's plain encoding, checking its file
 // names.
-func entryPlainSize(e Entry) (int64, error) {
+func entryPlainSize(e cache.Entry) (int64, error) {
 	size := int64(binary.MaxVarintLen64 * 4)
 	size += int64(len(e.Stdout)) + int64(len(e.Stderr))
 	for name, data := range e.Files {
@@ -33,14 +34,14 @@ func entryPlainSize(e Entry) (int64, error) {
 }
 
 // encodeEntry returns e as a stored value; an entry whose plain encoding
-// exceeds maxPlain is ErrTooLarge.
-func encodeEntry(e Entry, maxPlain int64) ([]byte, error) {
+// exceeds maxPlain is cache.ErrTooLarge.
+func encodeEntry(e cache.Entry, maxPlain int64) ([]byte, error) {
 	size, err := entryPlainSize(e)
 	if err != nil {
 		return nil, err
 	}
 	if size > maxPlain {
-		return nil, fmt.Errorf("%w: %d bytes before compression, limit %d", ErrTooLarge, size, maxPlain)
+		return nil, fmt.Errorf("%w: %d bytes before compression, limit %d", cache.ErrTooLarge, size, maxPlain)
 	}
 	b := make([]byte, 0, size)
 	b = binary.AppendVarint(b, int64(e.ExitCode))
@@ -57,18 +58,18 @@ func encodeEntry(e Entry, maxPlain int64) ([]byte, error) {
 // decodeEntry verifies and decodes a stored entry. Empty stdout and stderr
 // decode as nil, Files is never nil, and an empty file is a non-nil empty
 // slice.
-func decodeEntry(v []byte, maxPlain int64) (Entry, error) {
+func decodeEntry(v []byte, maxPlain int64) (cache.Entry, error) {
 	plain, err := unseal(kindEntry, v, maxPlain)
 	if err != nil {
-		return Entry{}, err
+		return cache.Entry{}, err
 	}
 	return parseEntry(plain)
 }
 
 // parseEntry decodes the plain bytes of an entry; the entry shares them.
-func parseEntry(plain []byte) (Entry, error) {
+func parseEntry(plain []byte) (cache.Entry, error) {
 	r := &reader{b: plain}
-	var e Entry
+	var e cache.Entry
 	code := r.varint("exit code")
 	if code < -1<<31 || code > 1<<31-1 {
 		r.fail("exit code %d", code)
@@ -97,7 +98,7 @@ func parseEntry(plain []byte) (Entry, error) {
 		prev = name
 	}
 	if err := r.done(); err != nil {
-		return Entry{}, err
+		return cache.Entry{}, err
 	}
 	return e, nil
 }

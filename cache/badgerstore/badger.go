@@ -1,8 +1,13 @@
-package cache
+// Package badgerstore is the cache.Store kept in Badger: entries and manifests
+// encoded with a format version, lz4 and a BLAKE3 checksum, an index of sizes
+// and access times for least-recently-used eviction under a size limit, and
+// value-log garbage collection. One process at a time may open a directory.
+package badgerstore
 
 import (
 	"errors"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,7 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// BadgerStore is the Store kept in a Badger database directory, with a size
+// BadgerStore is the cache.Store kept in a Badger database directory, with a size
 // limit kept by least-recently-used eviction and value-log garbage
 // collection run in the background.
 type BadgerStore struct {
@@ -44,7 +49,7 @@ type BadgerStore struct {
 	closeErr  error
 }
 
-var _ Store = (*BadgerStore)(nil)
+var _ cache.Store = (*BadgerStore)(nil)
 
 // Open opens (creating if needed) the store in dir. Only one process at a
 // time may open a directory. Zero fields of opts take their defaults.
@@ -77,53 +82,53 @@ func Open(dir string, opts Options) (*BadgerStore, error) {
 	return s, nil
 }
 
-// begin starts an operation: it fails with ErrClosed after Close.
+// begin starts an operation: it fails with cache.ErrClosed after Close.
 func (s *BadgerStore) begin() (unlock func(), err error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return nil, ErrClosed
+		return nil, cache.ErrClosed
 	}
 	return s.mu.RUnlock, nil
 }
 
 // GetEntry returns the entry under k and records the access for eviction.
-func (s *BadgerStore) GetEntry(k Key) (Entry, error) {
-	var e Entry
+func (s *BadgerStore) GetEntry(k cache.Key) (cache.Entry, error) {
+	var e cache.Entry
 	err := s.get(kindEntry, k, func(v []byte) (err error) {
 		e, err = decodeEntry(v, s.opts.MaxEntrySize)
 		return err
 	})
 	if err != nil {
-		return Entry{}, err
+		return cache.Entry{}, err
 	}
 	return e, nil
 }
 
 // PutEntry stores e under k in one transaction, replacing any earlier entry.
 // An entry over MaxEntrySize, or over MaxValueSize once encoded, is
-// ErrTooLarge.
-func (s *BadgerStore) PutEntry(k Key, e Entry) error {
+// cache.ErrTooLarge.
+func (s *BadgerStore) PutEntry(k cache.Key, e cache.Entry) error {
 	val, err := encodeEntry(e, s.opts.MaxEntrySize)
 	if err != nil {
 		return fmt.Errorf("cache: put entry %s: %w", k, err)
 	}
 	if int64(len(val)) > s.opts.MaxValueSize {
 		return fmt.Errorf("cache: put entry %s: %w: %d bytes stored, limit %d",
-			k, ErrTooLarge, len(val), s.opts.MaxValueSize)
+			k, cache.ErrTooLarge, len(val), s.opts.MaxValueSize)
 	}
 	return s.put(kindEntry, k, func(*badger.Txn) ([]byte, error) { return val, nil })
 }
 
 // GetManifest returns the manifest under k and records the access.
-func (s *BadgerStore) GetManifest(k Key) (Manifest, error) {
-	var m Manifest
+func (s *BadgerStore) GetManifest(k cache.Key) (cache.Manifest, error) {
+	var m cache.Manifest
 	err := s.get(kindManifest, k, func(v []byte) (err error) {
 		m, err = decodeManifest(v, s.opts.MaxEntrySize)
 		return err
 	})
 	if err != nil {
-		return Manifest{}, err
+		return cache.Manifest{}, err
 	}
 	return m, nil
 }
@@ -132,11 +137,11 @@ func (s *BadgerStore) GetManifest(k Key) (Manifest, error) {
 // result with the same inputs (files with their digests, and absent paths)
 // and keeps at most MaxManifestResults, in one transaction. A damaged
 // manifest is replaced (and counted).
-func (s *BadgerStore) AddManifestResult(k Key, r ManifestResult) error {
+func (s *BadgerStore) AddManifestResult(k cache.Key, r cache.ManifestResult) error {
 	var damaged error
 	err := s.put(kindManifest, k, func(txn *badger.Txn) ([]byte, error) {
 		damaged = nil
-		var m Manifest
+		var m cache.Manifest
 		item, err := txn.Get(dataKey(kindManifest, k))
 		switch {
 		case err == nil:
@@ -155,7 +160,7 @@ func (s *BadgerStore) AddManifestResult(k Key, r ManifestResult) error {
 			return nil, err
 		}
 		if int64(len(val)) > s.opts.MaxValueSize {
-			return nil, fmt.Errorf("%w: manifest of %d bytes stored, limit %d", ErrTooLarge, len(val), s.opts.MaxValueSize)
+			return nil, fmt.Errorf("%w: manifest of %d bytes stored, limit %d", cache.ErrTooLarge, len(val), s.opts.MaxValueSize)
 		}
 		return val, nil
 	})
@@ -190,7 +195,7 @@ func (s *BadgerStore) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return cache.ErrClosed
 	}
 	s.touchMu.Lock()
 	clear(s.touches)

@@ -1,8 +1,9 @@
-package cache
+package badgerstore
 
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 )
 
 // maxPathLen bounds a path recorded in a manifest (PATH_MAX on Linux).
@@ -24,8 +25,8 @@ func checkPath(p string) error {
 }
 
 // encodeManifest returns m as a stored value; a manifest whose plain encoding
-// exceeds maxPlain is ErrTooLarge.
-func encodeManifest(m Manifest, maxPlain int64) ([]byte, error) {
+// exceeds maxPlain is cache.ErrTooLarge.
+func encodeManifest(m cache.Manifest, maxPlain int64) ([]byte, error) {
 	index := map[string]int{}
 	var paths []string
 	intern := func(p string) (int, error) {
@@ -61,7 +62,7 @@ func encodeManifest(m Manifest, maxPlain int64) ([]byte, error) {
 			body = binary.AppendUvarint(body, uint64(i))
 		}
 		if int64(len(body)) > maxPlain {
-			return nil, fmt.Errorf("%w: manifest over %d bytes", ErrTooLarge, maxPlain)
+			return nil, fmt.Errorf("%w: manifest over %d bytes", cache.ErrTooLarge, maxPlain)
 		}
 	}
 	plain := binary.AppendUvarint(nil, uint64(len(paths)))
@@ -70,23 +71,23 @@ func encodeManifest(m Manifest, maxPlain int64) ([]byte, error) {
 	}
 	plain = append(plain, body...)
 	if int64(len(plain)) > maxPlain {
-		return nil, fmt.Errorf("%w: manifest of %d bytes, limit %d", ErrTooLarge, len(plain), maxPlain)
+		return nil, fmt.Errorf("%w: manifest of %d bytes, limit %d", cache.ErrTooLarge, len(plain), maxPlain)
 	}
 	return seal(kindManifest, plain)
 }
 
 // decodeManifest verifies and decodes a stored manifest. Files and Absent
 // are nil when empty.
-func decodeManifest(v []byte, maxPlain int64) (Manifest, error) {
+func decodeManifest(v []byte, maxPlain int64) (cache.Manifest, error) {
 	plain, err := unseal(kindManifest, v, maxPlain)
 	if err != nil {
-		return Manifest{}, err
+		return cache.Manifest{}, err
 	}
 	return parseManifest(plain)
 }
 
 // parseManifest decodes the plain bytes of a manifest.
-func parseManifest(plain []byte) (Manifest, error) {
+func parseManifest(plain []byte) (cache.Manifest, error) {
 	r := &reader{b: plain}
 	paths := make([]string, r.count("path count", 2))
 	for i := range paths {
@@ -106,15 +107,15 @@ func parseManifest(plain []byte) (Manifest, error) {
 		}
 		return paths[i]
 	}
-	var m Manifest
+	var m cache.Manifest
 	if n := r.count("result count", checksumSize+2); n > 0 {
-		m.Results = make([]ManifestResult, n)
+		m.Results = make([]cache.ManifestResult, n)
 	}
 	for i := range m.Results {
 		res := &m.Results[i]
 		r.fixed("result key", res.Result[:])
-		if n := r.count("file count", 1+len(Digest{})); n > 0 {
-			res.Files = make([]FileDigest, n)
+		if n := r.count("file count", 1+len(cache.Digest{})); n > 0 {
+			res.Files = make([]cache.FileDigest, n)
 		}
 		for j := range res.Files {
 			res.Files[j].Path = path()
@@ -131,7 +132,7 @@ func parseManifest(plain []byte) (Manifest, error) {
 		}
 	}
 	if err := r.done(); err != nil {
-		return Manifest{}, err
+		return cache.Manifest{}, err
 	}
 	return m, nil
 }

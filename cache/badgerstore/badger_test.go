@@ -1,9 +1,10 @@
-package cache
+package badgerstore
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/dcc-build/dcc/cache"
 	"log/slog"
 	"slices"
 	"sync"
@@ -58,7 +59,7 @@ func openStore(t testing.TB, dir string, opts Options) *BadgerStore {
 	return s
 }
 
-func testKey(i int) Key { return Key(blake3.Sum256(fmt.Appendf(nil, "key %d", i))) }
+func testKey(i int) cache.Key { return cache.Key(blake3.Sum256(fmt.Appendf(nil, "key %d", i))) }
 
 // rawSet is the test hook that writes a raw value straight into Badger.
 func rawSet(t *testing.T, s *BadgerStore, key, value []byte) {
@@ -121,8 +122,8 @@ func TestEntryRoundTrip(t *testing.T) {
 func TestPutEntryReplaces(t *testing.T) {
 	s := openStore(t, t.TempDir(), testOptions())
 	k := testKey(1)
-	require.NoError(t, s.PutEntry(k, Entry{Stdout: []byte("old"), Files: map[string][]byte{"object": randomBytes(1, 10000)}}))
-	require.NoError(t, s.PutEntry(k, Entry{Stdout: []byte("new")}))
+	require.NoError(t, s.PutEntry(k, cache.Entry{Stdout: []byte("old"), Files: map[string][]byte{"object": randomBytes(1, 10000)}}))
+	require.NoError(t, s.PutEntry(k, cache.Entry{Stdout: []byte("new")}))
 	got, err := s.GetEntry(k)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("new"), got.Stdout)
@@ -136,12 +137,12 @@ func TestPutEntryReplaces(t *testing.T) {
 func TestGetMissing(t *testing.T) {
 	s := openStore(t, t.TempDir(), testOptions())
 	_, err := s.GetEntry(testKey(1))
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, cache.ErrNotFound)
 	_, err = s.GetManifest(testKey(1))
-	assert.ErrorIs(t, err, ErrNotFound)
-	require.NoError(t, s.PutEntry(testKey(1), Entry{}))
+	assert.ErrorIs(t, err, cache.ErrNotFound)
+	require.NoError(t, s.PutEntry(testKey(1), cache.Entry{}))
 	_, err = s.GetManifest(testKey(1))
-	assert.ErrorIs(t, err, ErrNotFound, "entries and manifests have separate namespaces")
+	assert.ErrorIs(t, err, cache.ErrNotFound, "entries and manifests have separate namespaces")
 }
 
 func TestManifestResults(t *testing.T) {
@@ -149,14 +150,14 @@ func TestManifestResults(t *testing.T) {
 	opts.MaxManifestResults = 3
 	s := openStore(t, t.TempDir(), opts)
 	k := testKey(1)
-	res := func(id byte, digest byte, absent ...string) ManifestResult {
-		return ManifestResult{
-			Files: []FileDigest{
-				{Path: "/usr/include/stdio.h", Digest: Digest{1}},
-				{Path: "a.h", Digest: Digest{digest}},
+	res := func(id byte, digest byte, absent ...string) cache.ManifestResult {
+		return cache.ManifestResult{
+			Files: []cache.FileDigest{
+				{Path: "/usr/include/stdio.h", Digest: cache.Digest{1}},
+				{Path: "a.h", Digest: cache.Digest{digest}},
 			},
 			Absent: absent,
-			Result: Key{id},
+			Result: cache.Key{id},
 		}
 	}
 	results := func() []byte {
@@ -171,21 +172,21 @@ func TestManifestResults(t *testing.T) {
 	require.NoError(t, s.AddManifestResult(k, res(1, 10)))
 	m, err := s.GetManifest(k)
 	require.NoError(t, err)
-	assert.Equal(t, Manifest{Results: []ManifestResult{res(1, 10)}}, m)
+	assert.Equal(t, cache.Manifest{Results: []cache.ManifestResult{res(1, 10)}}, m)
 
 	steps := []struct {
 		name string
-		add  ManifestResult
+		add  cache.ManifestResult
 		want []byte
 	}{
 		{"newest first", res(2, 20), []byte{2, 1}},
 		{"absent paths distinguish", res(3, 20, "b.h"), []byte{3, 2, 1}},
 		{"same inputs replace", res(4, 10), []byte{4, 3, 2}},
 		{"bounded", res(5, 50), []byte{5, 4, 3}},
-		{"file order does not matter", ManifestResult{
-			Files:  []FileDigest{{Path: "a.h", Digest: Digest{20}}, {Path: "/usr/include/stdio.h", Digest: Digest{1}}},
+		{"file order does not matter", cache.ManifestResult{
+			Files:  []cache.FileDigest{{Path: "a.h", Digest: cache.Digest{20}}, {Path: "/usr/include/stdio.h", Digest: cache.Digest{1}}},
 			Absent: []string{"b.h"},
-			Result: Key{6},
+			Result: cache.Key{6},
 		}, []byte{6, 5, 4}},
 	}
 	for _, st := range steps {
@@ -202,15 +203,15 @@ func TestManifestResults(t *testing.T) {
 // raw Badger hook.
 type corruption struct {
 	name   string
-	damage func(t *testing.T, s *BadgerStore, kind byte, k Key)
+	damage func(t *testing.T, s *BadgerStore, kind byte, k cache.Key)
 	// uncounted: the damage removes what the usage counters know of the
 	// item, so they are right again only after reopening.
 	uncounted bool
 }
 
 func corruptions() []corruption {
-	mutate := func(f func(v []byte) []byte) func(*testing.T, *BadgerStore, byte, Key) {
-		return func(t *testing.T, s *BadgerStore, kind byte, k Key) {
+	mutate := func(f func(v []byte) []byte) func(*testing.T, *BadgerStore, byte, cache.Key) {
+		return func(t *testing.T, s *BadgerStore, kind byte, k cache.Key) {
 			dk := dataKey(kind, k)
 			rawSet(t, s, dk, f(rawGet(t, s, dk)))
 		}
@@ -229,40 +230,40 @@ func corruptions() []corruption {
 			}
 			return v
 		})},
-		{name: "damaged index record", damage: func(t *testing.T, s *BadgerStore, kind byte, k Key) {
+		{name: "damaged index record", damage: func(t *testing.T, s *BadgerStore, kind byte, k cache.Key) {
 			rawSet(t, s, indexKey(kind, k), []byte{7, 7, 7})
 		}},
-		{name: "missing index record", uncounted: true, damage: func(t *testing.T, s *BadgerStore, kind byte, k Key) {
+		{name: "missing index record", uncounted: true, damage: func(t *testing.T, s *BadgerStore, kind byte, k cache.Key) {
 			rawDelete(t, s, indexKey(kind, k))
 		}},
 	}
 }
 
 func TestCorruptEntryIsRemovedAndCounted(t *testing.T) {
-	good := Entry{Files: map[string][]byte{"object": textBytes(9000), "deps": []byte("a.o: a.c\n")}, Stderr: []byte("w\n")}
+	good := cache.Entry{Files: map[string][]byte{"object": textBytes(9000), "deps": []byte("a.o: a.c\n")}, Stderr: []byte("w\n")}
 	for _, c := range corruptions() {
 		for _, kind := range []byte{kindEntry, kindManifest} {
 			t.Run(c.name+" "+kindName(kind), func(t *testing.T) {
 				dir := t.TempDir()
 				s := openStore(t, dir, testOptions())
 				k, other := testKey(1), testKey(2)
-				get := func(k Key) (Entry, error) { return s.GetEntry(k) }
+				get := func(k cache.Key) (cache.Entry, error) { return s.GetEntry(k) }
 				if kind == kindEntry {
 					require.NoError(t, s.PutEntry(k, good))
 					require.NoError(t, s.PutEntry(other, good))
 				} else {
 					require.NoError(t, s.AddManifestResult(k, sampleManifest().Results[0]))
 					require.NoError(t, s.AddManifestResult(other, sampleManifest().Results[0]))
-					get = func(k Key) (Entry, error) { _, err := s.GetManifest(k); return Entry{}, err }
+					get = func(k cache.Key) (cache.Entry, error) { _, err := s.GetManifest(k); return cache.Entry{}, err }
 				}
 				c.damage(t, s, kind, k)
 
 				got, err := get(k)
-				require.ErrorIs(t, err, ErrCorrupt)
+				require.ErrorIs(t, err, cache.ErrCorrupt)
 				assert.Empty(t, got.Files, "no entry with the error")
 				assert.Equal(t, int64(1), s.Corrupt())
 				_, err = get(k)
-				assert.ErrorIs(t, err, ErrNotFound, "the damaged item was removed")
+				assert.ErrorIs(t, err, cache.ErrNotFound, "the damaged item was removed")
 				_, err = get(other)
 				assert.NoError(t, err, "the other item is intact")
 				want := itemSizeOf(t, s, kind, other)
@@ -276,25 +277,25 @@ func TestCorruptEntryIsRemovedAndCounted(t *testing.T) {
 				b, _ := s.Usage()
 				assert.Equal(t, want, b, "only the intact item is counted after reopening")
 				_, err = get(k)
-				assert.ErrorIs(t, err, ErrNotFound)
+				assert.ErrorIs(t, err, cache.ErrNotFound)
 			})
 		}
 	}
 }
 
-func itemSizeOf(t *testing.T, s *BadgerStore, kind byte, k Key) int64 {
+func itemSizeOf(t *testing.T, s *BadgerStore, kind byte, k cache.Key) int64 {
 	return itemSize(len(rawGet(t, s, dataKey(kind, k))))
 }
 
 func TestDamagedManifestIsReplacedOnAdd(t *testing.T) {
 	s := openStore(t, t.TempDir(), testOptions())
 	k := testKey(1)
-	require.NoError(t, s.AddManifestResult(k, ManifestResult{Result: Key{1}}))
+	require.NoError(t, s.AddManifestResult(k, cache.ManifestResult{Result: cache.Key{1}}))
 	rawSet(t, s, dataKey(kindManifest, k), []byte("garbage"))
-	require.NoError(t, s.AddManifestResult(k, ManifestResult{Result: Key{2}}))
+	require.NoError(t, s.AddManifestResult(k, cache.ManifestResult{Result: cache.Key{2}}))
 	m, err := s.GetManifest(k)
 	require.NoError(t, err)
-	assert.Equal(t, Manifest{Results: []ManifestResult{{Result: Key{2}}}}, m)
+	assert.Equal(t, cache.Manifest{Results: []cache.ManifestResult{{Result: cache.Key{2}}}}, m)
 	assert.Equal(t, int64(1), s.Corrupt())
 	assertUsageConsistent(t, s)
 }
@@ -304,28 +305,28 @@ func TestTooLarge(t *testing.T) {
 	opts.MaxValueSize = 64 << 10
 	opts.MaxEntrySize = 256 << 10
 	s := openStore(t, t.TempDir(), opts)
-	paths := make([]FileDigest, 5000)
+	paths := make([]cache.FileDigest, 5000)
 	for i := range paths {
-		paths[i] = FileDigest{Path: fmt.Sprintf("/usr/include/header-%d.h", i), Digest: Digest(blake3.Sum256([]byte{byte(i)}))}
+		paths[i] = cache.FileDigest{Path: fmt.Sprintf("/usr/include/header-%d.h", i), Digest: cache.Digest(blake3.Sum256([]byte{byte(i)}))}
 	}
 	tests := []struct {
 		name string
 		put  func() error
 	}{
 		{"over MaxEntrySize", func() error {
-			return s.PutEntry(testKey(1), Entry{Files: map[string][]byte{"object": textBytes(300 << 10)}})
+			return s.PutEntry(testKey(1), cache.Entry{Files: map[string][]byte{"object": textBytes(300 << 10)}})
 		}},
 		{"over MaxValueSize once encoded", func() error {
-			return s.PutEntry(testKey(2), Entry{Files: map[string][]byte{"object": randomBytes(1, 100<<10)}})
+			return s.PutEntry(testKey(2), cache.Entry{Files: map[string][]byte{"object": randomBytes(1, 100<<10)}})
 		}},
 		{"manifest over MaxValueSize", func() error {
-			return s.AddManifestResult(testKey(3), ManifestResult{Files: paths})
+			return s.AddManifestResult(testKey(3), cache.ManifestResult{Files: paths})
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.put()
-			require.ErrorIs(t, err, ErrTooLarge)
+			require.ErrorIs(t, err, cache.ErrTooLarge)
 			assert.Less(t, len(err.Error()), 300, "no dump of the value in the error")
 		})
 	}
@@ -333,7 +334,7 @@ func TestTooLarge(t *testing.T) {
 	assert.Zero(t, b)
 	assert.Zero(t, entries)
 	assert.Zero(t, s.Manifests())
-	require.NoError(t, s.PutEntry(testKey(4), Entry{Files: map[string][]byte{"object": textBytes(200 << 10)}}),
+	require.NoError(t, s.PutEntry(testKey(4), cache.Entry{Files: map[string][]byte{"object": textBytes(200 << 10)}}),
 		"compressible data under MaxEntrySize fits")
 }
 
@@ -345,7 +346,7 @@ func TestReopenKeepsDataUsageAndAccessTimes(t *testing.T) {
 	s, err := Open(dir, opts)
 	require.NoError(t, err)
 	for i := range 20 {
-		require.NoError(t, s.PutEntry(testKey(i), Entry{Files: map[string][]byte{"object": randomBytes(uint64(i), 1000*i)}}))
+		require.NoError(t, s.PutEntry(testKey(i), cache.Entry{Files: map[string][]byte{"object": randomBytes(uint64(i), 1000*i)}}))
 	}
 	require.NoError(t, s.AddManifestResult(testKey(100), sampleManifest().Results[0]))
 	bytes, entries := s.Usage()
@@ -381,8 +382,8 @@ func TestClear(t *testing.T) {
 	s, err := Open(dir, testOptions())
 	require.NoError(t, err)
 	for i := range 50 {
-		require.NoError(t, s.PutEntry(testKey(i), Entry{Files: map[string][]byte{"object": randomBytes(uint64(i), 20000)}}))
-		require.NoError(t, s.AddManifestResult(testKey(i), ManifestResult{Result: testKey(i)}))
+		require.NoError(t, s.PutEntry(testKey(i), cache.Entry{Files: map[string][]byte{"object": randomBytes(uint64(i), 20000)}}))
+		require.NoError(t, s.AddManifestResult(testKey(i), cache.ManifestResult{Result: testKey(i)}))
 	}
 	require.NoError(t, s.Clear())
 	b, entries := s.Usage()
@@ -390,17 +391,17 @@ func TestClear(t *testing.T) {
 	assert.Zero(t, entries)
 	assert.Zero(t, s.Manifests())
 	_, err = s.GetEntry(testKey(1))
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, cache.ErrNotFound)
 	_, err = s.GetManifest(testKey(1))
-	assert.ErrorIs(t, err, ErrNotFound)
-	require.NoError(t, s.PutEntry(testKey(1), Entry{Stdout: []byte("again")}))
+	assert.ErrorIs(t, err, cache.ErrNotFound)
+	require.NoError(t, s.PutEntry(testKey(1), cache.Entry{Stdout: []byte("again")}))
 	require.NoError(t, s.Close())
 
 	s = openStore(t, dir, testOptions())
 	_, entries = s.Usage()
 	assert.Equal(t, int64(1), entries, "cleared entries stay gone after reopening")
 	_, err = s.GetEntry(testKey(2))
-	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, cache.ErrNotFound)
 }
 
 func TestClosed(t *testing.T) {
@@ -408,12 +409,12 @@ func TestClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	_, err = s.GetEntry(testKey(1))
-	assert.ErrorIs(t, err, ErrClosed)
-	assert.ErrorIs(t, s.PutEntry(testKey(1), Entry{}), ErrClosed)
+	assert.ErrorIs(t, err, cache.ErrClosed)
+	assert.ErrorIs(t, s.PutEntry(testKey(1), cache.Entry{}), cache.ErrClosed)
 	_, err = s.GetManifest(testKey(1))
-	assert.ErrorIs(t, err, ErrClosed)
-	assert.ErrorIs(t, s.AddManifestResult(testKey(1), ManifestResult{}), ErrClosed)
-	assert.ErrorIs(t, s.Clear(), ErrClosed)
+	assert.ErrorIs(t, err, cache.ErrClosed)
+	assert.ErrorIs(t, s.AddManifestResult(testKey(1), cache.ManifestResult{}), cache.ErrClosed)
+	assert.ErrorIs(t, s.Clear(), cache.ErrClosed)
 }
 
 func TestOpenTwiceFails(t *testing.T) {
@@ -487,16 +488,16 @@ func TestBadgerLoggerSanitizes(t *testing.T) {
 
 // entryFor builds an entry whose parts all name its key and version, so a
 // reader can tell a mix of two writes from a whole entry.
-func entryFor(k Key, version int) Entry {
+func entryFor(k cache.Key, version int) cache.Entry {
 	tag := fmt.Appendf(nil, "%s/%d;", k, version)
-	return Entry{
+	return cache.Entry{
 		Files:  map[string][]byte{"object": bytes.Repeat(tag, 100+version%7*50), "deps": tag},
 		Stdout: tag,
 		Stderr: tag,
 	}
 }
 
-func checkEntryFor(t *testing.T, k Key, e Entry) {
+func checkEntryFor(t *testing.T, k cache.Key, e cache.Entry) {
 	tag := e.Stdout
 	if !assert.True(t, bytes.HasPrefix(tag, []byte(k.String()+"/")), "entry for another key") {
 		return
@@ -529,8 +530,8 @@ func TestConcurrentPutGet(t *testing.T) {
 						case 0:
 							assert.NoError(t, s.PutEntry(k, entryFor(k, w*ops+i)))
 						case 1:
-							assert.NoError(t, s.AddManifestResult(k, ManifestResult{
-								Files:  []FileDigest{{Path: fmt.Sprintf("h%d.h", i%5)}},
+							assert.NoError(t, s.AddManifestResult(k, cache.ManifestResult{
+								Files:  []cache.FileDigest{{Path: fmt.Sprintf("h%d.h", i%5)}},
 								Result: k,
 							}))
 						case 2:
@@ -538,11 +539,11 @@ func TestConcurrentPutGet(t *testing.T) {
 							if err == nil {
 								assert.LessOrEqual(t, len(m.Results), opts.withDefaults().MaxManifestResults)
 							} else {
-								assert.ErrorIs(t, err, ErrNotFound)
+								assert.ErrorIs(t, err, cache.ErrNotFound)
 							}
 						default:
 							e, err := s.GetEntry(k)
-							if errors.Is(err, ErrNotFound) {
+							if errors.Is(err, cache.ErrNotFound) {
 								continue
 							}
 							if assert.NoError(t, err) {
@@ -568,9 +569,9 @@ func TestConcurrentPutGet(t *testing.T) {
 
 // benchEntry is a result with an object file of the given size (three
 // quarters text, one quarter random) and a 2 KiB .d file.
-func benchEntry(size int) Entry {
+func benchEntry(size int) cache.Entry {
 	obj := append(textBytes(size*3/4), randomBytes(9, size/4)...)
-	return Entry{Files: map[string][]byte{"object": obj, "deps": textBytes(2 << 10)}}
+	return cache.Entry{Files: map[string][]byte{"object": obj, "deps": textBytes(2 << 10)}}
 }
 
 var benchSizes = []struct {
@@ -594,7 +595,7 @@ func BenchmarkGetEntry(b *testing.B) {
 	for _, bs := range benchSizes {
 		b.Run(bs.name, func(b *testing.B) {
 			s := openStore(b, b.TempDir(), testOptions())
-			keys := make([]Key, 200)
+			keys := make([]cache.Key, 200)
 			e := benchEntry(bs.size)
 			for i := range keys {
 				keys[i] = testKey(i)
@@ -618,7 +619,7 @@ func BenchmarkPutEntry(b *testing.B) {
 	for _, bs := range benchSizes {
 		b.Run(bs.name, func(b *testing.B) {
 			s := openStore(b, b.TempDir(), testOptions())
-			keys := make([]Key, 10000)
+			keys := make([]cache.Key, 10000)
 			for i := range keys {
 				keys[i] = testKey(i)
 			}

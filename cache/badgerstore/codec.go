@@ -1,4 +1,4 @@
-package cache
+package badgerstore
 
 import (
 	"encoding/binary"
@@ -38,7 +38,7 @@ const (
 )
 
 // errBadValue is the cause of every decoding failure; the store reports it
-// to callers as ErrCorrupt.
+// to callers as cache.ErrCorrupt.
 var errBadValue = errors.New("malformed value")
 
 func badValue(format string, args ...any) error {
