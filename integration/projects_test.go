@@ -16,7 +16,7 @@ import (
 
 // fetchProject returns the unpacked Debian source tree of pkg, fetching it with
 // scripts/fetch-project.sh; a failure skips (or fails under DCC_REQUIRE_REAL).
-func fetchProject(t *testing.T, pkg string) string {
+func fetchProject(t testing.TB, pkg string) string {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "fetch-project.sh"), pkg).Output()
 	if err != nil {
@@ -29,14 +29,14 @@ func fetchProject(t *testing.T, pkg string) string {
 }
 
 // copyTree copies a source tree (cp -a keeps modes and times).
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	out, err := exec.Command("cp", "-a", src, dst).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 }
 
 // shell runs a shell command in dir with extra environment and fails the test on error.
-func shell(t *testing.T, dir string, env []string, script string) string {
+func shell(t testing.TB, dir string, env []string, script string) string {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = dir
@@ -47,7 +47,7 @@ func shell(t *testing.T, dir string, env []string, script string) string {
 }
 
 // buildProducts lists the objects and libraries under dir, relative to it.
-func buildProducts(t *testing.T, dir string) []string {
+func buildProducts(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
 	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -74,7 +74,7 @@ type logEntry struct {
 }
 
 // readLog parses a DCC_LOG file.
-func readLog(t *testing.T, path string) []logEntry {
+func readLog(t testing.TB, path string) []logEntry {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -90,7 +90,7 @@ func readLog(t *testing.T, path string) []logEntry {
 }
 
 // requireIdenticalProducts compares every product of the plain build with the dcc build's.
-func requireIdenticalProducts(t *testing.T, plain, viaDcc string) int {
+func requireIdenticalProducts(t testing.TB, plain, viaDcc string) int {
 	t.Helper()
 	products := buildProducts(t, plain)
 	require.NotEmpty(t, products)
