@@ -216,6 +216,12 @@ func daemonRun(e env) error {
 		}
 		return fmt.Errorf("run %s: %w", cmd[0], syscall.Exec(cmd[0], cmd, os.Environ()))
 	}
+	// First run: write the config file with every default, to be edited.
+	if dir, err := config.Dir(os.LookupEnv); err == nil {
+		if _, err := config.WriteDefaultIfMissing(dir); err != nil {
+			fmt.Fprintf(e.stderr, "dcc daemon: %v\n", err)
+		}
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ type keyDef struct {
 	env  string
 	def  string // the default, in the text form parse reads
 	typ  tomlType
+	doc  string // one line for the default config file
 	// parse validates text and stores the value in c.
 	parse func(c *Config, text string) error
 	// show formats c's value in the text form parse reads.
@@ -34,27 +35,27 @@ type keyDef struct {
 // keys lists the configuration keys in the order dcc config shows them.
 var keys = []keyDef{
 	{
-		name: "max_size", env: "DCC_MAX_SIZE", def: "5GiB", typ: tomlStringOrSize,
+		name: "max_size", doc: "cache size limit; least-recently-used entries are evicted past it (10G, 500M, 5GiB, or bytes)", env: "DCC_MAX_SIZE", def: "5GiB", typ: tomlStringOrSize,
 		parse: func(c *Config, s string) (err error) { c.MaxSize, err = ParseSize(s); return err },
 		show:  func(c *Config) string { return FormatSize(c.MaxSize) },
 	},
 	{
-		name: "idle_timeout", env: "DCC_IDLE_TIMEOUT", def: "10m", typ: tomlString,
+		name: "idle_timeout", doc: "the daemon exits after this long without requests (a Go duration: 90s, 10m, 1h)", env: "DCC_IDLE_TIMEOUT", def: "10m", typ: tomlString,
 		parse: func(c *Config, s string) (err error) { c.IdleTimeout, err = parseDuration(s); return err },
 		show:  func(c *Config) string { return c.IdleTimeout.String() },
 	},
 	{
-		name: "direct_mode", env: "DCC_DIRECT_MODE", def: "true", typ: tomlBool,
+		name: "direct_mode", doc: "look compiles up by source and header contents before preprocessing", env: "DCC_DIRECT_MODE", def: "true", typ: tomlBool,
 		parse: func(c *Config, s string) (err error) { c.DirectMode, err = parseBool(s); return err },
 		show:  func(c *Config) string { return strconv.FormatBool(c.DirectMode) },
 	},
 	{
-		name: "disable", env: "DCC_DISABLE", def: "false", typ: tomlBool,
+		name: "disable", doc: "run every compile unchanged, without the cache", env: "DCC_DISABLE", def: "false", typ: tomlBool,
 		parse: func(c *Config, s string) (err error) { c.Disable, err = parseBool(s); return err },
 		show:  func(c *Config) string { return strconv.FormatBool(c.Disable) },
 	},
 	{
-		name: "log_level", env: "DCC_LOG_LEVEL", def: "warn", typ: tomlString,
+		name: "log_level", doc: "the daemon's log level in daemon.log: debug, info, warn or error", env: "DCC_LOG_LEVEL", def: "warn", typ: tomlString,
 		parse: func(c *Config, s string) (err error) { c.LogLevel, err = parseLevel(s); return err },
 		show:  func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
 	},

@@ -1,0 +1,64 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// defaultFile is the config file written on first run: every key at its
+// default, each with a comment saying what it does.
+func defaultFile() string {
+	var b strings.Builder
+	b.WriteString("# dcc's configuration. Environment variables override these values\n")
+	b.WriteString("# (DCC_MAX_SIZE, ...); \"dcc config\" shows the effective ones.\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n# %s (environment: %s)\n", k.doc, k.env)
+		if k.typ == tomlBool {
+			fmt.Fprintf(&b, "%s = %s\n", k.name, k.def)
+		} else {
+			fmt.Fprintf(&b, "%s = %s\n", k.name, strconv.Quote(k.def))
+		}
+	}
+	return b.String()
+}
+
+// WriteDefaultIfMissing writes dir's config file with every key at its
+// default when there is none yet (first run), atomically; an existing file is
+// never touched. It reports whether it wrote one.
+func WriteDefaultIfMissing(dir string) (bool, error) {
+	path := FilePath(dir)
+	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".config-*.toml")
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(defaultFile()); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	// Link, not rename: a file created meanwhile by another process wins.
+	if err := os.Link(tmp.Name(), filepath.Clean(path)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, nil
+}
