@@ -15,15 +15,19 @@ func TestIncludedFiles(t *testing.T) {
 	tests := []struct {
 		name string
 		text string
-		want []string
+		want []includedFile
 	}{
-		{"gcc markers", "# 0 \"a.c\"\n# 0 \"<built-in>\"\n# 0 \"<command-line>\"\n# 1 \"/usr/include/stdc-predef.h\" 1 3 4\n# 1 \"a.c\"\n# 1 \"inc/x.h\" 1\nint x;\n# 2 \"a.c\" 2\n",
-			[]string{"a.c", "/usr/include/stdc-predef.h", "inc/x.h"}},
-		{"msvc #line", "#line 1 \"m.c\"\n#line 1 \"./inc\\\\defs.h\"\nint y;\n#line 3 \"m.c\"\n", []string{"m.c", "./inc\\defs.h"}},
-		{"escaped quote", "# 1 \"we\\\"ird.h\" 1\n", []string{"we\"ird.h"}},
-		{"octal escape", "# 1 \"caf\\303\\251.h\"\n", []string{"café.h"}},
+		{"gcc markers", "# 0 \"a.c\"\n# 0 \"<built-in>\"\n# 0 \"<command-line>\"\n# 1 \"/usr/include/stdc-predef.h\" 1 3 4\n# 0 \"<command-line>\" 2\n# 1 \"a.c\"\n# 1 \"inc/x.h\" 1\n# 1 \"inc/sub/y.h\" 1\nint y;\n# 2 \"inc/x.h\" 2\nint x;\n# 2 \"a.c\" 2\n# 1 \"z.h\" 1\n",
+			[]includedFile{{"a.c", ""}, {"/usr/include/stdc-predef.h", "<command-line>"}, {"inc/x.h", "a.c"}, {"inc/sub/y.h", "inc/x.h"}, {"z.h", "a.c"}}},
+		{"gcc working directory marker", "# 0 \"a.c\"\n# 1 \"/tmp/w//\"\n# 0 \"<built-in>\"\n# 1 \"a.c\"\n# 1 \"h.h\" 1\n",
+			[]includedFile{{"a.c", ""}, {"h.h", "a.c"}}},
+		{"clang markers", "# 1 \"a.c\"\n# 1 \"<built-in>\" 1\n# 1 \"<built-in>\" 3\n# 1 \"<command line>\" 1\n# 1 \"pre.h\" 1\n# 2 \"<command line>\" 2\n# 1 \"<built-in>\" 2\n# 1 \"a.c\" 2\n# 1 \"./h.h\" 1\n",
+			[]includedFile{{"a.c", ""}, {"pre.h", "<command line>"}, {"./h.h", "a.c"}}},
+		{"msvc #line", "#line 1 \"m.c\"\n#line 1 \"./inc\\\\defs.h\"\nint y;\n#line 3 \"m.c\"\n", []includedFile{{"m.c", ""}, {"./inc\\defs.h", ""}}},
+		{"escaped quote", "# 1 \"we\\\"ird.h\" 1\n", []includedFile{{"we\"ird.h", ""}}},
+		{"octal escape", "# 1 \"caf\\303\\251.h\"\n", []includedFile{{"café.h", ""}}},
 		{"not markers", "#pragma once\n#define X 1\n# define Y\n#  \n#1\nint z; # 1 \"no.h\"\n", nil},
-		{"no newline at end", "# 7 \"last.h\"", []string{"last.h"}},
+		{"no newline at end", "# 7 \"last.h\"", []includedFile{{"last.h", ""}}},
 		{"unterminated", "# 1 \"open.h\n", nil},
 	}
 	for _, tt := range tests {
@@ -89,17 +93,44 @@ func TestEnvValues(t *testing.T) {
 
 func TestShadowCandidates(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"src/a.c", "inc1/only1.h", "inc2/x.h", "inc2/sub/y.h", "inc1/sub/z.h", "inc2/sub/z.h"} {
+	for _, f := range []string{"src/a.c", "inc1/only1.h", "inc2/x.h", "inc2/sub/y.h", "inc1/sub/z.h", "inc2/sub/z.h", "sys/s.h", "sys/sys/t.h", "inc1/sys/u.h"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
-	j := &job{req: reqIn(dir), a: &toolchain.Analysis{Source: "src/a.c", PreprocessorArgs: []string{"-Iinc1", "-I", "inc2", "-DX"}}}
-	assert.Equal(t, []string{"src", "inc1", "inc2"}, j.searchDirs())
+	req := reqIn(dir)
+	req.Env = []string{"CPATH=cp", "C_INCLUDE_PATH=" + dir + "/cip"}
+	j := &job{req: req, a: &toolchain.Analysis{Source: "src/a.c", Language: "c", PreprocessCommand: []string{"gcc", "-E", "src/a.c"},
+		PreprocessorArgs: []string{"-Iinc1", "-I", "inc2", "-DX", "-isystem", "sys", "-idirafter", "late"}}}
+	assert.Equal(t, []string{"inc1", "inc2", "cp", "sys", dir + "/cip", "/usr/include", "late"}, j.searchDirs([]string{"/usr/include"}))
+	j.includers = map[string]string{"src/a.c": "", "inc1/only1.h": "src/a.c", "inc2/x.h": "src/a.c",
+		"inc2/sub/y.h": "inc2/x.h", "/usr/include/stdio.h": "src/a.c", "late/l.h": "<command-line>",
+		"/usr/include/sys/types.h": "/usr/include/stdio.h"}
+	j.mainFile = "src/a.c"
 	absent, ok := j.shadowCandidates([]cache.FileDigest{
 		{Path: "src/a.c"}, {Path: "inc1/only1.h"}, {Path: "inc2/x.h"}, {Path: "inc2/sub/y.h"}, {Path: "/usr/include/stdio.h"},
-	})
+		{Path: "/usr/include/sys/types.h"}, {Path: "late/l.h"},
+	}, []string{"/usr/include"})
 	require.True(t, ok)
-	assert.Equal(t, []string{"src/only1.h", "src/x.h", "inc1/x.h", "src/sub/y.h", "inc1/sub/y.h"}, absent)
+	assert.Equal(t, []string{
+		"src/only1.h",
+		"src/x.h", "inc1/x.h",
+		// y.h was included by inc2/x.h: found next to it (first place for a
+		// quoted include) or as sub/y.h under inc2 (for an angled one).
+		"inc1/sub/y.h",
+		// Headers in the compiler's own directories: only the places before
+		// those are watched; a missing directory stands for what is under it.
+		"src/stdio.h", "inc1/stdio.h", "inc2/stdio.h", "cp", "sys/stdio.h", dir + "/cip",
+		"inc1/sys/types.h", "inc2/sys", "sys/sys/types.h",
+		"l.h", "inc1/l.h", "inc2/l.h", "sys/l.h",
+		// Precompiled forms of the headers the source and -include name.
+		"inc1/only1.h.gch", "inc1/only1.h.pch", "inc2/x.h.gch", "inc2/x.h.pch", "late/l.h.gch", "late/l.h.pch",
+	}, absent)
+
+	// Preprocessed input: the compile searches no directory.
+	j.a.PreprocessCommand = nil
+	absent, ok = j.shadowCandidates([]cache.FileDigest{{Path: "src/a.c"}, {Path: "inc1/only1.h"}}, nil)
+	assert.True(t, ok)
+	assert.Empty(t, absent)
 }
 
 func TestDepFlags(t *testing.T) {

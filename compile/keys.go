@@ -10,7 +10,7 @@ import (
 
 // keyVersion starts every key; change it whenever what goes into a key changes,
 // so entries written under the old rules are never read under the new ones.
-const keyVersion = "dcc-key-2"
+const keyVersion = "dcc-key-3"
 
 // keyEnv lists the environment variables that change a compile's result or its
 // diagnostics (ccache hashes the same set): include search paths, the time the

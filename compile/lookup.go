@@ -1,15 +1,17 @@
 package compile
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/toolchain"
 )
 
 // raceMargin is how close to the compile's start a file's change may be before
@@ -33,7 +35,51 @@ func (j *job) baseKey(kind string) *keyBuilder {
 	} else {
 		k.str("")
 	}
-	return k
+	return k.strs(j.recordedInOutputs())
+}
+
+// Options after which the outputs record more than the code-generation
+// arguments and the working directory of debug information.
+var (
+	// profileOptions make the object record the absolute path of its .gcda
+	// file (from the object's name and the working directory), and the
+	// .gcno notes record the working directory.
+	profileOptions = []string{"--coverage", "-coverage", "-fprofile-arcs", "-ftest-coverage", "-fprofile-generate",
+		"-fprofile-dir", "-fprofile-prefix-path", "-fprofile-abs-path", "-fcs-profile-generate"}
+	// clangCommandLineOptions make clang record its whole command line, its
+	// own path included, in the object.
+	clangCommandLineOptions = map[string]bool{"-frecord-command-line": true, "-frecord-gcc-switches": true,
+		"-grecord-command-line": true, "-grecord-gcc-switches": true, "-fno-record-command-line": false,
+		"-fno-record-gcc-switches": false, "-gno-record-command-line": false, "-gno-record-gcc-switches": false}
+)
+
+// recordedInOutputs returns what, beyond the code-generation arguments, this
+// command's outputs record of the command: the .dwo's name (the object of
+// -gsplit-dwarf names it, and clang's .dwo itself), the working directory and
+// the object's name for coverage and profiling instrumentation, and the
+// whole command line for clang's -frecord-command-line.
+func (j *job) recordedInOutputs() []string {
+	var out []string
+	if dwo, ok := j.paths[kindSplitDwarf]; ok {
+		out = append(out, "dwo", dwo)
+	}
+	_, notes := j.paths[kindCoverage]
+	recordsCommand := false
+	for _, arg := range j.a.Args {
+		if hasAnyPrefix(arg, profileOptions) || slices.Contains(profileOptions, arg) {
+			notes = true
+		}
+		if on, ok := clangCommandLineOptions[arg]; ok && j.a.Family == toolchain.FamilyClang {
+			recordsCommand = on
+		}
+	}
+	if notes {
+		out = append(out, "profile", j.req.Dir, j.paths[kindObject])
+	}
+	if recordsCommand {
+		out = append(append(out, "command", j.id.Path), j.a.Args...)
+	}
+	return out
 }
 
 // directKey is the direct-mode key: the base, the preprocessor arguments, and
@@ -82,21 +128,33 @@ func (j *job) cppKey(text []byte, included []cache.FileDigest) cache.Key {
 	return k.sum()
 }
 
-// hashIncluded returns the digest of every file the preprocessed text names.
-func (j *job) hashIncluded(text []byte) ([]cache.FileDigest, error) {
-	names := includedFiles(text)
-	if len(names) > maxManifestFiles {
-		names = names[:maxManifestFiles]
+// hashIncluded returns the digest of every file the preprocessed text names,
+// and notes who included each one (for shadowCandidates). A file that cannot
+// be hashed (a #line directive naming a file that does not exist, say) is
+// left out, and so are files past maxManifestFiles: the compile is then not
+// recorded for direct mode, whose manifest must list every file it read.
+func (j *job) hashIncluded(text []byte) []cache.FileDigest {
+	files := includedFiles(text)
+	j.manifestOK = len(files) <= maxManifestFiles
+	if !j.manifestOK {
+		files = files[:maxManifestFiles]
 	}
-	out := make([]cache.FileDigest, 0, len(names))
-	for _, name := range names {
-		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, name))
+	j.includers = make(map[string]string, len(files))
+	if len(files) > 0 && files[0].includer == "" {
+		j.mainFile = files[0].path
+	}
+	out := make([]cache.FileDigest, 0, len(files))
+	for _, f := range files {
+		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f.path))
 		if err != nil {
-			return nil, fmt.Errorf("hash included file: %w", err)
+			j.manifestOK = false
+			j.s.log.Debug("not recorded for direct mode", "source", j.a.Source, "file", f.path, "err", err)
+			continue
 		}
-		out = append(out, cache.FileDigest{Path: name, Digest: info.Digest})
+		j.includers[f.path] = f.includer
+		out = append(out, cache.FileDigest{Path: f.path, Digest: info.Digest})
 	}
-	return out, nil
+	return out
 }
 
 // lookupDirect tries each result of the manifest under key: the first whose
@@ -163,8 +221,14 @@ func (j *job) resultForManifest(key cache.Key, e cache.Entry) (cache.Key, bool) 
 	files[kindDeps] = deps
 	j.describeDeps(files)
 	own := newKey("deps").bytes(key[:]).strs(depFlags(j.a.DependencyArgs)).sum()
-	if err := j.s.opts.Store.PutEntry(own, cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}); err != nil {
-		j.s.count(cache.StatErrors)
+	copied := cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}
+	err = j.s.checkRoom(entrySize(copied))
+	if err == nil {
+		err = j.s.opts.Store.PutEntry(own, copied)
+	}
+	if err != nil {
+		// The compile is counted (a hit); this only costs later direct hits.
+		j.s.log.Warn("store dependency file", "source", j.a.Source, "err", err)
 		return key, false
 	}
 	return own, true
@@ -247,8 +311,8 @@ func (j *job) unchanged(r cache.ManifestResult) bool {
 // these digests give the entry under result. Not done when a file uses the
 // time macros or changed so recently that the compile may have read other
 // content than the digest says.
-func (j *job) remember(direct bool, key cache.Key, result cache.Key, included []cache.FileDigest) {
-	if !direct {
+func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result cache.Key, included []cache.FileDigest) {
+	if !direct || !j.manifestOK {
 		return
 	}
 	for _, f := range included {
@@ -257,13 +321,23 @@ func (j *job) remember(direct bool, key cache.Key, result cache.Key, included []
 			return
 		}
 	}
-	absent, ok := j.shadowCandidates(included)
+	builtin, err := j.s.builtinDirs(ctx, j)
+	if err != nil {
+		j.s.log.Debug("not recorded for direct mode", "source", j.a.Source, "err", err)
+		return
+	}
+	absent, ok := j.shadowCandidates(included, builtin)
 	if !ok {
 		return
 	}
 	r := cache.ManifestResult{Files: included, Absent: absent, Result: result}
-	if err := j.s.opts.Store.AddManifestResult(key, r); err != nil {
-		j.s.count(cache.StatErrors)
+	err = j.s.checkRoom(int64(len(included)+len(absent)) * 128)
+	if err == nil {
+		err = j.s.opts.Store.AddManifestResult(key, r)
+	}
+	if err != nil {
+		// The compile is counted already (each compile counts once); this
+		// only costs later direct hits.
 		j.s.log.Warn("store manifest", "source", j.a.Source, "err", err)
 	}
 }

@@ -18,16 +18,31 @@ import (
 const memoEntries = 200_000
 
 // Open builds the daemon's Service from the configuration: it opens the cache
-// under cfg.CachePath() with cfg.MaxSize, loads the counters from
+// under cfg.CachePath() with cfg.MaxSize (a cache that cannot be opened is
+// tried again later, and meanwhile compiles run uncached and count as
+// errors), loads the counters from
 // cfg.StatsPath() (damaged counters restart at zero, with a warning), and
 // prepares a private directory for preprocessed text.
 func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	opts := badgerstore.DefaultOptions()
 	opts.MaxSize = cfg.MaxSize
 	opts.Logger = log
-	store, err := badgerstore.Open(cfg.CachePath(), opts)
-	if err != nil {
-		return nil, fmt.Errorf("open cache: %w", err)
+	var store cache.Store
+	bs, err := badgerstore.Open(cfg.CachePath(), opts)
+	if err == nil {
+		store = bs
+	} else {
+		// Never break a build: the daemon answers without a cache, counting
+		// every compile as an error, and tries the database again later.
+		log.Error("the cache could not be opened: compiles run uncached until it opens", "err", err)
+		store = newReopeningStore(func() (cache.Store, error) {
+			s, err := badgerstore.Open(cfg.CachePath(), opts)
+			if err != nil {
+				return nil, err
+			}
+			log.Warn("the cache opened")
+			return s, nil
+		}, err)
 	}
 	stats, err := cache.LoadStats(cfg.StatsPath())
 	if err != nil {
@@ -45,6 +60,6 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
 		Memo: filehash.NewMemo(memoEntries), Prober: &toolchain.Prober{},
 		DirectMode: cfg.DirectMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
-		TempDir: tmp, Logger: log,
+		CacheDir: cfg.CachePath(), TempDir: tmp, Logger: log,
 	}), nil
 }

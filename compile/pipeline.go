@@ -22,6 +22,12 @@ func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon
 	if s.opts.Disable {
 		return notHandled("dcc is disabled (disable = true)")
 	}
+	if a, ok := s.opts.Store.(availability); ok {
+		if err := a.Available(); err != nil {
+			s.count(cache.StatErrors)
+			return notHandled(err.Error())
+		}
+	}
 	for _, name := range uncacheableEnv {
 		if _, set := lookupEnv(req.Env, name); set {
 			s.count(cache.StatUncacheable)
@@ -41,10 +47,17 @@ func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon
 		s.count(cache.StatLocal)
 		return notHandled(a.Reason)
 	}
-	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), start: time.Now()}
+	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs)}
+	if !nested(req.Env) {
+		// A nested compile (a compiler wrapper script calling dcc again) is
+		// part of the compile that holds the lock: it must not wait for it.
+		unlock := s.outputs.lock(resolve(req.Dir, a.Outputs.Object))
+		defer unlock()
+	}
+	j.start = time.Now()
 	res, err := j.run(ctx)
 	switch {
-	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed):
+	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed), errors.Is(err, errPrecompiledHeader):
 		s.count(cache.StatUncacheable)
 		return notHandled(err.Error())
 	case err != nil:
@@ -68,6 +81,13 @@ type job struct {
 	id    toolchain.Identity
 	paths map[string]string
 	start time.Time
+	// includers maps each included file to the file that included it, and
+	// mainFile is the source's name in the line markers.
+	includers map[string]string
+	mainFile  string
+	// manifestOK: every included file was hashed, so the compile may be
+	// recorded for direct mode.
+	manifestOK bool
 }
 
 // run looks the compile up in direct mode, then in preprocessor mode, and
@@ -95,16 +115,16 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
-	included, err := j.hashIncluded(text)
-	if err != nil {
-		return daemon.CompileResult{}, err
+	included := j.hashIncluded(text)
+	if pch := j.precompiledHeader(); pch != "" {
+		return daemon.CompileResult{}, fmt.Errorf("%s would be used: %w", pch, errPrecompiledHeader)
 	}
 	cppKey := j.cppKey(text, included)
 	if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
 		if ok {
 			j.s.count(cache.StatHits, cache.StatPreprocessedHits)
 			if result, ok := j.resultForManifest(cppKey, entry); ok {
-				j.remember(direct, directKey, result, included)
+				j.remember(ctx, direct, directKey, result, included)
 			}
 		}
 		return res, err
@@ -120,14 +140,15 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
-	j.s.count(cache.StatMisses)
 	if err := j.store(cppKey, out); err != nil {
-		// The outputs are in place; only the cache missed out.
+		// The outputs are in place; only the cache missed out. The compile
+		// counts once, as an error.
 		j.s.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil
 	}
-	j.remember(direct, directKey, cppKey, included)
+	j.s.count(cache.StatMisses)
+	j.remember(ctx, direct, directKey, cppKey, included)
 	j.s.log.Debug("miss", slog.String("source", j.a.Source), slog.String("key", cppKey.String()))
 	return res, nil
 }
@@ -197,7 +218,11 @@ func (j *job) store(key cache.Key, out output) error {
 		return err
 	}
 	j.describeDeps(files)
-	return j.s.opts.Store.PutEntry(key, cache.Entry{Files: files, Stdout: out.stdout, Stderr: out.stderr})
+	e := cache.Entry{Files: files, Stdout: out.stdout, Stderr: out.stderr}
+	if err := j.s.checkRoom(entrySize(e)); err != nil {
+		return err
+	}
+	return j.s.opts.Store.PutEntry(key, e)
 }
 
 // describeDeps records, next to a dependency file about to be stored, the

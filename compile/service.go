@@ -36,6 +36,9 @@ type Options struct {
 	Disable bool
 	// MaxSize is the cache's size limit, for the stats report.
 	MaxSize int64
+	// CacheDir is the cache database's directory, whose file system must
+	// keep room for writes (see checkRoom); "" skips the check.
+	CacheDir string
 	// TempDir holds preprocessed text while a compile runs.
 	TempDir string
 	// Logger receives one line per compile at debug level and errors at warn.
@@ -51,6 +54,8 @@ type Service struct {
 	// taken are the store's own counts already added to the counters.
 	takenMu   sync.Mutex
 	taken     map[string]int64
+	builtin   builtinMemo
+	outputs   pathLocks
 	saverDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error

@@ -1,0 +1,143 @@
+package compile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// builtinProbeTimeout bounds one run that lists a compiler's built-in
+// include directories.
+const builtinProbeTimeout = 10 * time.Second
+
+// maxBuiltinMemo bounds the remembered lists; past it the memo starts afresh.
+const maxBuiltinMemo = 256
+
+// builtinMemo remembers the built-in include directories of each compiler,
+// language and set of options that move them. The zero value is ready.
+type builtinMemo struct {
+	mu    sync.Mutex
+	lists map[string][]string
+}
+
+// includePathEnv are the variables that add include directories; the probe
+// runs without them, so that it lists only the compiler's own.
+var includePathEnv = []string{"CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "OBJCPLUS_INCLUDE_PATH"}
+
+// builtinDirs returns the directories the compiler searches after the ones
+// the command and the environment name (/usr/include and the like), in
+// order, from "-E -v" on an empty input, remembered per compiler, language
+// and options. cl-style compilers have none beyond INCLUDE.
+func (s *Service) builtinDirs(ctx context.Context, j *job) ([]string, error) {
+	if j.a.Family == toolchain.FamilyMSVC || j.a.PreprocessCommand == nil {
+		// cl has INCLUDE only; preprocessed input searches no directory.
+		return nil, nil
+	}
+	args := probeArgs(j.a)
+	var env []string
+	for _, kv := range j.req.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(includePathEnv, name) {
+			env = append(env, kv)
+		}
+	}
+	keyParts := []string{j.req.Real, j.id.Key(), j.a.Language}
+	keyParts = append(keyParts, args...)
+	keyParts = append(keyParts, envValues(env, keyEnv)...)
+	if len(args) > 0 {
+		// Options such as --sysroot may name relative paths.
+		keyParts = append(keyParts, j.req.Dir)
+	}
+	key := strings.Join(keyParts, "\x00")
+
+	s.builtin.mu.Lock()
+	dirs, ok := s.builtin.lists[key]
+	s.builtin.mu.Unlock()
+	if ok {
+		return dirs, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, builtinProbeTimeout)
+	defer cancel()
+	argv := append(append([]string{j.req.Real}, args...), "-x", j.a.Language, "-E", "-v", "/dev/null")
+	out, err := runProcess(ctx, j.req.Dir, env, argv)
+	if err != nil {
+		return nil, fmt.Errorf("list built-in include directories: %w", err)
+	}
+	dirs, err = parseSearchList(out.stderr)
+	if err != nil {
+		return nil, fmt.Errorf("list built-in include directories (%s, exit %d): %w", strings.Join(argv, " "), out.exit, err)
+	}
+	s.builtin.mu.Lock()
+	if s.builtin.lists == nil || len(s.builtin.lists) >= maxBuiltinMemo {
+		s.builtin.lists = map[string][]string{}
+	}
+	s.builtin.lists[key] = dirs
+	s.builtin.mu.Unlock()
+	return dirs, nil
+}
+
+// probeArgs returns the options of a command that can move the compiler's
+// built-in include directories (--sysroot, -nostdinc, -target, -m32,
+// -stdlib=, ...): the code-generation options and the preprocessor options
+// other than those naming macros, include files and include directories,
+// which would add to the list or read files.
+func probeArgs(a *toolchain.Analysis) []string {
+	skipWithValue := []string{"-D", "-U", "-I", "-iquote", "-isystem", "-idirafter", "-include", "-imacros"}
+	var out []string
+	args := a.PreprocessorArgs
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case slices.Contains(skipWithValue, arg):
+			i++
+		case strings.HasPrefix(arg, "-Wp,"):
+		case hasAnyPrefix(arg, skipWithValue):
+		default:
+			out = append(out, arg)
+		}
+	}
+	return append(out, a.CodegenArgs...)
+}
+
+// parseSearchList reads the include search list gcc and clang print with -v:
+// the lines after `#include "..." search starts here:` and `#include <...>
+// search starts here:`, up to `End of search list.`.
+func parseSearchList(out []byte) ([]string, error) {
+	var dirs []string
+	in, ended := false, false
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		text := strings.TrimRight(string(line), "\r")
+		switch {
+		case strings.HasPrefix(text, "#include ") && strings.HasSuffix(text, "search starts here:"):
+			in = true
+		case text == "End of search list.":
+			in, ended = false, true
+		case in && strings.HasPrefix(text, " "):
+			d := strings.TrimSpace(text)
+			d = strings.TrimSuffix(d, " (framework directory)")
+			dirs = append(dirs, filepath.Clean(d))
+		}
+	}
+	if !ended {
+		return nil, errors.New("no include search list in the output")
+	}
+	return dirs, nil
+}
+
+// hasAnyPrefix reports whether s starts with one of prefixes (and is longer).
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return true
+		}
+	}
+	return false
+}
