@@ -1,16 +1,20 @@
 # dcc: build, test, benchmark. `make test` installs what it needs first.
 GO ?= go
+# Static binaries: dcc starts once per compile, and a dynamically linked
+# binary (cgo through package net) costs it 0.6 ms more at every start.
+BUILD_ENV ?= CGO_ENABLED=0
 GOFLAGS_BUILD ?= -trimpath
 
 .PHONY: build deps test test-short bench demo fuzz clean
 
 build:
-	$(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
-	$(GO) build $(GOFLAGS_BUILD) -o bin/dccd ./cmd/dccd
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dccd ./cmd/dccd
 
 deps:
 	scripts/install-deps.sh
 	scripts/fetch-project.sh zlib >/dev/null
+	scripts/fetch-project.sh lua5.4 >/dev/null
 
 # Every test: unit, fuzz seeds, and integration with real gcc, clang, clang-cl
 # and zlib from Debian's sources. DCC_REQUIRE_REAL makes a missing compiler or

@@ -41,6 +41,7 @@ func run(m *testing.M) int {
 	// dcc and its daemon, dccd, side by side as an installation has them.
 	build := exec.Command("go", "build", "-o", tmp+"/", "./cmd/dcc", "./cmd/dccd")
 	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build does
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: go build: %v\n%s", err, out)
 		return 1
