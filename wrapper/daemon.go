@@ -53,7 +53,7 @@ const DaemonName = "dccd"
 // DaemonCommand returns the command that runs the daemon in the foreground:
 // dccd next to this executable, else dccd in PATH.
 func DaemonCommand() ([]string, error) {
-	exe, err := os.Executable()
+	exe, err := executable()
 	if err != nil {
 		return nil, fmt.Errorf("find dcc's executable: %w", err)
 	}

@@ -1,7 +1,6 @@
 package wrapper
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -50,6 +49,6 @@ func isOwnName(base string) bool {
 	if base == "dcc" || strings.HasPrefix(base, "dcc.") {
 		return true
 	}
-	exe, err := os.Executable()
+	exe, err := executable()
 	return err == nil && filepath.Base(exe) == base
 }

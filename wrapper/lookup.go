@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // ErrNotFound is returned when no real compiler of the wanted name exists in PATH
@@ -30,7 +31,7 @@ type Finder struct {
 // NewFinder returns a Finder for the given PATH, skipping the running executable
 // and every program already in chain.
 func NewFinder(path string, chain []string) (*Finder, error) {
-	exe, err := os.Executable()
+	exe, err := executable()
 	if err != nil {
 		return nil, fmt.Errorf("find dcc's own executable: %w", err)
 	}
@@ -88,3 +89,7 @@ func (f *Finder) skip(path string) bool {
 	}
 	return false
 }
+
+// executable is dcc's own path, read once per process: dispatch, the PATH
+// lookup and the daemon's location all need it on every compile.
+var executable = sync.OnceValues(os.Executable)
