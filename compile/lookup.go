@@ -169,6 +169,10 @@ func (j *job) lookupDirect(key cache.Key) (res daemon.CompileResult, hit bool, e
 		if !j.unchanged(r) {
 			continue
 		}
+		if r.Result == preprocessorModeMarker {
+			j.needsPreprocessor = true
+			continue
+		}
 		e, err := j.s.opts.Store.GetEntry(r.Result)
 		if err != nil {
 			continue

@@ -59,7 +59,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	return New(Options{
 		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
 		Memo: filehash.NewMemo(memoEntries), Prober: &toolchain.Prober{},
-		DirectMode: cfg.DirectMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
+		DirectMode: cfg.DirectMode, DependMode: cfg.DependMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
 		CacheDir: cfg.CachePath(), TempDir: tmp, Logger: log,
 	}), nil
 }

@@ -88,6 +88,9 @@ type job struct {
 	// manifestOK: every included file was hashed, so the compile may be
 	// recorded for direct mode.
 	manifestOK bool
+	// needsPreprocessor: the manifest says this compile must go through
+	// preprocessor mode (not depend mode).
+	needsPreprocessor bool
 }
 
 // run looks the compile up in direct mode, then in preprocessor mode, and
@@ -107,6 +110,12 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 			if ok {
 				j.s.count(cache.StatHits, cache.StatDirectHits)
 			}
+			return res, err
+		}
+	}
+
+	if direct {
+		if res, ok, err := j.tryDepend(ctx, directKey); ok || err != nil {
 			return res, err
 		}
 	}

@@ -32,6 +32,10 @@ type Options struct {
 	Prober *toolchain.Prober
 	// DirectMode enables direct-mode lookups (manifests of included files).
 	DirectMode bool
+	// DependMode: a direct-mode miss compiles once with dependency output
+	// and records the headers it lists, without a preprocessing run (see
+	// depend.go).
+	DependMode bool
 	// Disable makes every compile run unchanged.
 	Disable bool
 	// MaxSize is the cache's size limit, for the stats report.

@@ -153,6 +153,9 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 		return e
 	}
 	seen := map[string]bool{}
+	// includerDirs: where headers of unknown includer may have been
+	// searched from first (depend mode), computed when first needed.
+	var includerDirs []string
 	record := func(earlier, rel string) {
 		// The shallowest missing path on the way to earlier/rel (the place
 		// itself included: a search directory that does not exist yet).
@@ -184,20 +187,28 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 		// The includer's directory is searched first for a quoted #include;
 		// for -include files (a pseudo-file includes them) it is the working
 		// directory.
-		first := "."
-		if includer[0] != '<' {
-			first = filepath.Dir(filepath.Clean(includer))
-		}
-		firstAbs := resolve(j.req.Dir, first)
-		places := append([]place{{first, firstAbs, system(firstAbs)}}, searched...)
-		for k := range places {
-			rel, found := within(absP, places[k].abs)
-			if !found {
-				continue
+		firsts := []string{"."}
+		switch {
+		case includer == unknownIncluder:
+			if includerDirs == nil {
+				includerDirs = j.possibleIncluderDirs(system)
 			}
-			for _, earlier := range places[:k] {
-				if !earlier.system && filepath.Join(earlier.abs, rel) != absP {
-					record(earlier.dir, rel)
+			firsts = includerDirs
+		case includer[0] != '<':
+			firsts = []string{filepath.Dir(filepath.Clean(includer))}
+		}
+		for _, first := range firsts {
+			firstAbs := resolve(j.req.Dir, first)
+			places := append([]place{{first, firstAbs, system(firstAbs)}}, searched...)
+			for k := range places {
+				rel, found := within(absP, places[k].abs)
+				if !found {
+					continue
+				}
+				for _, earlier := range places[:k] {
+					if !earlier.system && filepath.Join(earlier.abs, rel) != absP {
+						record(earlier.dir, rel)
+					}
 				}
 			}
 		}
@@ -241,7 +252,8 @@ var pchSuffixes = []string{".gch", ".pch"}
 func (j *job) pchCandidates() []string {
 	var out []string
 	for path, includer := range j.includers {
-		if includer == "" || (includer[0] != '<' && includer != j.mainFile) {
+		// A header of unknown includer may have been included by the source.
+		if includer == "" || (includer != unknownIncluder && includer[0] != '<' && includer != j.mainFile) {
 			continue
 		}
 		for _, suffix := range pchSuffixes {

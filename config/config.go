@@ -26,6 +26,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// DirectMode enables direct-mode lookups (key direct_mode, default true).
 	DirectMode bool
+	// DependMode makes a direct-mode miss compile once with dependency
+	// output instead of preprocessing first (key depend_mode, default true).
+	DependMode bool
 	// Disable makes dcc run every compile unchanged (key disable, default false).
 	Disable bool
 	// LogLevel is the daemon's log level (key log_level, default warn).

@@ -87,6 +87,7 @@ func TestPrecedence(t *testing.T) {
 		{"max_size", "2G", "env DCC_MAX_SIZE"},
 		{"idle_timeout", "1m0s", file},
 		{"direct_mode", "false", file},
+		{"depend_mode", "true", "default"},
 		{"disable", "true", "env DCC_DISABLE"},
 		{"log_level", "warn", "default"},
 	}, c.Settings())
@@ -99,6 +100,7 @@ func TestEnvValues(t *testing.T) {
 	}{
 		{"DCC_DIRECT_MODE", "0", func(t *testing.T, c *Config) { assert.False(t, c.DirectMode) }},
 		{"DCC_DIRECT_MODE", "false", func(t *testing.T, c *Config) { assert.False(t, c.DirectMode) }},
+		{"DCC_DEPEND_MODE", "0", func(t *testing.T, c *Config) { assert.False(t, c.DependMode) }},
 		{"DCC_DISABLE", "true", func(t *testing.T, c *Config) { assert.True(t, c.Disable) }},
 		{"DCC_IDLE_TIMEOUT", "1h30m", func(t *testing.T, c *Config) { assert.Equal(t, 90*time.Minute, c.IdleTimeout) }},
 		{"DCC_LOG_LEVEL", "info", func(t *testing.T, c *Config) { assert.Equal(t, slog.LevelInfo, c.LogLevel) }},
@@ -126,7 +128,7 @@ func TestBadValues(t *testing.T) {
 		{"unquoted string", "log_level = debug\n", nil, ErrSyntax, "config.toml:1: not valid TOML:"},
 		{"duplicate key", "disable = true\ndisable = false\n", nil, ErrSyntax, "config.toml:2: not valid TOML: key disable is already defined"},
 		{"unknown key", "# c\nmax_size = \"1G\"\ncpp_threshold = 4096\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, disable, log_level)`},
+			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, disable, log_level)`},
 		{"unknown table", "[hosts]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "hosts"`},
 		{"bad size", "\n\nmax_size = \"lots\"\n", nil, ErrInvalid, `config.toml:3: max_size: invalid size "lots"`},
 		{"zero size", "max_size = 0\n", nil, ErrInvalid, `config.toml:1: max_size: invalid size "0": must be more than zero`},

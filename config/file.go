@@ -23,6 +23,7 @@ type fileValues struct {
 	MaxSize     any `toml:"max_size"`
 	IdleTimeout any `toml:"idle_timeout"`
 	DirectMode  any `toml:"direct_mode"`
+	DependMode  any `toml:"depend_mode"`
 	Disable     any `toml:"disable"`
 	LogLevel    any `toml:"log_level"`
 }
@@ -31,7 +32,7 @@ type fileValues struct {
 func (f *fileValues) byKey() map[string]any {
 	return map[string]any{
 		"max_size": f.MaxSize, "idle_timeout": f.IdleTimeout, "direct_mode": f.DirectMode,
-		"disable": f.Disable, "log_level": f.LogLevel,
+		"depend_mode": f.DependMode, "disable": f.Disable, "log_level": f.LogLevel,
 	}
 }
 

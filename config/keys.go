@@ -50,6 +50,11 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return strconv.FormatBool(c.DirectMode) },
 	},
 	{
+		name: "depend_mode", doc: "on a direct-mode miss, learn the headers from the compile's own dependency output instead of preprocessing first (faster cold builds; no preprocessor-mode hits)", env: "DCC_DEPEND_MODE", def: "true", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.DependMode, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.DependMode) },
+	},
+	{
 		name: "disable", doc: "run every compile unchanged, without the cache", env: "DCC_DISABLE", def: "false", typ: tomlBool,
 		parse: func(c *Config, s string) (err error) { c.Disable, err = parseBool(s); return err },
 		show:  func(c *Config) string { return strconv.FormatBool(c.Disable) },

@@ -1,0 +1,373 @@
+package compile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// Depend mode, as ccache's: on a direct-mode miss the original command runs
+// once, with dependency output, and the files that output lists (every file
+// the compile opened) become the manifest. No preprocessing run, so a miss
+// costs little more than the compile; the price is that there is no
+// preprocessor-mode key to hit on.
+
+// unknownIncluder marks, in job.includers, a header whose includer is not
+// known: a dependency file lists files, not who included them.
+const unknownIncluder = "?"
+
+// dependPlan returns how this compile can learn its headers in depend mode:
+// the arguments to add (none when the command writes a full dependency file
+// itself) and the dependency file to read. ok is false when depend mode does
+// not apply: it is off, the compiler is not gcc or clang, the input is
+// already preprocessed, the command's own dependency options leave system
+// headers out or name headers that do not exist (-MMD, -MG, -Wp,...), or the
+// object would record the added options.
+func (j *job) dependPlan(tmpDeps string) (extra []string, depsPath string, ok bool) {
+	if !j.s.opts.DependMode || j.a.PreprocessCommand == nil ||
+		(j.a.Family != toolchain.FamilyGCC && j.a.Family != toolchain.FamilyClang) {
+		return nil, "", false
+	}
+	for _, arg := range j.a.Args {
+		if strings.Contains(arg, "record-gcc-switches") || strings.Contains(arg, "record-command-line") {
+			return nil, "", false
+		}
+	}
+	if len(j.a.DependencyArgs) == 0 {
+		return []string{"-MD", "-MF", tmpDeps}, tmpDeps, true
+	}
+	own, wanted := j.paths[kindDeps]
+	if !wanted {
+		return nil, "", false
+	}
+	flags := depFlags(j.a.DependencyArgs)
+	if !slices.Contains(flags, "-MD") {
+		return nil, "", false
+	}
+	for _, f := range flags {
+		if f != "-MD" && f != "-MP" {
+			return nil, "", false
+		}
+	}
+	return nil, own, true
+}
+
+// tryDepend runs the compile in depend mode when it applies (ok true).
+func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.CompileResult, ok bool, err error) {
+	tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
+	if err != nil {
+		return res, false, fmt.Errorf("temporary dependency file: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	extra, depsPath, ok := j.dependPlan(tmp.Name())
+	if !ok || j.needsPreprocessor {
+		return res, false, nil
+	}
+	if why := j.precompiledHeaderRisk(ctx); why != "" {
+		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
+		return res, false, nil
+	}
+	res, err = j.runDepend(ctx, directKey, extra, depsPath)
+	return res, true, err
+}
+
+// runDepend compiles after a direct-mode miss in depend mode and stores the
+// result under a key made of the direct-mode key and the digests of the
+// files the compile read.
+func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string, depsPath string) (daemon.CompileResult, error) {
+	argv := append(append([]string{j.req.Real}, j.req.Args...), extra...)
+	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv)
+	if err != nil {
+		return daemon.CompileResult{}, err
+	}
+	res := daemon.CompileResult{Handled: true, Reason: "cache miss", Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
+	if out.exit != 0 {
+		j.s.count(cache.StatUncacheable)
+		res.Reason = "compile failed: not cached"
+		return res, nil
+	}
+	included, timeMacros, why := j.dependedFiles(resolve(j.req.Dir, depsPath))
+	if timeMacros {
+		// Only preprocessor mode can serve this compile: say so in the
+		// manifest, so the next one preprocesses instead of compiling.
+		j.markPreprocessorMode(directKey, included)
+	}
+	if why == "" && j.precompiledHeader() != "" {
+		why = "a precompiled header was used"
+	}
+	if why != "" {
+		// The outputs are in place; the compile just is not recorded.
+		j.s.count(cache.StatMisses)
+		j.s.log.Debug("miss not stored", "source", j.a.Source, "why", why)
+		res.Reason = "cache miss, not stored: " + why
+		return res, nil
+	}
+	key := j.dependKey(directKey, included)
+	if err := j.store(key, out); err != nil {
+		j.s.count(cache.StatErrors)
+		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
+		return res, nil
+	}
+	j.s.count(cache.StatMisses)
+	j.remember(ctx, true, directKey, key, included)
+	return res, nil
+}
+
+// dependedFiles reads the dependency file the compile wrote and hashes every
+// file it lists. why says, when not empty, why the compile cannot be
+// recorded: a file that cannot be hashed, that uses the time macros, that
+// changed while the compile ran, or that is a precompiled header.
+func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeMacros bool, why string) {
+	data, err := os.ReadFile(depsPath)
+	if err != nil {
+		return nil, false, fmt.Sprintf("read dependency file: %v", err)
+	}
+	if target, known := depTarget(j.a); known && depsPath == resolve(j.req.Dir, j.paths[kindDeps]) &&
+		!bytes.HasPrefix(data, []byte(target+":")) {
+		return nil, false, "the dependency file does not start with the expected target"
+	}
+	files, ok := dependencyPrerequisites(data)
+	if !ok || len(files) == 0 {
+		return nil, false, "unreadable dependency file"
+	}
+	if len(files) > maxManifestFiles {
+		return nil, false, "too many included files"
+	}
+	j.manifestOK = true
+	// The source is not always listed first: clang lists the headers of an
+	// -include's precompiled form before it.
+	j.mainFile = j.a.Source
+	j.includers = make(map[string]string, len(files))
+	included = make([]cache.FileDigest, 0, len(files))
+	for _, f := range files {
+		if strings.HasSuffix(f, ".gch") || strings.HasSuffix(f, ".pch") {
+			return nil, false, "a precompiled header was used"
+		}
+		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f))
+		switch {
+		case err != nil:
+			return nil, false, fmt.Sprintf("hash %s: %v", f, err)
+		case j.tooRecent(f):
+			return nil, false, f + " changed while the compile ran"
+		case info.TimeMacros:
+			timeMacros = true
+			why = f + " uses __DATE__, __TIME__ or __TIMESTAMP__"
+		}
+		if f == j.a.Source {
+			j.includers[f] = ""
+		} else {
+			j.includers[f] = unknownIncluder
+		}
+		included = append(included, cache.FileDigest{Path: f, Digest: info.Digest})
+	}
+	return included, timeMacros, why
+}
+
+// preprocessorModeMarker is the result a manifest names for "these files
+// need preprocessor mode" (a header uses the time macros): there is never an
+// entry under it.
+var preprocessorModeMarker = newKey("preprocessor-mode").sum()
+
+// markPreprocessorMode records under the direct-mode key that, while the
+// included files keep their digests, the compile goes through preprocessor
+// mode. A marker matched wrongly only costs a preprocessing run.
+func (j *job) markPreprocessorMode(directKey cache.Key, included []cache.FileDigest) {
+	r := cache.ManifestResult{Files: included, Result: preprocessorModeMarker}
+	err := j.s.checkRoom(int64(len(included)) * 128)
+	if err == nil {
+		err = j.s.opts.Store.AddManifestResult(directKey, r)
+	}
+	if err != nil {
+		j.s.log.Warn("store manifest", "source", j.a.Source, "err", err)
+	}
+}
+
+// precompiledHeaderRisk says why gcc might use a precompiled header for this
+// compile, or "". gcc leaves a header it took from its precompiled form out
+// of the dependency file, so depend mode would not see it; preprocessor
+// mode would. A precompiled header can stand in only for a header that the
+// source or an -include option names directly: each such name is looked for,
+// with .gch and .pch appended, in the source's directory, the working
+// directory and every include directory outside the compiler's own.
+func (j *job) precompiledHeaderRisk(ctx context.Context) string {
+	src, err := os.ReadFile(resolve(j.req.Dir, j.a.Source))
+	if err != nil {
+		return fmt.Sprintf("read source: %v", err)
+	}
+	names, ok := directIncludes(src)
+	if !ok {
+		return "an #include names a macro"
+	}
+	names = append(names, optionDirs(j.a.PreprocessorArgs, []string{"-include", "-imacros"})...)
+	if len(names) == 0 {
+		return ""
+	}
+	builtin, err := j.s.builtinDirs(ctx, j)
+	if err != nil {
+		return fmt.Sprintf("built-in include directories: %v", err)
+	}
+	dirs := []string{filepath.Dir(j.a.Source), "."}
+	for _, d := range j.searchDirs(nil) {
+		if !slices.Contains(builtin, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, name := range names {
+		for _, d := range dirs {
+			for _, suffix := range pchSuffixes {
+				p := name + suffix
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(d, p)
+				}
+				if _, err := os.Stat(resolve(j.req.Dir, p)); err == nil {
+					return p + " exists"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// directIncludes returns the names the #include, #include_next and #import
+// lines of a source give. ok is false when one names its file through a
+// macro.
+func directIncludes(src []byte) (names []string, ok bool) {
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		line = bytes.TrimLeft(line, " \t")
+		if len(line) == 0 || line[0] != '#' {
+			continue
+		}
+		line = bytes.TrimLeft(line[1:], " \t")
+		var rest []byte
+		for _, d := range []string{"include_next", "include", "import"} {
+			if bytes.HasPrefix(line, []byte(d)) {
+				rest = bytes.TrimLeft(line[len(d):], " \t")
+				break
+			}
+		}
+		if rest == nil {
+			continue
+		}
+		if len(rest) == 0 {
+			return nil, false
+		}
+		closing := byte('"')
+		switch rest[0] {
+		case '"':
+		case '<':
+			closing = '>'
+		default:
+			return nil, false
+		}
+		end := bytes.IndexByte(rest[1:], closing)
+		if end < 0 {
+			return nil, false
+		}
+		names = append(names, string(rest[1:1+end]))
+	}
+	return names, true
+}
+
+// dependKey is the key of a depend-mode result: the direct-mode key and the
+// name and digest of every file the compile read.
+func (j *job) dependKey(directKey cache.Key, included []cache.FileDigest) cache.Key {
+	k := newKey("depend").bytes(directKey[:])
+	for _, f := range included {
+		k.str(f.Path).digest(f.Digest)
+	}
+	return k.sum()
+}
+
+// possibleIncluderDirs lists, for a header whose includer is unknown, every
+// directory a quoted #include could have been searched from first: the
+// directory of each file the compile read outside the compiler's own
+// directories, and the working directory when -include or -imacros is given.
+func (j *job) possibleIncluderDirs(isSystem func(abs string) bool) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	add := func(d string) {
+		if !seen[d] && !isSystem(resolve(j.req.Dir, d)) {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	for path := range j.includers {
+		add(filepath.Dir(filepath.Clean(path)))
+	}
+	for _, arg := range j.a.PreprocessorArgs {
+		if strings.HasPrefix(arg, "-include") || strings.HasPrefix(arg, "-imacros") {
+			add(".")
+		}
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+// dependencyPrerequisites returns the prerequisites of the first rule of a
+// make-style dependency file as gcc and clang write it: blanks separate
+// names, a backslash before a newline continues the line, "\ " and "\#"
+// stand for a blank and a hash, and "$$" for a dollar. The targets end at
+// the first colon followed by a blank or the end of the line.
+func dependencyPrerequisites(data []byte) ([]string, bool) {
+	var names []string
+	var cur []byte
+	inTargets := true
+	have := false
+	flush := func() {
+		if have {
+			names = append(names, string(cur))
+		}
+		cur, have = cur[:0], false
+	}
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '\\' && i+1 < len(data) && data[i+1] == '\n':
+			flush()
+			i++
+		case c == '\\' && i+2 < len(data) && data[i+1] == '\r' && data[i+2] == '\n':
+			flush()
+			i += 2
+		case c == '\\' && i+1 < len(data) && (data[i+1] == ' ' || data[i+1] == '#'):
+			cur, have = append(cur, data[i+1]), true
+			i++
+		case c == '$' && i+1 < len(data) && data[i+1] == '$':
+			cur, have = append(cur, '$'), true
+			i++
+		case c == ':' && inTargets && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\t' ||
+			data[i+1] == '\n' || data[i+1] == '\r'):
+			flush()
+			names, inTargets = names[:0], false
+		case c == '\n':
+			flush()
+			if !inTargets {
+				return names, true
+			}
+			return nil, false // a rule without a colon
+		case c == ' ' || c == '\t' || c == '\r':
+			flush()
+		default:
+			cur, have = append(cur, c), true
+		}
+	}
+	flush()
+	if inTargets {
+		return nil, false
+	}
+	return names, true
+}
