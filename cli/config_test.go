@@ -96,7 +96,7 @@ func TestConfigCommand(t *testing.T) {
 // What "dcc config set" writes, "dcc config get" and "dcc config" read back.
 func TestConfigSetGetRoundTrip(t *testing.T) {
 	isolateConfig(t)
-	for _, kv := range [][2]string{{"max_size", "10GiB"}, {"idle_timeout", "1h0m0s"}, {"direct_mode", "false"}, {"disable", "true"}, {"log_level", "error"}} {
+	for _, kv := range [][2]string{{"max_size", "10GiB"}, {"idle_timeout", "1h0m0s"}, {"direct_mode", "false"}, {"depend_mode", "false"}, {"disable", "true"}, {"log_level", "error"}} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
 		require.Equal(t, 0, code, errOut)
 		code, out, errOut := runDcc(t, "config", "get", kv[0])

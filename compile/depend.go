@@ -101,9 +101,6 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string
 		// manifest, so the next one preprocesses instead of compiling.
 		j.markPreprocessorMode(directKey, included)
 	}
-	if why == "" && j.precompiledHeader() != "" {
-		why = "a precompiled header was used"
-	}
 	if why != "" {
 		// The outputs are in place; the compile just is not recorded.
 		j.s.count(cache.StatMisses)
@@ -156,7 +153,7 @@ func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeM
 		switch {
 		case err != nil:
 			return nil, false, fmt.Sprintf("hash %s: %v", f, err)
-		case j.tooRecent(f):
+		case j.changedTooRecently(info):
 			return nil, false, f + " changed while the compile ran"
 		case info.TimeMacros:
 			timeMacros = true
@@ -169,6 +166,9 @@ func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeM
 		}
 		included = append(included, cache.FileDigest{Path: f, Digest: info.Digest})
 	}
+	// Hashed after the compile, and none changed since it started: remember
+	// need not check them again.
+	j.verified = why == ""
 	return included, timeMacros, why
 }
 

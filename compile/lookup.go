@@ -6,11 +6,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -320,8 +320,11 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 		return
 	}
 	for _, f := range included {
+		if j.verified {
+			break
+		}
 		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f.Path))
-		if err != nil || info.TimeMacros || info.Digest != f.Digest || j.tooRecent(f.Path) {
+		if err != nil || info.TimeMacros || info.Digest != f.Digest || j.changedTooRecently(info) {
 			return
 		}
 	}
@@ -346,21 +349,8 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 	}
 }
 
-// tooRecent reports whether path changed within raceMargin of the compile's
-// start, or later.
-func (j *job) tooRecent(path string) bool {
-	st, err := os.Stat(resolve(j.req.Dir, path))
-	if err != nil {
-		return true
-	}
-	limit := j.start.Add(-raceMargin)
-	if st.ModTime().After(limit) {
-		return true
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		if time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec).After(limit) {
-			return true
-		}
-	}
-	return false
+// changedTooRecently reports whether a file, as hashed, changed within
+// raceMargin of the compile's start, or later.
+func (j *job) changedTooRecently(info filehash.Info) bool {
+	return info.Changed > j.start.Add(-raceMargin).UnixNano()
 }

@@ -91,6 +91,9 @@ type job struct {
 	// needsPreprocessor: the manifest says this compile must go through
 	// preprocessor mode (not depend mode).
 	needsPreprocessor bool
+	// verified: the included files were hashed after the compile ran and
+	// had not changed since it started (depend mode).
+	verified bool
 }
 
 // run looks the compile up in direct mode, then in preprocessor mode, and

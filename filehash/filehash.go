@@ -23,6 +23,9 @@ type Info struct {
 	// __TIMESTAMP__: a compile that reads it depends on the clock, so direct
 	// mode must not be used for it (as in ccache).
 	TimeMacros bool
+	// Changed is the later of the file's modification and status-change
+	// times (Unix nanoseconds) when it was hashed.
+	Changed int64
 }
 
 // HashBytes returns the BLAKE3-256 digest of data.

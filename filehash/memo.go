@@ -79,6 +79,7 @@ func (m *Memo) Hash(path string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
+	info.Changed = max(key.mtime, key.ctime)
 	m.reads.Add(1)
 	if stable && !m.recent(key) {
 		m.store(path, key, info)

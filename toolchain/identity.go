@@ -181,17 +181,30 @@ func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
 
 // probeGCC asks gcc for its version, target and the programs it runs.
 func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]string) error {
+	// The queries run at once: the first compile of a new daemon waits for them.
+	roles := []string{"cc1", "cc1plus", "as"}
+	args := append([]string{"-dumpfullversion", "-dumpmachine"}, roles...)
+	for i, role := range roles {
+		args[2+i] = "-print-prog-name=" + role
+	}
+	answers := make([]string, len(args))
+	errs := make([]error, len(args))
+	var wg sync.WaitGroup
+	for i, arg := range args {
+		wg.Go(func() { answers[i], errs[i] = queryLine(ctx, exe, arg) })
+	}
+	wg.Wait()
 	var err error
-	if id.Version, err = queryLine(ctx, exe, "-dumpfullversion"); err != nil || id.Version == "" {
+	if id.Version, err = answers[0], errs[0]; err != nil || id.Version == "" {
 		if id.Version, err = queryLine(ctx, exe, "-dumpversion"); err != nil {
 			return err
 		}
 	}
-	if id.Target, err = queryLine(ctx, exe, "-dumpmachine"); err != nil {
+	if id.Target, err = answers[1], errs[1]; err != nil {
 		return err
 	}
-	for _, role := range []string{"cc1", "cc1plus", "as"} {
-		p, err := queryLine(ctx, exe, "-print-prog-name="+role)
+	for i, role := range roles {
+		p, err := answers[2+i], errs[2+i]
 		if err != nil {
 			return err
 		}
@@ -267,15 +280,26 @@ func hashComponents(progs map[string]string) ([]Component, []fileStamp, error) {
 		roles = append(roles, role)
 	}
 	sort.Strings(roles)
-	comps := make([]Component, 0, len(roles))
-	stamps := make([]fileStamp, 0, len(roles))
-	for _, role := range roles {
-		sum, st, err := hashFile(progs[role])
-		if err != nil {
-			return nil, nil, fmt.Errorf("hash %s: %w", role, err)
-		}
-		comps = append(comps, Component{Role: role, Path: progs[role], Hash: sum})
-		stamps = append(stamps, st)
+	// The programs are hashed at once (cc1 alone is tens of MiB): the first
+	// compile of a new daemon waits for this.
+	comps := make([]Component, len(roles))
+	stamps := make([]fileStamp, len(roles))
+	errs := make([]error, len(roles))
+	var wg sync.WaitGroup
+	for i, role := range roles {
+		wg.Go(func() {
+			sum, st, err := hashFile(progs[role])
+			if err != nil {
+				errs[i] = fmt.Errorf("hash %s: %w", role, err)
+				return
+			}
+			comps[i] = Component{Role: role, Path: progs[role], Hash: sum}
+			stamps[i] = st
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
 	}
 	return comps, stamps, nil
 }
