@@ -78,3 +78,22 @@ func FuzzDependencyPrerequisites(f *testing.F) {
 		}
 	})
 }
+
+func TestWithin(t *testing.T) {
+	cases := []struct {
+		p, dir, rel string
+		ok          bool
+	}{
+		{"/usr/include/stdio.h", "/usr/include", "stdio.h", true},
+		{"/usr/include/sys/types.h", "/usr/include", "sys/types.h", true},
+		{"/usr/includes/x.h", "/usr/include", "", false},
+		{"/usr/include", "/usr/include", "", false},
+		{"/usr/lib/x.h", "/usr/include", "", false},
+		{"/x.h", "/", "x.h", true},
+	}
+	for _, tc := range cases {
+		rel, ok := within(tc.p, tc.dir)
+		assert.Equal(t, tc.ok, ok, "%s in %s", tc.p, tc.dir)
+		assert.Equal(t, tc.rel, rel, "%s in %s", tc.p, tc.dir)
+	}
+}

@@ -230,11 +230,13 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 // within returns p relative to dir when p lies inside dir; both are absolute
 // and clean.
 func within(p, dir string) (string, bool) {
-	rel, err := filepath.Rel(dir, p)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+	if dir == "/" {
+		return p[1:], len(p) > 1
+	}
+	if len(p) <= len(dir)+1 || p[len(dir)] != '/' || p[:len(dir)] != dir {
 		return "", false
 	}
-	return rel, true
+	return p[len(dir)+1:], true
 }
 
 // errPrecompiledHeader: the compiler would read a precompiled header in place

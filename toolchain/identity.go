@@ -307,6 +307,30 @@ func hashComponents(progs map[string]string) ([]Component, []fileStamp, error) {
 // hashFile returns the hex SHA-256 digest of a regular file and its stamp, taken
 // before reading so that a change during the read shows as a stale stamp.
 func hashFile(path string) (string, fileStamp, error) {
+	if st, err := os.Stat(path); err == nil {
+		if sum, ok := hashedFiles.Load(path); ok && sum.(hashedFile).sig == statSignature(st) {
+			return sum.(hashedFile).sum, fileStamp{path: path, sig: statSignature(st)}, nil
+		}
+	}
+	sum, stamp, err := readAndHashFile(path)
+	if err == nil {
+		hashedFiles.Store(path, hashedFile{sig: stamp.sig, sum: sum})
+	}
+	return sum, stamp, err
+}
+
+// hashedFiles memoizes hashFile by path and stat signature: gcc and g++ (or
+// several versioned names of one compiler) share cc1, cc1plus and as, tens
+// of MiB each.
+var hashedFiles sync.Map // path -> hashedFile
+
+// hashedFile is one memoized hashFile answer.
+type hashedFile struct {
+	sig, sum string
+}
+
+// readAndHashFile is hashFile without the memo.
+func readAndHashFile(path string) (string, fileStamp, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fileStamp{}, err

@@ -375,3 +375,18 @@ func TestProberConcurrent(t *testing.T) {
 	stopLeader()
 	assert.ErrorIs(t, <-done, context.Canceled)
 }
+
+// hashFile answers from its memo only while the file's stat signature holds.
+func TestHashFileMemo(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cc1")
+	require.NoError(t, os.WriteFile(p, []byte("one"), 0o755))
+	first, _, err := hashFile(p)
+	require.NoError(t, err)
+	again, _, err := hashFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, first, again)
+	require.NoError(t, os.WriteFile(p, []byte("two"), 0o755))
+	changed, _, err := hashFile(p)
+	require.NoError(t, err)
+	assert.NotEqual(t, first, changed, "a rewritten file is hashed again")
+}
