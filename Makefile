@@ -33,7 +33,7 @@ bench: deps build
 # Run every fuzz target briefly (FUZZTIME each): the decoders of untrusted
 # bytes (response files, cache values, daemon messages) and the classifier.
 FUZZTIME ?= 30s
-FUZZPKGS ?= ./toolchain/ ./cache/badgerstore/ ./daemon/ ./compile/
+FUZZPKGS ?= ./toolchain/ ./cache/badgerstore/ ./daemon/ ./compile/ ./protocol/
 fuzz:
 	for p in $(FUZZPKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \

@@ -269,3 +269,16 @@ func TestDecodeResultDoesNotAliasValue(t *testing.T) {
 	}
 	assertEntryEqual(t, e, got)
 }
+
+func TestPortableEntryRoundTrip(t *testing.T) {
+	e := cache.Entry{Files: map[string][]byte{"object": []byte("\x7fELF..."), "deps": []byte("x.o: x.c\n")}, Stderr: []byte("warning\n"), ExitCode: 0}
+	b, err := EncodePortableEntry(e)
+	require.NoError(t, err)
+	got, err := DecodePortableEntry(b)
+	require.NoError(t, err)
+	assert.Equal(t, e.Files, got.Files)
+	assert.Equal(t, e.Stderr, got.Stderr)
+	b[len(b)-1] ^= 1
+	_, err = DecodePortableEntry(b)
+	assert.Error(t, err, "a damaged entry from a shared cache is refused")
+}

@@ -1,0 +1,177 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func nonce(fill byte) [32]byte {
+	var n [32]byte
+	for i := range n {
+		n[i] = fill + byte(i)
+	}
+	return n
+}
+
+func manyToolchains(n int) []Toolchain {
+	ts := make([]Toolchain, n)
+	for i := range ts {
+		ts[i] = Toolchain{Key: "id2-" + strings.Repeat("f", 64), Family: "clang", Driver: "clang++", Version: "17.0.6", Target: "aarch64-linux-gnu"}
+	}
+	ts[0] = Toolchain{} // all-empty fields in a list
+	return ts
+}
+
+func manyArgs(n int) []string {
+	args := make([]string, n)
+	for i := range args {
+		args[i] = "-DVALUE=" + strings.Repeat("x", i%40)
+	}
+	args[n-1] = strings.Repeat("a", MaxStringLen)
+	return args
+}
+
+// roundTripCases holds, for every message type, an empty value and one with
+// fields at or near their limits.
+func roundTripCases() []struct {
+	name string
+	msg  Message
+} {
+	long := strings.Repeat("s", MaxStringLen)
+	load := Load{Slots: math.MaxInt, Running: math.MinInt, Queued: -1}
+	compressible := bytes.Repeat([]byte("int main(void) { return 0; }\n"), 300_000) // ~8.7 MB
+	return []struct {
+		name string
+		msg  Message
+	}{
+		{"Hello/empty", &Hello{}},
+		{"Hello/full", &Hello{Version: math.MaxUint16, Server: long, Nonce: nonce(1)}},
+		{"Auth/empty", &Auth{}},
+		{"Auth/full", &Auth{Version: Version, Client: long, Nonce: nonce(2), MAC: nonce(3)}},
+		{"Welcome/empty", &Welcome{}},
+		{"Welcome/full", &Welcome{MAC: nonce(4), Toolchains: manyToolchains(MaxToolchains), Load: load}},
+		{"Error/empty", &Error{}},
+		{"Error/full", &Error{Code: CodeForbiddenArg, Message: long}},
+		{"CompileRequest/empty", &CompileRequest{}},
+		{"CompileRequest/full", &CompileRequest{
+			Toolchain: "id2-" + strings.Repeat("0", 64), Language: "objective-c++",
+			Args: manyArgs(MaxArgs), Preprocessed: compressible, SourceName: "main.c",
+			ClientDir: "/home/u/src", Project: "p", CacheKey: strings.Repeat("a", 64), TimeoutMS: math.MinInt64,
+		}},
+		{"CompileRequest/incompressible", &CompileRequest{Preprocessed: randomBytes(3 << 20), TimeoutMS: math.MaxInt64}},
+		{"CompileResult/empty", &CompileResult{}},
+		{"CompileResult/full", &CompileResult{
+			ExitCode: -1, Stdout: []byte("out\n"), Stderr: randomBytes(100_000),
+			Object: compressible, Cached: true, Load: load,
+		}},
+		{"CacheGet/empty", &CacheGet{}},
+		{"CacheGet/full", &CacheGet{Project: long, Key: long}},
+		{"CacheGetResult/empty", &CacheGetResult{}},
+		{"CacheGetResult/full", &CacheGetResult{Found: true, Entry: randomBytes(1 << 20)}},
+		{"CachePut/empty", &CachePut{}},
+		{"CachePut/full", &CachePut{Project: "p", Key: strings.Repeat("e", 64), Entry: randomBytes(MaxMessageSize - 200)}},
+		{"CachePutResult/empty", &CachePutResult{}},
+		{"CachePutResult/full", &CachePutResult{Stored: true}},
+		{"Clean/empty", &Clean{}},
+		{"Clean/full", &Clean{Project: long}},
+		{"CleanResult/empty", &CleanResult{}},
+		{"CleanResult/full", &CleanResult{Removed: math.MaxInt64}},
+		{"Status/empty", &Status{}},
+		{"StatusResult/empty", &StatusResult{}},
+		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	seen := map[MsgType]bool{}
+	for _, tc := range roundTripCases() {
+		seen[tc.msg.Type()] = true
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, WriteMessage(&buf, tc.msg))
+			got, err := ReadMessage(&buf)
+			require.NoError(t, err)
+			assert.Equal(t, tc.msg, got)
+			assert.Zero(t, buf.Len(), "bytes left after the frame")
+		})
+	}
+	for typ := MsgHello; typ <= MsgStatusResult; typ++ {
+		assert.True(t, seen[typ], "no round-trip case for %s", typ)
+	}
+}
+
+func TestEncodeLimits(t *testing.T) {
+	tooLong := strings.Repeat("x", MaxStringLen+1)
+	tests := []struct {
+		name string
+		msg  Message
+	}{
+		{"string past MaxStringLen", &CacheGet{Key: tooLong}},
+		{"arg past MaxStringLen", &CompileRequest{Args: []string{"-c", tooLong}}},
+		{"too many args", &CompileRequest{Args: make([]string, MaxArgs+1)}},
+		{"too many toolchains", &StatusResult{Toolchains: make([]Toolchain, MaxToolchains+1)}},
+		{"toolchain field past MaxStringLen", &Welcome{Toolchains: []Toolchain{{Target: tooLong}}}},
+		{"payload past MaxMessageSize", &CachePut{Entry: make([]byte, MaxMessageSize)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := WriteMessage(&buf, tc.msg)
+			require.ErrorIs(t, err, ErrTooLarge)
+			assert.Zero(t, buf.Len(), "nothing may be written")
+		})
+	}
+}
+
+func TestWriteNilMessage(t *testing.T) {
+	var buf bytes.Buffer
+	require.Error(t, WriteMessage(&buf, nil))
+	var nilHello *Hello
+	require.Error(t, WriteMessage(&buf, nilHello))
+	assert.Zero(t, buf.Len())
+}
+
+func TestMsgTypeString(t *testing.T) {
+	assert.Equal(t, "CompileRequest", MsgCompileRequest.String())
+	assert.Equal(t, "MsgType(0)", MsgType(0).String())
+	assert.Equal(t, "MsgType(200)", MsgType(200).String())
+}
+
+func TestRemoteError(t *testing.T) {
+	tests := []struct {
+		code string
+		is   error
+	}{
+		{CodeAuth, ErrAuth},
+		{CodeVersion, ErrVersion},
+		{CodeTooLarge, ErrTooLarge},
+		{CodeMalformed, ErrMalformed},
+		{CodeBusy, nil},
+	}
+	all := []error{ErrAuth, ErrVersion, ErrTooLarge, ErrMalformed, ErrUnexpected}
+	for _, tc := range tests {
+		t.Run(tc.code, func(t *testing.T) {
+			err := error(&RemoteError{Code: tc.code, Message: "m"})
+			for _, sentinel := range all {
+				assert.Equal(t, sentinel == tc.is, errors.Is(err, sentinel), "errors.Is(%s, %v)", tc.code, sentinel)
+			}
+		})
+	}
+	msg := (&RemoteError{Code: "busy", Message: "line\n\x1b[31mred\x7f"}).Error()
+	assert.NotContains(t, msg, "\n")
+	assert.NotContains(t, msg, "\x1b")
+	assert.Contains(t, msg, "busy")
+}
