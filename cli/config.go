@@ -24,8 +24,21 @@ an environment variable, which wins over the file.
 Keys: max_size (cache size limit: "5G" = 5*10^9 bytes, "10GiB" = 10*2^30,
 or bytes; env DCC_MAX_SIZE), idle_timeout (the daemon exits after this long
 without requests, e.g. "10m"; DCC_IDLE_TIMEOUT), direct_mode (true/false;
-DCC_DIRECT_MODE), disable (true: run every compile unchanged; DCC_DISABLE),
-log_level (debug, info, warn, error; DCC_LOG_LEVEL).`,
+DCC_DIRECT_MODE), depend_mode (DCC_DEPEND_MODE), disable (true: run every
+compile unchanged; DCC_DISABLE), log_level (debug, info, warn, error;
+DCC_LOG_LEVEL).
+
+Remote compiling: remote (true/false; dcc connect and dcc disconnect set it;
+DCC_REMOTE), token (the hosts' default token, shown only as set or not set;
+DCC_TOKEN), connect_timeout (2s), send_timeout (10s), recv_timeout (5m)
+(DCC_CONNECT_TIMEOUT, ...), local_threshold (preprocessed bytes at or below
+which a unit compiles here, 4096; DCC_LOCAL_THRESHOLD), rerun_remote_errors
+(true: a unit that fails on a host compiles again here for the local
+compiler's diagnostics; DCC_RERUN_REMOTE_ERRORS). Hosts are [[hosts]] tables
+in the file, each with connect = "HOST:PORT", token, njob (default 4) and
+optional timeouts; DCC_HOSTS="127.0.0.2:9693/4 127.0.0.3:9693/8" replaces them
+and turns remote on unless DCC_REMOTE=0. "dcc config" lists each host, its
+token as set or not set.`,
 		run: runConfig,
 	}
 }
@@ -69,6 +82,18 @@ func showConfig(e env) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for _, s := range c.Settings() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
+	}
+	hosts := c.HostSettings()
+	if len(hosts) == 0 {
+		fmt.Fprintf(tw, "hosts\tnone\tdefault\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// One line per host, in a table of their own: they are wider.
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, h := range hosts {
+		fmt.Fprintf(tw, "host\t%s\t%s\n", h.Host, h.Source)
 	}
 	return tw.Flush()
 }

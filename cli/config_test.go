@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,9 @@ func isolateConfig(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "dcc")
 	t.Setenv("DCC_DIR", dir)
-	for _, v := range []string{"DCC_MAX_SIZE", "DCC_IDLE_TIMEOUT", "DCC_DIRECT_MODE", "DCC_DISABLE", "DCC_LOG_LEVEL"} {
+	for _, v := range []string{"DCC_MAX_SIZE", "DCC_IDLE_TIMEOUT", "DCC_DIRECT_MODE", "DCC_DEPEND_MODE", "DCC_DISABLE", "DCC_LOG_LEVEL",
+		"DCC_HOSTS", "DCC_TOKEN", "DCC_REMOTE", "DCC_CONNECT_TIMEOUT", "DCC_SEND_TIMEOUT", "DCC_RECV_TIMEOUT",
+		"DCC_LOCAL_THRESHOLD", "DCC_RERUN_REMOTE_ERRORS"} {
 		t.Setenv(v, "")
 	}
 	return dir
@@ -42,11 +45,13 @@ func TestConfigCommand(t *testing.T) {
 		wantFileHas string
 	}{
 		{name: "show defaults", args: []string{"config"}, wantOut: []string{
-			"(absent)", "max_size      5GiB   default", "idle_timeout  10m0s  default",
-			"direct_mode   true   default", "disable       false  default", "log_level     warn   default",
+			"(absent)", "max_size             5GiB     default", "idle_timeout         10m0s    default",
+			"direct_mode          true     default", "disable              false    default", "log_level            warn     default",
+			"remote               false    default", "token                not set  default", "recv_timeout         5m0s     default",
+			"hosts                none     default",
 		}},
 		{name: "show sources", file: "max_size = \"10G\"\n", env: map[string]string{"DCC_LOG_LEVEL": "debug"},
-			args: []string{"config"}, wantOut: []string{"max_size      10G    file ", "log_level     debug  env DCC_LOG_LEVEL"}},
+			args: []string{"config"}, wantOut: []string{"max_size             10G      file ", "log_level            debug    env DCC_LOG_LEVEL"}},
 		{name: "get", file: "idle_timeout = \"90s\"\n", args: []string{"config", "get", "idle_timeout"}, wantOut: []string{"1m30s\n"}},
 		{name: "get unknown", args: []string{"config", "get", "colour"}, wantCode: 1, wantErrOut: `unknown key "colour"`},
 		{name: "set", args: []string{"config", "set", "max_size", "10G"}, wantFileHas: "max_size = '10G'"},
@@ -96,15 +101,29 @@ func TestConfigCommand(t *testing.T) {
 // What "dcc config set" writes, "dcc config get" and "dcc config" read back.
 func TestConfigSetGetRoundTrip(t *testing.T) {
 	isolateConfig(t)
-	for _, kv := range [][2]string{{"max_size", "10GiB"}, {"idle_timeout", "1h0m0s"}, {"direct_mode", "false"}, {"depend_mode", "false"}, {"disable", "true"}, {"log_level", "error"}} {
+	for _, kv := range [][3]string{
+		{"max_size", "10GiB", ""}, {"idle_timeout", "1h0m0s", ""}, {"direct_mode", "false", ""}, {"depend_mode", "false", ""},
+		{"disable", "true", ""}, {"log_level", "error", ""}, {"remote", "true", ""}, {"token", "s3cret", "set"},
+		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
+		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""},
+	} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
 		require.Equal(t, 0, code, errOut)
 		code, out, errOut := runDcc(t, "config", "get", kv[0])
 		require.Equal(t, 0, code, errOut)
-		assert.Equal(t, kv[1]+"\n", out)
+		want := kv[1]
+		if kv[2] != "" {
+			want = kv[2] // a secret is shown as set, never as itself
+		}
+		assert.Equal(t, want+"\n", out)
 	}
 	code, out, _ := runDcc(t, "config")
 	require.Equal(t, 0, code)
-	assert.NotContains(t, out, "default")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "hosts ") {
+			assert.NotContains(t, line, "default")
+		}
+	}
 	assert.NotContains(t, out, "(absent)")
+	assert.NotContains(t, out, "s3cret")
 }

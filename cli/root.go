@@ -1,4 +1,5 @@
-// Package cli holds dcc's own subcommands (explain, install-links, version):
+// Package cli holds dcc's own subcommands (explain, stats, config, daemon,
+// connect, hosts, jobs, install-links, version, ...):
 // everything dcc does when it is not standing in for a compiler.
 //
 // It uses the standard flag package rather than a CLI framework: dcc starts
@@ -42,6 +43,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		explainCommand(), statsCommand(), clearCommand(), configCommand(), daemonCommand(),
+		connectCommand(), disconnectCommand(), jobsCommand(), hostsCommand(), cleanCommand(),
 		installLinksCommand(), versionCommand(),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/remote"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -56,10 +57,22 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		store.Close()
 		return nil, fmt.Errorf("temporary directory %s: %w", tmp, err)
 	}
-	return New(Options{
+	opts2 := Options{
 		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
 		Memo: filehash.NewMemo(memoEntries), Prober: &toolchain.Prober{},
 		DirectMode: cfg.DirectMode, DependMode: cfg.DependMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
 		CacheDir: cfg.CachePath(), TempDir: tmp, Logger: log,
-	}), nil
+	}
+	if len(cfg.Hosts) > 0 {
+		// The pool answers "dcc hosts" whether or not remote compiling is on.
+		pool := remote.NewPool(cfg.Hosts, remote.Options{Logger: log})
+		opts2.Hosts = pool
+		if cfg.Remote {
+			opts2.Remote = RemoteOptions{
+				Farm: pool, LocalThreshold: int(cfg.LocalThreshold), RerunErrors: cfg.RerunRemoteErrors,
+				Timeout: cfg.RecvTimeout,
+			}
+		}
+	}
+	return New(opts2), nil
 }

@@ -117,7 +117,10 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		}
 	}
 
-	if direct {
+	// A compile that may go to a host needs its preprocessed text: depend
+	// mode is for compiles that run here.
+	remoteOK := j.remoteCandidate()
+	if direct && !remoteOK {
 		if res, ok, err := j.tryDepend(ctx, directKey); ok || err != nil {
 			return res, err
 		}
@@ -141,8 +144,26 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		}
 		return res, err
 	}
+	if remoteOK {
+		if res, entry, ok, err := j.lookupShared(ctx, cppKey); err != nil || ok {
+			if ok {
+				j.s.count(cache.StatHits, cache.StatPreprocessedHits, StatRemoteCacheHits)
+				if result, ok := j.resultForManifest(cppKey, entry); ok {
+					j.remember(ctx, direct, directKey, result, included)
+				}
+			}
+			return res, err
+		}
+	}
 
-	out, err := j.compile(ctx, text, len(cppStderr) > 0)
+	var out output
+	remoteDone := false
+	if remoteOK && len(cppStderr) == 0 {
+		out, remoteDone = j.compileRemote(ctx, text, cppKey)
+	}
+	if !remoteDone {
+		out, err = j.compile(ctx, text, len(cppStderr) > 0)
+	}
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
@@ -160,6 +181,9 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		return res, nil
 	}
 	j.s.count(cache.StatMisses)
+	if remoteOK {
+		j.shareEntry(cppKey)
+	}
 	j.remember(ctx, direct, directKey, cppKey, included)
 	j.s.log.Debug("miss", slog.String("source", j.a.Source), slog.String("key", cppKey.String()))
 	return res, nil

@@ -47,6 +47,19 @@ type Options struct {
 	TempDir string
 	// Logger receives one line per compile at debug level and errors at warn.
 	Logger *slog.Logger
+	// Remote configures compiling on hosts and the shared cache (off when
+	// Remote.Farm is nil).
+	Remote RemoteOptions
+	// Hosts answers "dcc hosts" and "dcc clean --remote" (nil: no hosts
+	// configured); the Service closes it.
+	Hosts HostPool
+}
+
+// HostPool is the configured compile hosts (remote.Pool), for status and
+// cleaning.
+type HostPool interface {
+	daemon.RemoteBackend
+	Close() error
 }
 
 // Service implements daemon.Backend.
@@ -159,6 +172,9 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.saverDone
+		if s.opts.Hosts != nil {
+			_ = s.opts.Hosts.Close()
+		}
 		serr := s.saveStats()
 		cerr := s.opts.Store.Close()
 		if cerr != nil {

@@ -34,11 +34,39 @@ type Config struct {
 	// LogLevel is the daemon's log level (key log_level, default warn).
 	LogLevel slog.Level
 
+	// Remote enables compiling on Hosts (key remote, default false; "dcc
+	// connect" sets it, "dcc disconnect" clears it; DCC_HOSTS sets it unless
+	// DCC_REMOTE says otherwise).
+	Remote bool
+	// Token is the token of every host whose entry names none (key token).
+	// It is a secret: never log it.
+	Token string
+	// ConnectTimeout, SendTimeout and RecvTimeout are the hosts' default
+	// timeouts (keys connect_timeout, default 2s; send_timeout, 10s;
+	// recv_timeout, 5m); each host may set its own.
+	ConnectTimeout time.Duration
+	SendTimeout    time.Duration
+	RecvTimeout    time.Duration
+	// LocalThreshold is the preprocessed size in bytes at or below which a
+	// unit compiles locally rather than on a host (key local_threshold,
+	// default 4096; 0 sends every unit).
+	LocalThreshold int64
+	// RerunRemoteErrors makes a compile that failed on a host run again
+	// locally, so that its diagnostics are the local compiler's (key
+	// rerun_remote_errors, default true).
+	RerunRemoteErrors bool
+	// Hosts are the compile hosts, resolved: the file's [[hosts]] tables, or
+	// DCC_HOSTS, which replaces them.
+	Hosts []Host
+
 	// sources maps each key to where its value came from.
 	sources map[string]string
+	// hostSources says where each of Hosts came from.
+	hostSources []string
 }
 
-// Setting is one configuration value and where it came from.
+// Setting is one configuration value and where it came from. A secret
+// (token) has the value "set" or "not set", never the secret itself.
 type Setting struct {
 	// Key is the key's name ("max_size").
 	Key string
@@ -107,7 +135,36 @@ func LoadFrom(dir string, env func(string) (string, bool)) (*Config, error) {
 			c.sources[k.name] = "env " + k.env
 		}
 	}
+	if err := c.loadHosts(doc, env); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// loadHosts reads the hosts: DCC_HOSTS if set, else the file's [[hosts]]
+// tables (checked either way). DCC_HOSTS also turns remote on, unless
+// DCC_REMOTE is set.
+func (c *Config) loadHosts(doc *document, env func(string) (string, bool)) error {
+	entries, err := doc.fileHosts()
+	if err != nil {
+		return err
+	}
+	if v, ok := env("DCC_HOSTS"); ok && v != "" {
+		if entries, err = envHosts(v); err != nil {
+			return &Error{Where: "$DCC_HOSTS", Key: "hosts", Kind: ErrInvalid, Err: err}
+		}
+		if r, ok := env("DCC_REMOTE"); !ok || r == "" {
+			c.Remote = true
+			c.sources["remote"] = "env DCC_HOSTS"
+		}
+	}
+	c.Hosts = make([]Host, 0, len(entries))
+	c.hostSources = make([]string, 0, len(entries))
+	for _, e := range entries {
+		c.Hosts = append(c.Hosts, e.resolve(c))
+		c.hostSources = append(c.hostSources, e.source)
+	}
+	return nil
 }
 
 // Settings lists every key with its effective value and its source, in the
@@ -119,9 +176,20 @@ func (c *Config) Settings() []Setting {
 		if src == "" {
 			src = "default"
 		}
-		out = append(out, Setting{Key: k.name, Value: k.show(c), Source: src})
+		out = append(out, Setting{Key: k.name, Value: showValue(k, c), Source: src})
 	}
 	return out
+}
+
+// showValue is how Settings shows k's value: a secret as "set" or "not set".
+func showValue(k keyDef, c *Config) string {
+	if !k.secret {
+		return k.show(c)
+	}
+	if k.show(c) == "" {
+		return "not set"
+	}
+	return "set"
 }
 
 // Get returns the setting for key, or an *Error wrapping ErrUnknownKey.

@@ -33,6 +33,14 @@ func TestDefaults(t *testing.T) {
 	assert.True(t, c.DirectMode)
 	assert.False(t, c.Disable)
 	assert.Equal(t, slog.LevelWarn, c.LogLevel)
+	assert.False(t, c.Remote)
+	assert.Empty(t, c.Token)
+	assert.Equal(t, 2*time.Second, c.ConnectTimeout)
+	assert.Equal(t, 10*time.Second, c.SendTimeout)
+	assert.Equal(t, 5*time.Minute, c.RecvTimeout)
+	assert.Equal(t, int64(4096), c.LocalThreshold)
+	assert.True(t, c.RerunRemoteErrors)
+	assert.Empty(t, c.Hosts)
 	for _, s := range c.Settings() {
 		assert.Equal(t, "default", s.Source, s.Key)
 	}
@@ -57,6 +65,17 @@ func TestLoadFile(t *testing.T) {
 			assert.True(t, c.DirectMode)
 		}},
 		{"empty file", "", func(t *testing.T, c *Config) { assert.Equal(t, int64(5<<30), c.MaxSize) }},
+		{"remote", `remote = true`, func(t *testing.T, c *Config) { assert.True(t, c.Remote) }},
+		{"token", `token = " s3cret "`, func(t *testing.T, c *Config) { assert.Equal(t, "s3cret", c.Token) }},
+		{"timeouts", "connect_timeout = \"500ms\"\nsend_timeout = \"1m\"\nrecv_timeout = \"1h\"\n", func(t *testing.T, c *Config) {
+			assert.Equal(t, 500*time.Millisecond, c.ConnectTimeout)
+			assert.Equal(t, time.Minute, c.SendTimeout)
+			assert.Equal(t, time.Hour, c.RecvTimeout)
+		}},
+		{"threshold integer", `local_threshold = 8192`, func(t *testing.T, c *Config) { assert.Equal(t, int64(8192), c.LocalThreshold) }},
+		{"threshold size", `local_threshold = "16Ki"`, func(t *testing.T, c *Config) { assert.Equal(t, int64(16384), c.LocalThreshold) }},
+		{"threshold zero", `local_threshold = 0`, func(t *testing.T, c *Config) { assert.Zero(t, c.LocalThreshold) }},
+		{"no rerun", `rerun_remote_errors = false`, func(t *testing.T, c *Config) { assert.False(t, c.RerunRemoteErrors) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +109,13 @@ func TestPrecedence(t *testing.T) {
 		{"depend_mode", "true", "default"},
 		{"disable", "true", "env DCC_DISABLE"},
 		{"log_level", "warn", "default"},
+		{"remote", "false", "default"},
+		{"token", "not set", "default"},
+		{"connect_timeout", "2s", "default"},
+		{"send_timeout", "10s", "default"},
+		{"recv_timeout", "5m0s", "default"},
+		{"local_threshold", "4KiB", "default"},
+		{"rerun_remote_errors", "true", "default"},
 	}, c.Settings())
 }
 
@@ -105,6 +131,13 @@ func TestEnvValues(t *testing.T) {
 		{"DCC_IDLE_TIMEOUT", "1h30m", func(t *testing.T, c *Config) { assert.Equal(t, 90*time.Minute, c.IdleTimeout) }},
 		{"DCC_LOG_LEVEL", "info", func(t *testing.T, c *Config) { assert.Equal(t, slog.LevelInfo, c.LogLevel) }},
 		{"DCC_MAX_SIZE", "3GiB", func(t *testing.T, c *Config) { assert.Equal(t, int64(3<<30), c.MaxSize) }},
+		{"DCC_REMOTE", "1", func(t *testing.T, c *Config) { assert.True(t, c.Remote) }},
+		{"DCC_TOKEN", "tok", func(t *testing.T, c *Config) { assert.Equal(t, "tok", c.Token) }},
+		{"DCC_CONNECT_TIMEOUT", "3s", func(t *testing.T, c *Config) { assert.Equal(t, 3*time.Second, c.ConnectTimeout) }},
+		{"DCC_SEND_TIMEOUT", "4s", func(t *testing.T, c *Config) { assert.Equal(t, 4*time.Second, c.SendTimeout) }},
+		{"DCC_RECV_TIMEOUT", "6m", func(t *testing.T, c *Config) { assert.Equal(t, 6*time.Minute, c.RecvTimeout) }},
+		{"DCC_LOCAL_THRESHOLD", "0", func(t *testing.T, c *Config) { assert.Zero(t, c.LocalThreshold) }},
+		{"DCC_RERUN_REMOTE_ERRORS", "false", func(t *testing.T, c *Config) { assert.False(t, c.RerunRemoteErrors) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -128,8 +161,8 @@ func TestBadValues(t *testing.T) {
 		{"unquoted string", "log_level = debug\n", nil, ErrSyntax, "config.toml:1: not valid TOML:"},
 		{"duplicate key", "disable = true\ndisable = false\n", nil, ErrSyntax, "config.toml:2: not valid TOML: key disable is already defined"},
 		{"unknown key", "# c\nmax_size = \"1G\"\ncpp_threshold = 4096\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, disable, log_level)`},
-		{"unknown table", "[hosts]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "hosts"`},
+			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, local_threshold, rerun_remote_errors)`},
+		{"unknown table", "[servers]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "servers"`},
 		{"bad size", "\n\nmax_size = \"lots\"\n", nil, ErrInvalid, `config.toml:3: max_size: invalid size "lots"`},
 		{"zero size", "max_size = 0\n", nil, ErrInvalid, `config.toml:1: max_size: invalid size "0": must be more than zero`},
 		{"size float", "max_size = 1.5\n", nil, ErrInvalid, `config.toml:1: max_size: want a string such as "5G" or an integer number of bytes, not a float`},
@@ -144,6 +177,11 @@ func TestBadValues(t *testing.T) {
 		{"env bool", "", map[string]string{"DCC_DISABLE": "yes"}, ErrInvalid, `$DCC_DISABLE: disable: invalid boolean "yes"`},
 		{"env duration", "", map[string]string{"DCC_IDLE_TIMEOUT": "5"}, ErrInvalid, `$DCC_IDLE_TIMEOUT: idle_timeout: invalid duration "5"`},
 		{"env level", "", map[string]string{"DCC_LOG_LEVEL": "trace"}, ErrInvalid, `$DCC_LOG_LEVEL: log_level: invalid log level "trace"`},
+		{"negative threshold", "local_threshold = -1\n", nil, ErrInvalid, `config.toml:1: local_threshold: invalid size "-1"`},
+		{"remote as string", "remote = \"on\"\n", nil, ErrInvalid, "config.toml:1: remote: want true or false, not a string"},
+		{"token as int", "token = 5\n", nil, ErrInvalid, "config.toml:1: token: want a string, not an integer"},
+		{"zero timeout", "recv_timeout = \"0s\"\n", nil, ErrInvalid, `config.toml:1: recv_timeout: invalid duration "0s": must be more than zero`},
+		{"env timeout", "", map[string]string{"DCC_CONNECT_TIMEOUT": "fast"}, ErrInvalid, `$DCC_CONNECT_TIMEOUT: connect_timeout: invalid duration "fast"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

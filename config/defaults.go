@@ -24,6 +24,18 @@ func defaultFile() string {
 			fmt.Fprintf(&b, "%s = %s\n", k.name, strconv.Quote(k.def))
 		}
 	}
+	b.WriteString(`
+# Compile hosts, one [[hosts]] table each (environment: DCC_HOSTS="127.0.0.2:9693/4
+# 127.0.0.3:9693/8" replaces them, with DCC_TOKEN). connect is required; njob
+# (default 4) is how many compiles the host gets at once; token and the
+# timeouts default to the keys above. "dcc connect" checks them.
+#
+# [[hosts]]
+# connect = "127.0.0.2:9693"
+# token = "the token dcc-server printed"
+# njob = 4
+# recv_timeout = "10m"
+`)
 	return b.String()
 }
 

@@ -20,12 +20,21 @@ const FileName = "config.toml"
 // is strict (a key not listed here is an error); each value's type is checked
 // afterwards so that the message names the key and line in dcc's words.
 type fileValues struct {
-	MaxSize     any `toml:"max_size"`
-	IdleTimeout any `toml:"idle_timeout"`
-	DirectMode  any `toml:"direct_mode"`
-	DependMode  any `toml:"depend_mode"`
-	Disable     any `toml:"disable"`
-	LogLevel    any `toml:"log_level"`
+	MaxSize           any `toml:"max_size"`
+	IdleTimeout       any `toml:"idle_timeout"`
+	DirectMode        any `toml:"direct_mode"`
+	DependMode        any `toml:"depend_mode"`
+	Disable           any `toml:"disable"`
+	LogLevel          any `toml:"log_level"`
+	Remote            any `toml:"remote"`
+	Token             any `toml:"token"`
+	ConnectTimeout    any `toml:"connect_timeout"`
+	SendTimeout       any `toml:"send_timeout"`
+	RecvTimeout       any `toml:"recv_timeout"`
+	LocalThreshold    any `toml:"local_threshold"`
+	RerunRemoteErrors any `toml:"rerun_remote_errors"`
+	// Hosts is the [[hosts]] array of tables, checked by parseHosts.
+	Hosts any `toml:"hosts"`
 }
 
 // byKey returns the decoded values by key name; keys absent from the file are nil.
@@ -33,6 +42,9 @@ func (f *fileValues) byKey() map[string]any {
 	return map[string]any{
 		"max_size": f.MaxSize, "idle_timeout": f.IdleTimeout, "direct_mode": f.DirectMode,
 		"depend_mode": f.DependMode, "disable": f.Disable, "log_level": f.LogLevel,
+		"remote": f.Remote, "token": f.Token, "connect_timeout": f.ConnectTimeout,
+		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
+		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors,
 	}
 }
 
@@ -42,8 +54,28 @@ type document struct {
 	data []byte
 	// values maps each key present in the file to its decoded TOML value.
 	values map[string]any
-	// exprs maps each key present to its "key = value" expression's position.
+	// exprs maps each top-level key present to its "key = value"
+	// expression's position.
 	exprs map[string]exprPos
+	// hosts is the file's hosts value (nil when absent), hostPos where each
+	// of its entries and their keys are.
+	hosts   any
+	hostPos []hostPos
+	// hostsLine is the line where the file first names hosts.
+	hostsLine int
+	// tablesAt is the offset of the line holding the first table header
+	// ("[[hosts]]"), where top-level keys end; -1 when there is none.
+	tablesAt int
+	// topEnd is the offset just past the line of the last top-level
+	// "key = value" before the first table (0 when there is none).
+	topEnd int
+}
+
+// hostPos is where one hosts entry is: the line of its "[[hosts]]" header
+// (or of the "hosts = [...]" expression) and the line of each of its keys.
+type hostPos struct {
+	line int
+	keys map[string]int
 }
 
 // exprPos is where one top-level "key = value" expression sits in the file.
@@ -57,7 +89,7 @@ type exprPos struct {
 func readDocument(path string) (*document, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &document{path: path, values: map[string]any{}, exprs: map[string]exprPos{}}, nil
+		return &document{path: path, values: map[string]any{}, exprs: map[string]exprPos{}, tablesAt: -1}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
@@ -72,28 +104,60 @@ func parseDocument(path string, data []byte) (*document, error) {
 	if err := dec.Decode(&fv); err != nil {
 		return nil, decodeError(path, err)
 	}
-	doc := &document{path: path, data: data, values: map[string]any{}, exprs: map[string]exprPos{}}
+	doc := &document{path: path, data: data, values: map[string]any{}, exprs: map[string]exprPos{},
+		hosts: fv.Hosts, tablesAt: -1}
 	for name, v := range fv.byKey() {
 		if v != nil {
 			doc.values[name] = v
 		}
 	}
-	// The decoder accepted the document, so it holds only top-level
-	// "known_key = value" expressions (and comments): find where each is.
+	// The decoder accepted the document, so it holds top-level
+	// "known_key = value" expressions, comments, and hosts tables: find
+	// where each is.
 	p := unstable.Parser{}
 	p.Reset(data)
+	inHosts := false // the expressions belong to a [[hosts]] table
 	for p.NextExpression() {
 		e := p.Expression()
-		if e.Kind != unstable.KeyValue {
-			continue
-		}
 		it := e.Key()
 		if !it.Next() {
 			continue
 		}
-		shape := p.Shape(e.Raw)
-		doc.exprs[string(it.Node().Data)] = exprPos{
-			line: shape.Start.Line, start: shape.Start.Offset, end: shape.End.Offset,
+		name := it.Node().Data
+		keyShape := p.Shape(it.Node().Raw)
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			if string(name) == "hosts" && doc.hostsLine == 0 {
+				doc.hostsLine = keyShape.Start.Line
+			}
+			if doc.tablesAt < 0 {
+				doc.tablesAt = bytes.LastIndexByte(data[:keyShape.Start.Offset], '\n') + 1
+			}
+			inHosts = e.Kind == unstable.ArrayTable && string(name) == "hosts" && it.IsLast()
+			if inHosts {
+				doc.hostPos = append(doc.hostPos, hostPos{line: keyShape.Start.Line, keys: map[string]int{}})
+			}
+		case unstable.KeyValue:
+			switch {
+			case doc.tablesAt >= 0 && inHosts:
+				doc.hostPos[len(doc.hostPos)-1].keys[string(name)] = keyShape.Start.Line
+			case doc.tablesAt >= 0:
+			case string(name) == "hosts":
+				// hosts = [{...}, ...]: every entry is on this line.
+				doc.hostsLine = keyShape.Start.Line
+				for range hostCount(fv.Hosts) {
+					doc.hostPos = append(doc.hostPos, hostPos{line: keyShape.Start.Line})
+				}
+			default:
+				shape := p.Shape(e.Raw)
+				doc.exprs[string(name)] = exprPos{
+					line: shape.Start.Line, start: shape.Start.Offset, end: shape.End.Offset,
+				}
+				doc.topEnd = len(data)
+				if nl := bytes.IndexByte(data[shape.End.Offset:], '\n'); nl >= 0 {
+					doc.topEnd = shape.End.Offset + nl + 1
+				}
+			}
 		}
 	}
 	if err := p.Error(); err != nil {

@@ -26,6 +26,8 @@ type keyDef struct {
 	def  string // the default, in the text form parse reads
 	typ  tomlType
 	doc  string // one line for the default config file
+	// secret keys are shown as "set" or "not set", never as their value.
+	secret bool
 	// parse validates text and stores the value in c.
 	parse func(c *Config, text string) error
 	// show formats c's value in the text form parse reads.
@@ -63,6 +65,41 @@ var keys = []keyDef{
 		name: "log_level", doc: "the daemon's log level in daemon.log: debug, info, warn or error", env: "DCC_LOG_LEVEL", def: "warn", typ: tomlString,
 		parse: func(c *Config, s string) (err error) { c.LogLevel, err = parseLevel(s); return err },
 		show:  func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+	},
+	{
+		name: "remote", doc: "compile on the hosts below (dcc connect turns it on, dcc disconnect off; DCC_HOSTS turns it on unless DCC_REMOTE=0)", env: "DCC_REMOTE", def: "false", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.Remote, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.Remote) },
+	},
+	{
+		name: "token", doc: "the token of every host that names none of its own (dcc-server prints it on its first run)", env: "DCC_TOKEN", def: "", typ: tomlString, secret: true,
+		parse: func(c *Config, s string) error { c.Token = strings.TrimSpace(s); return nil },
+		show:  func(c *Config) string { return c.Token },
+	},
+	{
+		name: "connect_timeout", doc: "how long connecting to a host may take, handshake included (a Go duration)", env: "DCC_CONNECT_TIMEOUT", def: "2s", typ: tomlString,
+		parse: func(c *Config, s string) (err error) { c.ConnectTimeout, err = parseDuration(s); return err },
+		show:  func(c *Config) string { return c.ConnectTimeout.String() },
+	},
+	{
+		name: "send_timeout", doc: "how long sending a job to a host may take", env: "DCC_SEND_TIMEOUT", def: "10s", typ: tomlString,
+		parse: func(c *Config, s string) (err error) { c.SendTimeout, err = parseDuration(s); return err },
+		show:  func(c *Config) string { return c.SendTimeout.String() },
+	},
+	{
+		name: "recv_timeout", doc: "how long a host may take to answer a job; past it the job compiles here", env: "DCC_RECV_TIMEOUT", def: "5m", typ: tomlString,
+		parse: func(c *Config, s string) (err error) { c.RecvTimeout, err = parseDuration(s); return err },
+		show:  func(c *Config) string { return c.RecvTimeout.String() },
+	},
+	{
+		name: "local_threshold", doc: "units whose preprocessed text is at most this size compile here, not on a host (bytes, or 4Ki, 1M; 0: send every unit)", env: "DCC_LOCAL_THRESHOLD", def: "4096", typ: tomlStringOrSize,
+		parse: func(c *Config, s string) (err error) { c.LocalThreshold, err = parseThreshold(s); return err },
+		show:  func(c *Config) string { return formatThreshold(c.LocalThreshold) },
+	},
+	{
+		name: "rerun_remote_errors", doc: "compile again here a unit that failed on a host, so that the diagnostics are the local compiler's", env: "DCC_RERUN_REMOTE_ERRORS", def: "true", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.RerunRemoteErrors, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.RerunRemoteErrors) },
 	},
 }
 
@@ -104,6 +141,22 @@ func parseBool(s string) (bool, error) {
 		return false, fmt.Errorf("invalid boolean %q: want true, false, 1 or 0", s)
 	}
 	return b, nil
+}
+
+// parseThreshold reads a size that may be zero ("0", "4096", "4Ki").
+func parseThreshold(s string) (int64, error) {
+	if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil && n == 0 {
+		return 0, nil
+	}
+	return ParseSize(s)
+}
+
+// formatThreshold formats a threshold so that parseThreshold reads it back.
+func formatThreshold(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	return FormatSize(n)
 }
 
 // errLevel lists the log levels.

@@ -41,6 +41,17 @@ func Set(dir, key, value string) error {
 	var out []byte
 	if e, ok := doc.exprs[key]; ok {
 		out = append(append(append(out, doc.data[:e.start]...), line...), doc.data[e.end:]...)
+	} else if doc.tablesAt >= 0 {
+		// A new top-level key goes before the first table ([[hosts]]):
+		// after it, it would belong to that table. It follows the last
+		// top-level key if there is one.
+		at := doc.tablesAt
+		if doc.topEnd > 0 {
+			at = doc.topEnd
+		}
+		out = append(out, doc.data[:at]...)
+		out = append(append(out, line...), '\n')
+		out = append(out, doc.data[at:]...)
 	} else {
 		out = append(out, doc.data...)
 		if len(out) > 0 && out[len(out)-1] != '\n' {

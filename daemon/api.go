@@ -7,12 +7,14 @@ package daemon
 
 import (
 	"context"
+	"time"
 )
 
 // ProtocolVersion is the wrapper-daemon protocol version. A wrapper and a
 // daemon that disagree detect it in the handshake: the daemon is restarted or
-// the wrapper compiles directly.
-const ProtocolVersion = 1
+// the wrapper compiles directly. Version 2 added the hosts and clean-remote
+// requests.
+const ProtocolVersion = 2
 
 // CompileRequest is what a wrapper asks the daemon to do for one compile.
 type CompileRequest struct {
@@ -70,4 +72,74 @@ type Backend interface {
 	Clear(ctx context.Context) error
 	// Close flushes and closes the cache; the daemon calls it once, on exit.
 	Close() error
+}
+
+// RemoteBackend is what a Backend that compiles on remote hosts also
+// implements, for "dcc hosts", "dcc jobs" and "dcc clean --remote". It is
+// optional: the daemon answers those requests with ErrNoRemote when its
+// Backend does not implement it. Its methods are called concurrently and
+// must be safe for that; they must honour ctx's deadline and cancellation.
+type RemoteBackend interface {
+	// Hosts reports on every configured host, in configuration order. With
+	// check, it contacts every host first (connecting to those it has no
+	// session with, within their connect timeouts); without, it reports
+	// what it knows and contacts none. No hosts is an empty list, not an
+	// error.
+	Hosts(ctx context.Context, check bool) ([]HostReport, error)
+	// CleanRemote removes the entries of project (a namespace such as
+	// remote.ProjectOf gives) from every host's shared cache, and reports
+	// per host what was removed or why it could not be.
+	CleanRemote(ctx context.Context, project string) ([]CleanReport, error)
+}
+
+// HostReport is the state of one compile host, as "dcc hosts" shows it.
+type HostReport struct {
+	// Host is the host's address ("127.0.0.2:9693").
+	Host string
+	// Jobs is the number of jobs the client sends it at once (njob).
+	Jobs int
+	// Contacted is false while the daemon has not tried the host yet: the
+	// fields below then say nothing.
+	Contacted bool
+	// Reachable: the host answered on its address (a connection, or a
+	// session that is up).
+	Reachable bool
+	// Authenticated: the host accepted the token.
+	Authenticated bool
+	// Error says why the host is unreachable or unauthenticated, in one
+	// line ("token refused", "connection refused", ...); empty when it is fine.
+	Error string
+	// Server is the name the host gives itself.
+	Server string
+	// Toolchains are the compilers the host offers.
+	Toolchains []HostToolchain
+	// Slots, Running and Queued are the host's load as it last reported:
+	// jobs it runs at once, jobs running, jobs waiting (all clients).
+	Slots, Running, Queued int
+	// InFlight is this client's jobs on the host now.
+	InFlight int
+	// Backoff is how long the host is still left alone after a failure.
+	Backoff time.Duration
+	// Sent, OK and Failed count this client's jobs: sent to the host,
+	// answered, and lost to an error or a timeout.
+	Sent, OK, Failed int64
+}
+
+// HostToolchain is one compiler a host offers.
+type HostToolchain struct {
+	// Key is the toolchain's identity key, which the client matches.
+	Key string
+	// Family, Driver, Version and Target describe it ("gcc", "g++",
+	// "12.2.0", "x86_64-linux-gnu").
+	Family, Driver, Version, Target string
+}
+
+// CleanReport is what cleaning a project's namespace did on one host.
+type CleanReport struct {
+	// Host is the host's address.
+	Host string
+	// Removed is the number of entries removed.
+	Removed int64
+	// Error says why the host could not be cleaned; empty on success.
+	Error string
 }

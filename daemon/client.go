@@ -176,7 +176,7 @@ func (c *Client) roundTrip(ctx context.Context, req *message) (*message, error) 
 		return nil, err
 	}
 	if rerr := reply.err(); rerr != nil {
-		if reply.Code != codeFailed {
+		if reply.Code != codeFailed && reply.Code != codeNoRemote {
 			c.broken() // the daemon closes the connection after these
 		}
 		return nil, fmt.Errorf("daemon %v: %w", req.Op, rerr)
@@ -246,4 +246,26 @@ func (c *Client) Status(ctx context.Context) (StatusReport, error) {
 func (c *Client) Stop(ctx context.Context) error {
 	_, err := c.roundTrip(ctx, &message{Op: opStop})
 	return err
+}
+
+// Hosts reports on the daemon's compile hosts (see RemoteBackend.Hosts);
+// with check, the daemon contacts every host first. It fails with
+// ErrNoRemote when the daemon's backend does not compile remotely.
+func (c *Client) Hosts(ctx context.Context, check bool) ([]HostReport, error) {
+	reply, err := c.roundTrip(ctx, &message{Op: opHosts, RemoteReq: &remoteRequest{Check: check}})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Hosts, nil
+}
+
+// CleanRemote asks the daemon to remove project's entries from every host's
+// shared cache (see RemoteBackend.CleanRemote). It fails with ErrNoRemote
+// when the daemon's backend does not compile remotely.
+func (c *Client) CleanRemote(ctx context.Context, project string) ([]CleanReport, error) {
+	reply, err := c.roundTrip(ctx, &message{Op: opCleanRemote, RemoteReq: &remoteRequest{Project: project}})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Cleaned, nil
 }

@@ -213,3 +213,93 @@ func (d *decoder) status() *StatusReport {
 		Started: time.Unix(0, d.int()), IdleTimeout: time.Duration(d.int()),
 		Connections: d.intField(), InFlight: d.intField(), Requests: d.int()}
 }
+
+// Minimum encoded sizes of list elements, for count: every field takes at
+// least one byte.
+const (
+	minHostReportSize  = 17
+	minToolchainSize   = 5
+	minCleanReportSize = 3
+)
+
+func (e *encoder) hostReports(hosts []HostReport) {
+	e.uint(uint64(len(hosts)))
+	for i := range hosts {
+		h := &hosts[i]
+		e.string(h.Host)
+		e.int(int64(h.Jobs))
+		e.bool(h.Contacted)
+		e.bool(h.Reachable)
+		e.bool(h.Authenticated)
+		e.string(h.Error)
+		e.string(h.Server)
+		e.uint(uint64(len(h.Toolchains)))
+		for _, tc := range h.Toolchains {
+			e.string(tc.Key)
+			e.string(tc.Family)
+			e.string(tc.Driver)
+			e.string(tc.Version)
+			e.string(tc.Target)
+		}
+		e.int(int64(h.Slots))
+		e.int(int64(h.Running))
+		e.int(int64(h.Queued))
+		e.int(int64(h.InFlight))
+		e.int(int64(h.Backoff))
+		e.int(h.Sent)
+		e.int(h.OK)
+		e.int(h.Failed)
+	}
+}
+
+func (d *decoder) hostReports() []HostReport {
+	n := d.count(minHostReportSize)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	hosts := make([]HostReport, n)
+	for i := range hosts {
+		h := &hosts[i]
+		h.Host, h.Jobs = d.string(), d.intField()
+		h.Contacted, h.Reachable, h.Authenticated = d.bool(), d.bool(), d.bool()
+		h.Error, h.Server = d.string(), d.string()
+		if m := d.count(minToolchainSize); m > 0 {
+			h.Toolchains = make([]HostToolchain, m)
+			for j := range h.Toolchains {
+				h.Toolchains[j] = HostToolchain{Key: d.string(), Family: d.string(), Driver: d.string(),
+					Version: d.string(), Target: d.string()}
+			}
+		}
+		h.Slots, h.Running, h.Queued, h.InFlight = d.intField(), d.intField(), d.intField(), d.intField()
+		h.Backoff = time.Duration(d.int())
+		h.Sent, h.OK, h.Failed = d.int(), d.int(), d.int()
+	}
+	if d.err != nil {
+		return nil
+	}
+	return hosts
+}
+
+func (e *encoder) cleanReports(reports []CleanReport) {
+	e.uint(uint64(len(reports)))
+	for _, r := range reports {
+		e.string(r.Host)
+		e.int(r.Removed)
+		e.string(r.Error)
+	}
+}
+
+func (d *decoder) cleanReports() []CleanReport {
+	n := d.count(minCleanReportSize)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	reports := make([]CleanReport, n)
+	for i := range reports {
+		reports[i] = CleanReport{Host: d.string(), Removed: d.int(), Error: d.string()}
+	}
+	if d.err != nil {
+		return nil
+	}
+	return reports
+}

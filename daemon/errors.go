@@ -65,4 +65,6 @@ var (
 	ErrClosed = errors.New("daemon client closed")
 	// ErrStartFailed: Ensure could not get a daemon running.
 	ErrStartFailed = errors.New("daemon start failed")
+	// ErrNoRemote: the daemon's backend does not implement RemoteBackend.
+	ErrNoRemote = errors.New("the daemon does not support remote hosts")
 )

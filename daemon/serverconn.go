@@ -175,6 +175,8 @@ func (sc *serverConn) dispatch(ctx context.Context, m *message) (reply *message)
 	case opStatus:
 		st := sc.s.status()
 		return &message{Op: opStatus, Status: &st}
+	case opHosts, opCleanRemote:
+		return sc.dispatchRemote(ctx, m)
 	case opStop:
 		return &message{Op: opStop}
 	}
@@ -202,4 +204,28 @@ func watchPeer(c *net.UnixConn, cancel context.CancelFunc) (stop func() (gone bo
 		c.SetReadDeadline(time.Time{})
 		return gone
 	}
+}
+
+// dispatchRemote answers a hosts or clean-remote request through the
+// backend's RemoteBackend, or with ErrNoRemote when it has none.
+func (sc *serverConn) dispatchRemote(ctx context.Context, m *message) *message {
+	rb, ok := sc.s.backend.(RemoteBackend)
+	if !ok {
+		return errorReply(m.Op, ErrNoRemote)
+	}
+	if m.RemoteReq == nil {
+		return errorReply(m.Op, fmt.Errorf("%w: %v request without its body", ErrProtocol, m.Op))
+	}
+	if m.Op == opHosts {
+		hosts, err := rb.Hosts(ctx, m.RemoteReq.Check)
+		if err != nil {
+			return errorReply(m.Op, fmt.Errorf("hosts: %w", err))
+		}
+		return &message{Op: opHosts, Hosts: hosts}
+	}
+	cleaned, err := rb.CleanRemote(ctx, m.RemoteReq.Project)
+	if err != nil {
+		return errorReply(m.Op, fmt.Errorf("clean project %q on the hosts: %w", m.RemoteReq.Project, err))
+	}
+	return &message{Op: opCleanRemote, Cleaned: cleaned}
 }

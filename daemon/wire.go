@@ -40,6 +40,10 @@ const (
 	opZeroStats op = 5
 	opClear     op = 6
 	opStatus    op = 7
+	// opHosts asks for the hosts' state (RemoteBackend.Hosts).
+	opHosts op = 8
+	// opCleanRemote cleans a project on every host (RemoteBackend.CleanRemote).
+	opCleanRemote op = 9
 )
 
 // String names the operation for logs and errors.
@@ -59,6 +63,10 @@ func (o op) String() string {
 		return "clear"
 	case opStatus:
 		return "status"
+	case opHosts:
+		return "hosts"
+	case opCleanRemote:
+		return "clean-remote"
 	}
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
@@ -74,6 +82,7 @@ const (
 	codeTooLarge     errCode = 3 // frozen: ErrMessageTooLarge
 	codeProtocol     errCode = 4 // frozen: ErrProtocol
 	codeShuttingDown errCode = 5 // frozen: ErrShuttingDown
+	codeNoRemote     errCode = 6 // ErrNoRemote
 )
 
 // sentinel returns the sentinel error a code stands for.
@@ -87,6 +96,8 @@ func (c errCode) sentinel() error {
 		return ErrProtocol
 	case codeShuttingDown:
 		return ErrShuttingDown
+	case codeNoRemote:
+		return ErrNoRemote
 	}
 	return ErrDaemon
 }
@@ -102,6 +113,8 @@ func codeOf(err error) errCode {
 		return codeProtocol
 	case errors.Is(err, ErrShuttingDown):
 		return codeShuttingDown
+	case errors.Is(err, ErrNoRemote):
+		return codeNoRemote
 	}
 	return codeFailed
 }
@@ -139,9 +152,21 @@ type message struct {
 	Result  *CompileResult
 	Stats   *StatsReport
 	Status  *StatusReport
+	// RemoteReq is the body of a hosts or clean-remote request; Hosts and
+	// Cleaned are their replies' bodies.
+	RemoteReq *remoteRequest
+	Hosts     []HostReport
+	Cleaned   []CleanReport
 	// Code and Error make the message an error reply.
 	Code  errCode
 	Error string
+}
+
+// remoteRequest is the body of a hosts request (Check) or a clean-remote
+// request (Project).
+type remoteRequest struct {
+	Check   bool
+	Project string
 }
 
 // Message kinds.
@@ -155,6 +180,9 @@ const (
 func (m *message) err() error {
 	if m.Code == codeNone && m.Error == "" {
 		return nil
+	}
+	if sentinel := m.Code.sentinel(); m.Error == sentinel.Error() {
+		return sentinel
 	}
 	return fmt.Errorf("%w: %s", m.Code.sentinel(), m.Error)
 }
@@ -227,6 +255,19 @@ func (m *message) encodeBody(e *encoder) error {
 			return missing()
 		}
 		e.status(m.Status)
+	case m.Op == opHosts && m.Reply:
+		e.hostReports(m.Hosts)
+	case m.Op == opCleanRemote && m.Reply:
+		e.cleanReports(m.Cleaned)
+	case m.Op == opHosts, m.Op == opCleanRemote:
+		if m.RemoteReq == nil {
+			return missing()
+		}
+		if m.Op == opHosts {
+			e.bool(m.RemoteReq.Check)
+		} else {
+			e.string(m.RemoteReq.Project)
+		}
 	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear:
 	default:
 		return fmt.Errorf("%w: cannot encode %v", ErrProtocol, m.Op)
@@ -240,6 +281,10 @@ func (m *message) sizeHint() int {
 	if r := m.Result; r != nil {
 		n += len(r.Reason) + len(r.Stdout) + len(r.Stderr)
 	}
+	if r := m.RemoteReq; r != nil {
+		n += len(r.Project)
+	}
+	n += 128 * (len(m.Hosts) + len(m.Cleaned))
 	if r := m.Compile; r != nil {
 		n += len(r.Compiler) + len(r.Real) + len(r.Dir)
 		for _, s := range r.Args {
@@ -352,6 +397,14 @@ func (m *message) decodeBody(d *decoder) {
 		m.Stats = d.stats()
 	case m.Op == opStatus && m.Reply:
 		m.Status = d.status()
+	case m.Op == opHosts && m.Reply:
+		m.Hosts = d.hostReports()
+	case m.Op == opCleanRemote && m.Reply:
+		m.Cleaned = d.cleanReports()
+	case m.Op == opHosts:
+		m.RemoteReq = &remoteRequest{Check: d.bool()}
+	case m.Op == opCleanRemote:
+		m.RemoteReq = &remoteRequest{Project: d.string()}
 	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear:
 	default:
 		d.fail("unknown operation %v", m.Op)

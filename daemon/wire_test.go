@@ -31,10 +31,23 @@ func sampleMessages() map[string]*message {
 		"status request": {Op: opStatus},
 		"status": {Op: opStatus, Reply: true, Status: &StatusReport{PID: 7, Protocol: 1, BuildID: "b", Socket: "/s",
 			Started: time.Unix(1700000000, 5), IdleTimeout: time.Minute, Connections: 2, InFlight: 1, Requests: 9}},
-		"stop":          {Op: opStop},
-		"stop reply":    {Op: opStop, Reply: true},
-		"zero":          {Op: opZeroStats},
-		"clear reply":   {Op: opClear, Reply: true},
+		"stop":                   {Op: opStop},
+		"stop reply":             {Op: opStop, Reply: true},
+		"zero":                   {Op: opZeroStats},
+		"clear reply":            {Op: opClear, Reply: true},
+		"hosts request":          {Op: opHosts, RemoteReq: &remoteRequest{Check: true}},
+		"hosts request no check": {Op: opHosts, RemoteReq: &remoteRequest{}},
+		"hosts": {Op: opHosts, Reply: true, Hosts: []HostReport{
+			{Host: "127.0.0.2:9693", Jobs: 4, Contacted: true, Reachable: true, Authenticated: true, Server: "b1",
+				Toolchains: []HostToolchain{{Key: "id2-ab", Family: "gcc", Driver: "g++", Version: "12.2.0", Target: "x86_64-linux-gnu"}, {}},
+				Slots:      8, Running: 3, Queued: 1, InFlight: 2, Backoff: 0, Sent: 10, OK: 9, Failed: 1},
+			{Host: "127.0.0.3:9693", Jobs: 8, Contacted: true, Error: "token refused", Backoff: 4 * time.Second, Failed: -1},
+		}},
+		"no hosts":             {Op: opHosts, Reply: true},
+		"clean-remote request": {Op: opCleanRemote, RemoteReq: &remoteRequest{Project: "dcc-0123456789ab"}},
+		"clean-remote": {Op: opCleanRemote, Reply: true, Cleaned: []CleanReport{
+			{Host: "127.0.0.2:9693", Removed: 12}, {Host: "127.0.0.3:9693", Error: "connection refused"}}},
+		"no remote":     errorReply(opHosts, ErrNoRemote),
 		"error":         errorReply(opClear, ErrShuttingDown),
 		"error no text": {Op: opStats, Reply: true, Code: codeFailed},
 	}
@@ -58,6 +71,7 @@ func TestEncodeWithoutBody(t *testing.T) {
 	for _, m := range []*message{
 		{Op: opHello}, {Op: opCompile}, {Op: opCompile, Reply: true, Compile: &CompileRequest{}},
 		{Op: opStats, Reply: true}, {Op: opStatus, Reply: true}, {Op: 99},
+		{Op: opHosts}, {Op: opCleanRemote},
 	} {
 		_, err := encodeMessage(m)
 		assert.ErrorIs(t, err, ErrProtocol, "%+v", m)
@@ -70,6 +84,14 @@ func TestReadMessageErrors(t *testing.T) {
 	frame := func(n uint32, payload []byte) []byte {
 		b := binary.BigEndian.AppendUint32(nil, n)
 		return append(b, payload...)
+	}
+	// payload frames op, kind and the parts with the right length.
+	payload := func(op, kind byte, parts ...[]byte) []byte {
+		p := []byte{op, kind}
+		for _, part := range parts {
+			p = append(p, part...)
+		}
+		return frame(uint32(len(p)), p)
 	}
 	tests := []struct {
 		name    string
@@ -91,6 +113,11 @@ func TestReadMessageErrors(t *testing.T) {
 		{"huge list count", append(frame(13, []byte{byte(opCompile), kindRequest, 0, 0}), binary.AppendUvarint(nil, 1<<62)...), ErrProtocol, "exceeds"},
 		{"bad varint", frame(12, append([]byte{byte(opHello), kindRequest, 0}, bytes.Repeat([]byte{0xff}, 9)...)), ErrProtocol, "bad integer"},
 		{"bad boolean", frame(3, []byte{byte(opCompile), kindReply, 2}), ErrProtocol, "bad boolean"},
+		{"huge host count", payload(byte(opHosts), kindReply, binary.AppendUvarint(nil, 1<<40)), ErrProtocol, "exceeds"},
+		{"host count past the bytes", frame(20, append([]byte{byte(opHosts), kindReply, 2}, make([]byte, 17)...)), ErrProtocol, "exceeds the 17 bytes left"},
+		{"huge toolchain count", payload(byte(opHosts), kindReply, []byte{1, 0, 0, 1, 1, 1, 0, 0}, binary.AppendUvarint(nil, 1<<30), make([]byte, 8)), ErrProtocol, "exceeds the 8 bytes left"},
+		{"clean count past the bytes", frame(5, []byte{byte(opCleanRemote), kindReply, 1, 0, 0}), ErrProtocol, "exceeds the 2 bytes left"},
+		{"hosts request without check", frame(2, []byte{byte(opHosts), kindRequest}), ErrProtocol, "ends early"},
 		{"trailing bytes", frame(uint32(len(valid)-4+2), append(append([]byte{}, valid[4:]...), 1, 2)), ErrProtocol, "after the message"},
 	}
 	for _, tt := range tests {
@@ -110,7 +137,7 @@ func TestEncodeTooLarge(t *testing.T) {
 }
 
 func TestErrorCodes(t *testing.T) {
-	for _, sentinel := range []error{ErrVersionMismatch, ErrMessageTooLarge, ErrProtocol, ErrShuttingDown, ErrDaemon} {
+	for _, sentinel := range []error{ErrVersionMismatch, ErrMessageTooLarge, ErrProtocol, ErrShuttingDown, ErrDaemon, ErrNoRemote} {
 		m := errorReply(opStats, errors.Join(errors.New("context"), sentinel))
 		assert.ErrorIs(t, m.err(), sentinel)
 	}

@@ -1,0 +1,198 @@
+package compile
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/remote"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// Counters of remote compiling ("dcc stats --json").
+const (
+	// StatRemote counts compiles done on a compile host.
+	StatRemote = "remote"
+	// StatFallbacks counts compiles sent to a host that ran here instead
+	// because the host failed or timed out.
+	StatFallbacks = "fallbacks"
+	// StatRemoteCacheHits counts hits found in the team's shared cache.
+	StatRemoteCacheHits = "remote_cache_hits"
+	// StatRemoteErrors counts remote compiles that failed or printed
+	// something and were run again here for the local compiler's own words.
+	StatRemoteErrors = "remote_reruns"
+	// statHostPrefix starts the per-host counters: "host <addr>".
+	statHostPrefix = "host "
+)
+
+// Farm is what the pipeline needs from the compile hosts (remote.Pool).
+type Farm interface {
+	// Compile runs one job on the best free host whose toolchain is
+	// toolchainKey, or returns remote.ErrNoHost at once.
+	Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error)
+	// CacheGet and CachePut reach the team's shared cache; errors are misses.
+	CacheGet(ctx context.Context, project, key string) ([]byte, bool)
+	CachePut(ctx context.Context, project, key string, entry []byte)
+}
+
+// RemoteOptions configure remote compiling in a Service.
+type RemoteOptions struct {
+	// Farm is the pool of compile hosts; nil means remote compiling is off.
+	Farm Farm
+	// LocalThreshold: units whose preprocessed text is at most this many
+	// bytes compile here (a remote round trip would cost more).
+	LocalThreshold int
+	// RerunErrors: a remote compile that fails or prints diagnostics runs
+	// again here, so diagnostics are the local compiler's own.
+	RerunErrors bool
+	// Timeout bounds one remote compile, send and receive.
+	Timeout time.Duration
+	// Project names the project namespace of a working directory.
+	Project func(dir string) string
+}
+
+// remoteCandidate reports whether this compile may go to a host (or to the
+// shared cache): remote compiling is on, the command is one whose
+// preprocessed text compiles to the same object anywhere, and it writes only
+// an object and a dependency file (which the local preprocessing writes).
+func (j *job) remoteCandidate() bool {
+	if j.s.opts.Remote.Farm == nil || j.a.Action != toolchain.ActionRemote || j.a.CompileCommand == nil ||
+		j.a.PreprocessCommand == nil || (j.a.Family != toolchain.FamilyGCC && j.a.Family != toolchain.FamilyClang) {
+		return false
+	}
+	for kind := range j.paths {
+		if kind != kindObject && kind != kindDeps {
+			return false
+		}
+	}
+	return true
+}
+
+// project is this compile's namespace on the hosts.
+func (j *job) project() string {
+	if p := j.s.opts.Remote.Project; p != nil {
+		return p(j.req.Dir)
+	}
+	return remote.ProjectOf(j.req.Dir)
+}
+
+// lookupShared asks the team's shared cache for the preprocessor-mode key.
+// A hit restores the outputs (the dependency file was written by the
+// preprocessing run) and is stored in the local cache too.
+func (j *job) lookupShared(ctx context.Context, key cache.Key) (daemon.CompileResult, cache.Entry, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
+	defer cancel()
+	b, ok := j.s.opts.Remote.Farm.CacheGet(ctx, j.project(), key.String())
+	if !ok {
+		return daemon.CompileResult{}, cache.Entry{}, false, nil
+	}
+	e, err := badgerstore.DecodePortableEntry(b)
+	if err != nil || e.ExitCode != 0 || !hasAll(e.Files, j.kinds(false)) {
+		j.s.log.Warn("unusable entry from the shared cache", "source", j.a.Source, "err", err)
+		return daemon.CompileResult{}, cache.Entry{}, false, nil
+	}
+	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
+		return daemon.CompileResult{}, cache.Entry{}, false, err
+	}
+	if err := j.s.checkRoom(entrySize(e)); err == nil {
+		if err := j.s.opts.Store.PutEntry(key, e); err != nil {
+			j.s.log.Warn("store shared entry", "source", j.a.Source, "err", err)
+		}
+	}
+	return replay(e, "shared cache hit"), e, true, nil
+}
+
+// shareEntry puts what was just stored under key into the shared cache, in
+// the background: the build does not wait for it.
+func (j *job) shareEntry(key cache.Key) {
+	e, err := j.s.opts.Store.GetEntry(key)
+	if err != nil {
+		return
+	}
+	b, err := badgerstore.EncodePortableEntry(e)
+	if err != nil {
+		return
+	}
+	project, farm, timeout := j.project(), j.s.opts.Remote.Farm, j.s.remoteTimeout()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		farm.CachePut(ctx, project, key.String(), b)
+	}()
+}
+
+// compileRemote tries the compile on a host. ok is false when it must run
+// here instead: no host free, a host failure or timeout (a fallback), or a
+// remote compile that failed or printed anything (run again here for the
+// local compiler's own diagnostics, when configured).
+func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (output, bool) {
+	if len(text) <= j.s.opts.Remote.LocalThreshold {
+		return output{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
+	defer cancel()
+	req := &protocol.CompileRequest{
+		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, Preprocessed: text,
+		SourceName: j.a.Source, ClientDir: j.req.Dir, Project: j.project(), CacheKey: key.String(),
+		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
+	}
+	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
+	if errors.Is(err, remote.ErrNoHost) {
+		return output{}, false // every host is busy: this one compiles here
+	}
+	if err != nil {
+		j.s.log.Warn("remote compile failed: compiling here", "source", j.a.Source, "host", host, "err", err)
+		j.s.count(StatFallbacks)
+		return output{}, false
+	}
+	printed := len(res.Stdout) > 0 || len(res.Stderr) > 0
+	if res.ExitCode != 0 || printed {
+		if j.s.opts.Remote.RerunErrors || res.ExitCode == 0 && printed {
+			j.s.count(StatRemoteErrors)
+			return output{}, false
+		}
+		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true
+	}
+	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), res.Object); err != nil {
+		j.s.log.Warn("write remote object: compiling here", "source", j.a.Source, "err", err)
+		j.s.count(StatFallbacks)
+		return output{}, false
+	}
+	j.s.count(StatRemote, statHostPrefix+host)
+	return output{}, true
+}
+
+// remoteTimeout bounds one exchange with a host.
+func (s *Service) remoteTimeout() time.Duration {
+	if s.opts.Remote.Timeout > 0 {
+		return s.opts.Remote.Timeout
+	}
+	return 5 * time.Minute
+}
+
+var _ daemon.RemoteBackend = (*Service)(nil)
+
+// errNoHosts: "dcc hosts" or "dcc clean --remote" with no hosts configured.
+var errNoHosts = errors.New("no compile hosts are configured (hosts in config.toml, or DCC_HOSTS)")
+
+// Hosts reports each configured compile host (daemon.RemoteBackend); with
+// check, every host is contacted now.
+func (s *Service) Hosts(ctx context.Context, check bool) ([]daemon.HostReport, error) {
+	if s.opts.Hosts == nil {
+		return nil, errNoHosts
+	}
+	return s.opts.Hosts.Hosts(ctx, check)
+}
+
+// CleanRemote removes a project's entries from every host
+// (daemon.RemoteBackend).
+func (s *Service) CleanRemote(ctx context.Context, project string) ([]daemon.CleanReport, error) {
+	if s.opts.Hosts == nil {
+		return nil, errNoHosts
+	}
+	return s.opts.Hosts.CleanRemote(ctx, project)
+}

@@ -1,0 +1,456 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/protocol"
+)
+
+// Options configure a Pool. The zero value is usable.
+type Options struct {
+	// Client names this client in the servers' logs; default "user@host".
+	Client string
+	// Logger receives the pool's log; default none.
+	Logger *slog.Logger
+	// Now is the clock backoffs are measured with; default time.Now. Tests
+	// move it forward to end a backoff without waiting.
+	Now func() time.Time
+	// LocalSlots is the number of compiles this machine runs at once, for
+	// Slots; default runtime.NumCPU().
+	LocalSlots int
+	// MinBackoff and MaxBackoff bound how long a failing host is left
+	// alone: MinBackoff after a first failure, doubling at each further one
+	// up to MaxBackoff, back to none after a success. Defaults
+	// DefaultMinBackoff and DefaultMaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Pool is the set of compile hosts of one client. Its methods are safe for
+// concurrent use. Sessions are dialed lazily, on first use, in the
+// background; a lost one is dialed again once the host's backoff is over.
+type Pool struct {
+	opts  Options
+	log   *slog.Logger
+	hosts []*host
+
+	// base ends when the pool closes, aborting dials in progress.
+	base   context.Context
+	cancel context.CancelFunc
+	dials  sync.WaitGroup
+
+	// mu guards the state of every host and closed.
+	mu     sync.Mutex
+	closed bool
+}
+
+// host is one configured host and what the pool knows of it; every field
+// below cfg is guarded by Pool.mu.
+type host struct {
+	cfg config.Host
+
+	sess *protocol.ClientSession
+	// gen counts the host's sessions, so that a failure seen on an old
+	// session does not count against a new one.
+	gen uint64
+	// dialing is closed when the dial in progress ends; nil when none runs.
+	dialing chan struct{}
+	// contacted: a dial was started at least once; tried: one ended.
+	contacted, tried bool
+
+	reachable, authenticated bool
+	// errText says why the host is not usable; err is the error behind it.
+	errText    string
+	err        error
+	server     string
+	toolchains []protocol.Toolchain
+	load       protocol.Load
+	// others is the host's load from other clients as last reported:
+	// running and queued jobs that are not this pool's.
+	others int
+
+	inFlight int
+	backoff  time.Duration
+	until    time.Time
+
+	sent, ok, failed, busy         int64
+	cacheGets, cacheHits, cachePut int64
+}
+
+// NewPool returns a pool of hosts. It dials nothing yet.
+func NewPool(hosts []config.Host, opts Options) *Pool {
+	if opts.Client == "" {
+		opts.Client = clientName()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LocalSlots <= 0 {
+		opts.LocalSlots = runtime.NumCPU()
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(DefaultMaxBackoff, opts.MinBackoff)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	p := &Pool{opts: opts, log: opts.Logger, base: base, cancel: cancel}
+	for _, h := range hosts {
+		if h.Jobs <= 0 {
+			h.Jobs = DefaultJobs
+		}
+		if h.ConnectTimeout <= 0 {
+			h.ConnectTimeout = DefaultConnectTimeout
+		}
+		if h.SendTimeout <= 0 {
+			h.SendTimeout = DefaultSendTimeout
+		}
+		if h.RecvTimeout <= 0 {
+			h.RecvTimeout = DefaultRecvTimeout
+		}
+		p.hosts = append(p.hosts, &host{cfg: h})
+	}
+	return p
+}
+
+// clientName is "user@host" for the servers' logs.
+func clientName() string {
+	name := os.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	hostname, _ := os.Hostname()
+	return name + "@" + hostname
+}
+
+// Close closes every session and stops dials in progress; calls after it
+// fail with ErrClosed. Jobs in flight fail.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.cancel()
+	var errs []error
+	for _, h := range p.hosts {
+		if h.sess != nil {
+			if err := h.sess.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close session with %s: %w", h.cfg.Connect, err))
+			}
+			h.sess = nil
+		}
+	}
+	p.mu.Unlock()
+	p.dials.Wait()
+	return errors.Join(errs...)
+}
+
+// Slots is the number of compiles the build can run at once: the local
+// slots plus the njob of every host that is up now.
+func (p *Pool) Slots() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.opts.LocalSlots
+	for _, h := range p.hosts {
+		if h.sess != nil && !h.sess.IsClosed() {
+			n += h.cfg.Jobs
+		}
+	}
+	return n
+}
+
+// Compile sends req to the host that has the most free slots (its njob less
+// this pool's jobs in flight there, weighted by the load it last reported)
+// among those that are up, not backed off, and offer toolchainKey. It
+// returns the result and the host's address. When no host can take the job
+// now it returns ErrNoHost at once (it waits only for the first connection
+// attempt to hosts never tried before, up to their connect timeout). The
+// job is bounded by ctx and by the host's send and receive timeouts; a
+// transport error or a timeout closes the host's session, backs the host
+// off, and is returned (the caller then compiles locally). An error the
+// server answered is a *protocol.RemoteError; "busy" does not count against
+// the host.
+func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
+	if req == nil {
+		return nil, "", errors.New("remote: compile: no request")
+	}
+	h, sess, gen, err := p.pick(ctx, toolchainKey)
+	if err != nil {
+		return nil, "", err
+	}
+	addr := h.cfg.Connect
+	job := *req
+	job.Toolchain = toolchainKey
+	if job.TimeoutMS <= 0 || job.TimeoutMS > h.cfg.RecvTimeout.Milliseconds() {
+		job.TimeoutMS = h.cfg.RecvTimeout.Milliseconds()
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout+h.cfg.RecvTimeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := sess.Call(cctx, &job, protocol.MsgCompileResult)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.inFlight--
+	if err == nil {
+		res, ok := resp.(*protocol.CompileResult)
+		if !ok {
+			err = fmt.Errorf("%w: %T for a compile request", protocol.ErrUnexpected, resp)
+		} else {
+			h.ok++
+			h.succeeded()
+			h.setLoad(res.Load, h.inFlight)
+			return res, addr, nil
+		}
+	}
+	var re *protocol.RemoteError
+	switch {
+	case errors.As(err, &re) && re.Code == protocol.CodeBusy:
+		h.busy++
+		h.others = max(h.others, h.load.Slots) // full, until it says otherwise
+	case errors.As(err, &re):
+		h.failed++
+		if re.Code == protocol.CodeUnknownToolchain {
+			// The host no longer has it: stop sending it these jobs.
+			h.toolchains = slices.DeleteFunc(slices.Clone(h.toolchains),
+				func(t protocol.Toolchain) bool { return t.Key == toolchainKey })
+		}
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up (the build was interrupted): not the host's fault.
+		h.failed++
+	default:
+		h.failed++
+		p.hostFailed(h, gen, err)
+		p.log.Warn("remote compile failed", "host", addr, "after", time.Since(start), "err", err)
+	}
+	return nil, addr, fmt.Errorf("remote: compile on %s: %w", addr, err)
+}
+
+// pick chooses the host for a job and counts the job in flight there.
+func (p *Pool) pick(ctx context.Context, toolchainKey string) (*host, *protocol.ClientSession, uint64, error) {
+	for attempt := 0; ; attempt++ {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, nil, 0, ErrClosed
+		}
+		now := p.opts.Now()
+		var best *host
+		var bestScore float64
+		var firstDials []chan struct{}
+		offered, up := false, false
+		for _, h := range p.hosts {
+			if !p.usable(h) {
+				if ch := p.startDial(h, now, false); ch != nil && !h.tried {
+					firstDials = append(firstDials, ch)
+				}
+				continue
+			}
+			up = true
+			if !h.offers(toolchainKey) {
+				continue
+			}
+			offered = true
+			free := h.cfg.Jobs - h.inFlight
+			if free <= 0 {
+				continue
+			}
+			if s := h.score(free); best == nil || s > bestScore {
+				best, bestScore = h, s
+			}
+		}
+		if best != nil {
+			best.inFlight++
+			best.sent++
+			sess, gen := best.sess, best.gen
+			p.mu.Unlock()
+			return best, sess, gen, nil
+		}
+		p.mu.Unlock()
+		if len(firstDials) == 0 || attempt > 0 {
+			switch {
+			case len(p.hosts) == 0:
+				return nil, nil, 0, fmt.Errorf("%w: no hosts configured", ErrNoHost)
+			case !up:
+				return nil, nil, 0, fmt.Errorf("%w: no host is up", ErrNoHost)
+			case !offered:
+				return nil, nil, 0, fmt.Errorf("%w: no host offers toolchain %s", ErrNoHost, toolchainKey)
+			}
+			return nil, nil, 0, fmt.Errorf("%w: every host is busy", ErrNoHost)
+		}
+		if err := waitAll(ctx, firstDials); err != nil {
+			return nil, nil, 0, fmt.Errorf("%w: %w", ErrNoHost, err)
+		}
+	}
+}
+
+// waitAll waits until every channel is closed or ctx ends.
+func waitAll(ctx context.Context, chs []chan struct{}) error {
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// usable reports whether h has a session that is up. A session the peer
+// closed is dropped (and the host dialed again by the caller).
+func (p *Pool) usable(h *host) bool {
+	if h.sess == nil {
+		return false
+	}
+	if h.sess.IsClosed() {
+		p.log.Info("session with host closed", "host", h.cfg.Connect)
+		h.sess = nil
+		h.reachable = false
+		return false
+	}
+	return true
+}
+
+// offers reports whether h advertised the toolchain.
+func (h *host) offers(key string) bool {
+	for _, t := range h.toolchains {
+		if t.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// score ranks a host with free slots for the next job: its free slots,
+// reduced by the share of its capacity other clients used at its last report.
+func (h *host) score(free int) float64 {
+	s := float64(free)
+	if h.load.Slots > 0 {
+		busy := min(1, float64(h.others)/float64(h.load.Slots))
+		s *= 1 - 0.9*busy
+	}
+	return s
+}
+
+// setLoad records a load report; mine is this pool's jobs the report counts.
+func (h *host) setLoad(l protocol.Load, mine int) {
+	h.load = l
+	h.others = max(0, l.Running+l.Queued-mine)
+}
+
+// succeeded ends h's backoff after a successful request.
+func (h *host) succeeded() {
+	h.backoff = 0
+	h.until = time.Time{}
+	h.errText, h.err = "", nil
+}
+
+// hostFailed backs h off after a failure on its session of generation gen,
+// and closes that session. A failure seen on an older session was already
+// counted. p.mu must be held.
+func (p *Pool) hostFailed(h *host, gen uint64, err error) {
+	if gen != h.gen || h.sess == nil {
+		return
+	}
+	if cerr := h.sess.Close(); cerr != nil {
+		p.log.Debug("close failed session", "host", h.cfg.Connect, "err", cerr)
+	}
+	h.sess = nil
+	h.reachable = false
+	p.backOff(h, err)
+}
+
+// backOff leaves h alone for a growing interval. p.mu must be held.
+func (p *Pool) backOff(h *host, err error) {
+	if h.backoff == 0 {
+		h.backoff = p.opts.MinBackoff
+	} else {
+		h.backoff = min(2*h.backoff, p.opts.MaxBackoff)
+	}
+	h.until = p.opts.Now().Add(h.backoff)
+	h.errText = describe(err, h)
+	h.err = &hostError{text: h.errText, err: err}
+	p.log.Warn("host backed off", "host", h.cfg.Connect, "for", h.backoff, "err", h.errText)
+}
+
+// startDial starts a background dial to h unless one runs, h is backed off
+// (unless force), or the pool is closed. It returns the channel closed when
+// the dial in progress ends, or nil when none runs. p.mu must be held.
+func (p *Pool) startDial(h *host, now time.Time, force bool) chan struct{} {
+	if h.dialing != nil {
+		return h.dialing
+	}
+	if p.closed || (!force && now.Before(h.until)) {
+		return nil
+	}
+	h.contacted = true
+	ch := make(chan struct{})
+	h.dialing = ch
+	p.dials.Add(1)
+	go p.dial(h, ch)
+	return ch
+}
+
+// dial connects to h, within its connect timeout, and installs the session.
+func (p *Pool) dial(h *host, done chan struct{}) {
+	defer p.dials.Done()
+	defer close(done)
+	ctx, cancel := context.WithTimeout(p.base, h.cfg.ConnectTimeout)
+	defer cancel()
+	start := time.Now()
+	var sess *protocol.ClientSession
+	var err error
+	if h.cfg.Token == "" {
+		err = errNoToken
+	} else {
+		sess, err = protocol.Dial(ctx, h.cfg.Connect, h.cfg.Token, p.opts.Client)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.dialing = nil
+	h.tried = true
+	if err != nil {
+		h.authenticated = false
+		h.reachable = errors.Is(err, protocol.ErrAuth) || errors.Is(err, protocol.ErrVersion)
+		if errors.Is(err, errNoToken) {
+			h.reachable = false
+		}
+		p.backOff(h, err)
+		return
+	}
+	if p.closed {
+		_ = sess.Close()
+		return
+	}
+	w := sess.Welcome()
+	h.sess = sess
+	h.gen++
+	h.reachable, h.authenticated = true, true
+	h.errText, h.err = "", nil
+	h.until = time.Time{} // the backoff interval itself ends with a successful request
+	h.toolchains = w.Toolchains
+	h.setLoad(w.Load, h.inFlight)
+	p.log.Info("connected to host", "host", h.cfg.Connect, "toolchains", len(w.Toolchains),
+		"slots", w.Load.Slots, "took", time.Since(start))
+}
+
+// errNoToken: a host with no token cannot be authenticated.
+var errNoToken = errors.New("no token set (token in the config file, or DCC_TOKEN)")

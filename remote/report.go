@@ -1,0 +1,65 @@
+package remote
+
+import (
+	"context"
+
+	"github.com/dcc-build/dcc/daemon"
+)
+
+// Pool answers the daemon's remote requests itself: a Backend that compiles
+// through a Pool implements daemon.RemoteBackend by delegating to it.
+var _ daemon.RemoteBackend = (*Pool)(nil)
+
+// Hosts reports on every host for "dcc hosts" and "dcc jobs": Check's
+// report with check, else Status's. It never fails.
+func (p *Pool) Hosts(ctx context.Context, check bool) ([]daemon.HostReport, error) {
+	if check {
+		return Reports(p.Check(ctx)), nil
+	}
+	return Reports(p.Status()), nil
+}
+
+// CleanRemote cleans project on every host (Clean) for "dcc clean
+// --remote". Per-host failures are in the reports; it never fails itself.
+func (p *Pool) CleanRemote(ctx context.Context, project string) ([]daemon.CleanReport, error) {
+	res := p.Clean(ctx, project)
+	out := make([]daemon.CleanReport, len(res))
+	for i, r := range res {
+		out[i] = daemon.CleanReport{Host: r.Host, Removed: r.Removed}
+		if r.Err != nil {
+			out[i].Error = r.Err.Error()
+		}
+	}
+	return out, nil
+}
+
+// Reports converts host statuses to the daemon's wire reports.
+func Reports(st []HostStatus) []daemon.HostReport {
+	out := make([]daemon.HostReport, len(st))
+	for i, s := range st {
+		r := daemon.HostReport{
+			Host: s.Addr, Jobs: s.Jobs, Contacted: s.Contacted, Reachable: s.Reachable,
+			Authenticated: s.Authenticated, Error: s.Error, Server: s.Server,
+			Slots: s.Load.Slots, Running: s.Load.Running, Queued: s.Load.Queued,
+			InFlight: s.InFlight, Backoff: s.Backoff, Sent: s.Sent, OK: s.OK, Failed: s.Failed,
+		}
+		for _, t := range s.Toolchains {
+			r.Toolchains = append(r.Toolchains, daemon.HostToolchain{
+				Key: t.Key, Family: t.Family, Driver: t.Driver, Version: t.Version, Target: t.Target})
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// JobsOf is Jobs for the daemon's reports: ceil(ncpu*3/2) plus the njob of
+// every host that is reachable and authenticated.
+func JobsOf(ncpu int, hosts []daemon.HostReport) int {
+	n := Jobs(ncpu, nil)
+	for _, h := range hosts {
+		if h.Reachable && h.Authenticated {
+			n += h.Jobs
+		}
+	}
+	return n
+}

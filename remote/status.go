@@ -1,0 +1,172 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dcc-build/dcc/protocol"
+)
+
+// HostStatus is what the pool knows of one host.
+type HostStatus struct {
+	// Addr is the host's address; Jobs its njob.
+	Addr string
+	Jobs int
+	// Contacted: the pool has tried to connect at least once; until then
+	// the fields below say nothing.
+	Contacted bool
+	// Connected: a session with the host is up now.
+	Connected bool
+	// Reachable: the host answered at its address (at the last attempt).
+	Reachable bool
+	// Authenticated: the host accepted the token (at the last attempt).
+	Authenticated bool
+	// Error says in one line why the host is not usable ("token refused",
+	// "connection refused", "no answer within 2s", ...); empty when it is.
+	Error string
+	// Server is the name the host gives itself.
+	Server string
+	// Toolchains are the compilers the host offers.
+	Toolchains []protocol.Toolchain
+	// Load is the host's load as it last reported it.
+	Load protocol.Load
+	// InFlight is this pool's jobs on the host now.
+	InFlight int
+	// Backoff is how long the host is still left alone; zero when it is not.
+	Backoff time.Duration
+	// Sent, OK, Failed and Busy count this pool's jobs: sent, answered,
+	// lost to an error or timeout, and refused as busy.
+	Sent, OK, Failed, Busy int64
+	// CacheGets, CacheHits and CachePuts count shared-cache requests.
+	CacheGets, CacheHits, CachePuts int64
+}
+
+// Usable reports whether jobs can go to the host: it answered and accepted
+// the token.
+func (s HostStatus) Usable() bool { return s.Reachable && s.Authenticated }
+
+// Status reports on every host, in configuration order, without contacting any.
+func (p *Pool) Status() []HostStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.opts.Now()
+	out := make([]HostStatus, len(p.hosts))
+	for i, h := range p.hosts {
+		connected := h.sess != nil && !h.sess.IsClosed()
+		out[i] = HostStatus{
+			Addr: h.cfg.Connect, Jobs: h.cfg.Jobs, Contacted: h.contacted, Connected: connected,
+			Reachable: h.reachable && (connected || h.sess == nil), Authenticated: h.authenticated,
+			Error: h.errText, Server: h.server, Toolchains: slices.Clone(h.toolchains), Load: h.load,
+			InFlight: h.inFlight, Sent: h.sent, OK: h.ok, Failed: h.failed, Busy: h.busy,
+			CacheGets: h.cacheGets, CacheHits: h.cacheHits, CachePuts: h.cachePut,
+		}
+		if now.Before(h.until) {
+			out[i].Backoff = h.until.Sub(now)
+		}
+	}
+	return out
+}
+
+// Check contacts every host now, all at once: a new connection (backoff or
+// not) to those without a session, then a status request, each step within
+// the host's connect timeout. It then reports as Status.
+func (p *Pool) Check(ctx context.Context) []HostStatus {
+	var wg sync.WaitGroup
+	for _, h := range p.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.checkHost(ctx, h)
+		}()
+	}
+	wg.Wait()
+	return p.Status()
+}
+
+// checkHost contacts h: a connection if it has no session, then a status
+// request for its name, toolchains and load.
+func (p *Pool) checkHost(ctx context.Context, h *host) {
+	sess, gen, err := p.connectNow(ctx, h)
+	if err != nil {
+		return // connectNow recorded why
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
+	defer cancel()
+	resp, err := sess.Call(cctx, &protocol.Status{}, protocol.MsgStatusResult)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.requestFailed(ctx, h, gen, "status", err)
+		return
+	}
+	if r, ok := resp.(*protocol.StatusResult); ok {
+		h.server = r.Server
+		h.toolchains = r.Toolchains
+		h.setLoad(r.Load, h.inFlight)
+	}
+	h.reachable, h.authenticated = true, true
+	h.succeeded()
+}
+
+// Jobs is the -j to give make: ceil(ncpu*3/2) for this machine plus the njob
+// of every usable host.
+func Jobs(ncpu int, hosts []HostStatus) int {
+	n := (3*max(ncpu, 1) + 1) / 2
+	for _, h := range hosts {
+		if h.Usable() {
+			n += h.Jobs
+		}
+	}
+	return n
+}
+
+// hostError is a host failure as a person reads it, wrapping the error.
+type hostError struct {
+	text string
+	err  error
+}
+
+// Error returns the one-line description.
+func (e *hostError) Error() string { return e.text }
+
+// Unwrap returns the error behind the description.
+func (e *hostError) Unwrap() error { return e.err }
+
+// describe says in one line why err made h unusable.
+func describe(err error, h *host) string {
+	var re *protocol.RemoteError
+	var ne net.Error
+	switch {
+	case errors.Is(err, errNoToken):
+		return err.Error()
+	case errors.Is(err, protocol.ErrAuth):
+		return "token refused"
+	case errors.Is(err, protocol.ErrVersion):
+		return "protocol version mismatch: " + oneLine(err.Error())
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable"
+	case errors.As(err, &re):
+		return fmt.Sprintf("refused (%s): %s", re.Code, oneLine(re.Message))
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		if h.sess == nil && !h.authenticated {
+			return fmt.Sprintf("no answer within %s", h.cfg.ConnectTimeout)
+		}
+		return "timed out: " + oneLine(err.Error())
+	}
+	return oneLine(err.Error())
+}
+
+// oneLine keeps the first line of s.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
