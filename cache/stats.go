@@ -33,12 +33,27 @@ const (
 	StatCorrupt = "corrupt"
 	// StatEvictions counts entries evicted to keep the size limit.
 	StatEvictions = "evictions"
+	// StatRemote counts compiles done on a compile host.
+	StatRemote = "remote"
+	// StatFallbacks counts compiles sent to a host that ran here instead
+	// because the host failed or timed out.
+	StatFallbacks = "fallbacks"
+	// StatRemoteCacheHits counts hits found in the team's shared cache
+	// (also counted in hits and preprocessed_hits).
+	StatRemoteCacheHits = "remote_cache_hits"
+	// StatRemoteReruns counts remote compiles that failed or printed
+	// diagnostics and were run again here, for the local compiler's words.
+	StatRemoteReruns = "remote_reruns"
+	// StatHostPrefix starts the per-host counters, "host <addr>": compiles
+	// done on that host.
+	StatHostPrefix = "host "
 )
 
 // StatNames lists the named counters, in the order "dcc stats" shows them.
 var StatNames = []string{
 	StatHits, StatDirectHits, StatPreprocessedHits, StatMisses, StatUncacheable,
 	StatLocal, StatErrors, StatCorrupt, StatEvictions,
+	StatRemote, StatFallbacks, StatRemoteCacheHits, StatRemoteReruns,
 }
 
 // ErrStatsDamaged: the statistics file did not decode. LoadStats returns zero

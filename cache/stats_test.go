@@ -22,11 +22,11 @@ func TestStatsAddSnapshotZero(t *testing.T) {
 
 	s.Add(StatHits, 2)
 	s.Add(StatDirectHits, 1)
-	s.Add("remote", 5) // names beyond the constants are kept too
+	s.Add("host 127.0.0.2:9693", 5) // names beyond the constants are kept too
 	snap = s.Snapshot()
 	assert.Equal(t, int64(2), snap[StatHits])
 	assert.Equal(t, int64(1), snap[StatDirectHits])
-	assert.Equal(t, int64(5), snap["remote"])
+	assert.Equal(t, int64(5), snap["host 127.0.0.2:9693"])
 	assert.Equal(t, int64(2), s.Get(StatHits))
 
 	snap[StatHits] = 100 // a snapshot is a copy
@@ -35,7 +35,7 @@ func TestStatsAddSnapshotZero(t *testing.T) {
 	before := time.Now()
 	s.Zero()
 	assert.Equal(t, int64(0), s.Get(StatHits))
-	assert.NotContains(t, s.Snapshot(), "remote")
+	assert.NotContains(t, s.Snapshot(), "host 127.0.0.2:9693")
 	assert.False(t, s.Since().Before(before), "Since moves to the zeroing")
 }
 

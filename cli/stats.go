@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/config"
@@ -64,9 +67,15 @@ and leaves the cache alone. Starts the daemon if it is not running.`,
 // name, then cache_size, max_size, entries and stats_since.
 func writeStatsJSON(w io.Writer, r daemon.StatsReport) error {
 	out := map[string]any{}
+	hosts := map[string]int64{}
 	for name, v := range r.Counters {
+		if host, ok := strings.CutPrefix(name, cache.StatHostPrefix); ok {
+			hosts[host] = v
+			continue
+		}
 		out[name] = v
 	}
+	out["remote_hosts"] = hosts
 	out["cache_size"], out["max_size"], out["entries"], out["stats_since"] = r.CacheSize, r.MaxSize, r.Entries, r.StatsSince
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -88,6 +97,14 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 	fmt.Fprintf(w, "Uncacheable calls:  %s\n", ratio(c[cache.StatUncacheable], calls))
 	fmt.Fprintf(w, "Run unchanged:      %s\n", ratio(c[cache.StatLocal], calls))
 	fmt.Fprintf(w, "Errors:             %d\n", c[cache.StatErrors])
+	fmt.Fprintf(w, "Compiled on hosts:  %d (fallbacks to local: %d, re-run here: %d)\n",
+		c[cache.StatRemote], c[cache.StatFallbacks], c[cache.StatRemoteReruns])
+	fmt.Fprintf(w, "Shared cache hits:  %d\n", c[cache.StatRemoteCacheHits])
+	for _, name := range slices.Sorted(maps.Keys(c)) {
+		if host, ok := strings.CutPrefix(name, cache.StatHostPrefix); ok {
+			fmt.Fprintf(w, "  on %-16s %d\n", host+":", c[name])
+		}
+	}
 	fmt.Fprintf(w, "Damaged entries:    %d\n", c[cache.StatCorrupt])
 	fmt.Fprintf(w, "Evictions:          %d\n", c[cache.StatEvictions])
 	pct := 0.0

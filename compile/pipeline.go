@@ -147,7 +147,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	if remoteOK {
 		if res, entry, ok, err := j.lookupShared(ctx, cppKey); err != nil || ok {
 			if ok {
-				j.s.count(cache.StatHits, cache.StatPreprocessedHits, StatRemoteCacheHits)
+				j.s.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
 				if result, ok := j.resultForManifest(cppKey, entry); ok {
 					j.remember(ctx, direct, directKey, result, included)
 				}

@@ -13,22 +13,6 @@ import (
 	"github.com/dcc-build/dcc/toolchain"
 )
 
-// Counters of remote compiling ("dcc stats --json").
-const (
-	// StatRemote counts compiles done on a compile host.
-	StatRemote = "remote"
-	// StatFallbacks counts compiles sent to a host that ran here instead
-	// because the host failed or timed out.
-	StatFallbacks = "fallbacks"
-	// StatRemoteCacheHits counts hits found in the team's shared cache.
-	StatRemoteCacheHits = "remote_cache_hits"
-	// StatRemoteErrors counts remote compiles that failed or printed
-	// something and were run again here for the local compiler's own words.
-	StatRemoteErrors = "remote_reruns"
-	// statHostPrefix starts the per-host counters: "host <addr>".
-	statHostPrefix = "host "
-)
-
 // Farm is what the pipeline needs from the compile hosts (remote.Pool).
 type Farm interface {
 	// Compile runs one job on the best free host whose toolchain is
@@ -74,6 +58,9 @@ func (j *job) remoteCandidate() bool {
 
 // project is this compile's namespace on the hosts.
 func (j *job) project() string {
+	if p, ok := lookupEnv(j.req.Env, "DCC_PROJECT"); ok && p != "" {
+		return remote.ProjectName(p)
+	}
 	if p := j.s.opts.Remote.Project; p != nil {
 		return p(j.req.Dir)
 	}
@@ -146,23 +133,23 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 	}
 	if err != nil {
 		j.s.log.Warn("remote compile failed: compiling here", "source", j.a.Source, "host", host, "err", err)
-		j.s.count(StatFallbacks)
+		j.s.count(cache.StatFallbacks)
 		return output{}, false
 	}
 	printed := len(res.Stdout) > 0 || len(res.Stderr) > 0
 	if res.ExitCode != 0 || printed {
 		if j.s.opts.Remote.RerunErrors || res.ExitCode == 0 && printed {
-			j.s.count(StatRemoteErrors)
+			j.s.count(cache.StatRemoteReruns)
 			return output{}, false
 		}
 		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true
 	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), res.Object); err != nil {
 		j.s.log.Warn("write remote object: compiling here", "source", j.a.Source, "err", err)
-		j.s.count(StatFallbacks)
+		j.s.count(cache.StatFallbacks)
 		return output{}, false
 	}
-	j.s.count(StatRemote, statHostPrefix+host)
+	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
 	return output{}, true
 }
 

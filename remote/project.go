@@ -1,8 +1,6 @@
 package remote
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,12 +20,17 @@ var projectMemo struct {
 const maxProjectMemo = 4096
 
 // ProjectOf returns the shared-cache namespace of the project that dir
-// belongs to: the nearest ancestor of dir (dir included) holding a .git
-// entry, else dir itself, named "<base name>-<first 12 hex digits of the
-// SHA-256 of its absolute path>", with every character outside
-// [A-Za-z0-9._-] replaced by "_". Symbolic links in dir are resolved when
-// possible, so that two paths to one project agree.
+// belongs to: $DCC_PROJECT when set, else the base name of the nearest
+// ancestor of dir (dir included) holding a .git entry, else of dir itself,
+// with every character outside [A-Za-z0-9._-] replaced by "_". The name
+// holds no path, so that the checkouts of one project on every developer's
+// machine share a namespace (entries are keyed by content, so two projects
+// with one name only share what is identical, and "dcc clean --remote"
+// cleans both). Symbolic links in dir are resolved when possible.
 func ProjectOf(dir string) string {
+	if p := os.Getenv("DCC_PROJECT"); p != "" {
+		return ProjectName(p)
+	}
 	projectMemo.Lock()
 	name, ok := projectMemo.m[dir]
 	projectMemo.Unlock()
@@ -67,11 +70,16 @@ func projectRoot(dir string) string {
 
 // projectName names the project rooted at the absolute directory root.
 func projectName(root string) string {
-	sum := sha256.Sum256([]byte(root))
 	base := filepath.Base(root)
 	if base == string(filepath.Separator) || base == "." || base == "" {
 		base = "root"
 	}
+	return ProjectName(base)
+}
+
+// ProjectName makes a project name the servers accept: at most 64
+// characters of [A-Za-z0-9._-], others replaced by "_".
+func ProjectName(base string) string {
 	if len(base) > maxProjectBase {
 		base = base[:maxProjectBase]
 	}
@@ -85,5 +93,5 @@ func projectName(root string) string {
 	if strings.HasPrefix(base, ".") {
 		base = "_" + base[1:]
 	}
-	return base + "-" + hex.EncodeToString(sum[:6])
+	return base
 }

@@ -1,8 +1,6 @@
 package remote
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,10 +27,7 @@ func TestProjectOf(t *testing.T) {
 	plain := mk("plain", "dir")
 	require.NoError(t, os.Symlink(repo, filepath.Join(base, "link")))
 
-	name := func(root, shown string) string {
-		sum := sha256.Sum256([]byte(root))
-		return shown + "-" + hex.EncodeToString(sum[:])[:12]
-	}
+	name := func(_, shown string) string { return shown }
 	tests := []struct {
 		name, dir, want string
 	}{
@@ -48,21 +43,32 @@ func TestProjectOf(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ProjectOf(tt.dir)
 			assert.Equal(t, tt.want, got)
-			assert.Regexp(t, regexp.MustCompile(`^[A-Za-z0-9._-]+-[0-9a-f]{12}$`), got)
+			assert.Regexp(t, regexp.MustCompile(`^[A-Za-z0-9._-]+$`), got)
 			assert.Equal(t, got, ProjectOf(tt.dir), "memoized answer")
 		})
 	}
 }
 
 func TestProjectName(t *testing.T) {
-	tests := []struct{ root, wantPrefix string }{
-		{"/x/.hidden", "_hidden-"},
-		{"/x/naïve", "na_ve-"},
-		{"/x/a.b_c-d", "a.b_c-d-"},
-		{"/x/" + strings.Repeat("long", 30), strings.Repeat("long", 16) + "-"},
+	tests := []struct{ root, want string }{
+		{"/x/.hidden", "_hidden"},
+		{"/x/naïve", "na_ve"},
+		{"/x/a.b_c-d", "a.b_c-d"},
+		{"/x/" + strings.Repeat("long", 30), strings.Repeat("long", 16)},
 	}
 	for _, tt := range tests {
-		got := projectName(tt.root)
-		assert.Regexp(t, `^`+regexp.QuoteMeta(tt.wantPrefix)+`[0-9a-f]{12}$`, got, tt.root)
+		assert.Equal(t, tt.want, projectName(tt.root), tt.root)
 	}
+}
+
+// Two checkouts of one project in different places share a namespace, and
+// DCC_PROJECT names it outright.
+func TestProjectOfSharedAcrossCheckouts(t *testing.T) {
+	a := filepath.Join(t.TempDir(), "zlib")
+	b := filepath.Join(t.TempDir(), "zlib")
+	require.NoError(t, os.MkdirAll(a, 0o755))
+	require.NoError(t, os.MkdirAll(b, 0o755))
+	assert.Equal(t, ProjectOf(a), ProjectOf(b))
+	t.Setenv("DCC_PROJECT", "team/lib")
+	assert.Equal(t, "team_lib", ProjectOf(a))
 }

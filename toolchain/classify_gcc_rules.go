@@ -71,13 +71,13 @@ var gccCacheRules = []gccCacheRule{
 		applies: func(s *gccScan, lang gccLanguage) bool {
 			return !lang.preprocessed && s.debug && !s.noColumns
 		},
-		reason: "debug information " + reasonColumns + " (-gno-column-info avoids this)",
+		reason: "debug information " + reasonColumns,
 	},
 	{
 		applies: func(s *gccScan, lang gccLanguage) bool {
 			return !lang.preprocessed && s.debug && s.fam == FamilyClang && s.clangDwarfVersion() >= 5
 		},
-		reason: "clang's DWARF 5 line table carries MD5 sums of the source files, which a compile of preprocessed text cannot reproduce (-gdwarf-4 avoids this)",
+		reason: "clang's DWARF 5 line table carries MD5 sums of the source files, which a compile of preprocessed text cannot reproduce",
 	},
 	{
 		applies: func(s *gccScan, lang gccLanguage) bool {
@@ -90,6 +90,14 @@ var gccCacheRules = []gccCacheRule{
 			return lang.compileAs == "assembler" && s.debug && s.fam == FamilyGCC
 		},
 		reason: "the GNU assembler records the directory it runs in as the debug information's compilation directory",
+	},
+	{
+		// Last, after the rules with more specific reasons: even without
+		// columns, preprocessing joins the lines of a macro call written
+		// over several lines, so the line table of a compile of
+		// preprocessed text differs (zlib's gzlib.c shows it).
+		applies: func(s *gccScan, lang gccLanguage) bool { return !lang.preprocessed && s.debug },
+		reason:  "debug information records source lines, which preprocessing joins where a macro call spans several lines, so only a compile of the original source matches",
 	},
 }
 
