@@ -20,6 +20,9 @@ import (
 // dccBin is the dcc binary built once for this test run.
 var dccBin string
 
+// serverBin is the dcc-server binary built next to it.
+var serverBin string
+
 // repoRoot is the repository's top directory.
 var repoRoot string
 
@@ -39,7 +42,8 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	dccBin = filepath.Join(tmp, "dcc")
 	// dcc and its daemon, dccd, side by side as an installation has them.
-	build := exec.Command("go", "build", "-o", tmp+"/", "./cmd/dcc", "./cmd/dccd")
+	serverBin = filepath.Join(tmp, "dcc-server")
+	build := exec.Command("go", "build", "-o", tmp+"/", "./cmd/dcc", "./cmd/dccd", "./cmd/dcc-server")
 	build.Dir = repoRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build does
 	if out, err := build.CombinedOutput(); err != nil {

@@ -1,0 +1,18 @@
+// Command dcc-server is a dcc compile host: it compiles preprocessed units
+// for dcc daemons on the allowed networks that know one of its tokens, keeps
+// a result cache so that a unit compiles once for everyone, and serves a
+// shared cache the team's daemons fill. Run it in the foreground, or control
+// it as a daemon with --start, --stop, --restart and --status; -h lists the
+// flags. The work is done by package server.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/dcc-build/dcc/server"
+)
+
+func main() {
+	os.Exit(server.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}

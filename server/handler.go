@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/dcc-build/dcc/protocol"
+)
+
+// handle answers one request.
+func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Message) protocol.Message {
+	if s.draining.Load() {
+		return &protocol.Error{Code: protocol.CodeBusy, Message: "the server is shutting down"}
+	}
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	start := time.Now()
+	var resp protocol.Message
+	var err error
+	switch r := req.(type) {
+	case *protocol.CompileRequest:
+		resp, err = s.compile(ctx, log, r)
+	case *protocol.CacheGet:
+		resp, err = s.cacheGet(r)
+	case *protocol.CachePut:
+		resp, err = s.cachePut(log, r)
+	case *protocol.Clean:
+		resp, err = s.clean(log, r)
+	case *protocol.Status:
+		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load()}
+	default:
+		err = refuse(protocol.CodeMalformed, "%s is not a request this server answers", req.Type())
+	}
+	if err != nil {
+		msg := toMessage(err)
+		level := slog.LevelInfo
+		if msg.Code == protocol.CodeInternal {
+			level = slog.LevelWarn
+		}
+		if ctx.Err() != nil {
+			level = slog.LevelDebug // the client gave up: nobody reads the answer
+		}
+		log.Log(ctx, level, "request refused", "type", req.Type().String(), "code", msg.Code, "reason", msg.Message)
+		return msg
+	}
+	log.Debug("request answered", "type", req.Type().String(), "elapsed", time.Since(start))
+	return resp
+}
+
+// compile answers a CompileRequest: from the result cache when the client
+// asked for caching and the same request was compiled before, else by
+// running the job (and caching a success).
+func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.CompileRequest) (*protocol.CompileResult, error) {
+	job, err := s.runner.Prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	if r.CacheKey == "" {
+		res, err := s.runner.Run(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		res.Load = s.runner.Load()
+		return res, nil
+	}
+	if _, err := ParseKey(r.CacheKey); err != nil {
+		return nil, err
+	}
+	if err := CheckProject(r.Project); err != nil {
+		return nil, err
+	}
+	key := job.ResultKey()
+	res, ok, err := s.store.GetResult(r.Project, key)
+	if err != nil {
+		log.Warn("result cache lookup", "err", err)
+	}
+	if ok {
+		res.Cached, res.Load = true, s.runner.Load()
+		return res, nil
+	}
+	// The same unit sent by several clients at once compiles once.
+	res, shared, err := s.flights.do(ctx, flightKey{r.Project, key}, func() (*protocol.CompileResult, error) {
+		res, err := s.runner.Run(ctx, job)
+		if err == nil && res.ExitCode == 0 {
+			s.storeResult(ctx, log, r.Project, key, res)
+		}
+		return res, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Cached, res.Load = shared, s.runner.Load()
+	return res, nil
+}
+
+// storeResult puts a successful compile in the result cache.
+func (s *Server) storeResult(ctx context.Context, log *slog.Logger, project string, key [32]byte, res *protocol.CompileResult) {
+	if err := s.store.PutResult(project, key, res); err != nil {
+		level := slog.LevelWarn
+		if errors.Is(err, ErrTooLarge) {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "storing a compile result", "err", err)
+	}
+}
+
+// cacheGet answers a shared cache lookup.
+func (s *Server) cacheGet(r *protocol.CacheGet) (*protocol.CacheGetResult, error) {
+	if err := CheckProject(r.Project); err != nil {
+		return nil, err
+	}
+	key, err := ParseKey(r.Key)
+	if err != nil {
+		return nil, err
+	}
+	entry, ok, err := s.store.Get(r.Project, key)
+	if err != nil {
+		return nil, err
+	}
+	return &protocol.CacheGetResult{Found: ok, Entry: entry}, nil
+}
+
+// cachePut stores a shared cache entry; one the store cannot take is
+// answered Stored: false.
+func (s *Server) cachePut(log *slog.Logger, r *protocol.CachePut) (*protocol.CachePutResult, error) {
+	if err := CheckProject(r.Project); err != nil {
+		return nil, err
+	}
+	key, err := ParseKey(r.Key)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Entry) == 0 {
+		return nil, refuse(protocol.CodeMalformed, "an empty cache entry")
+	}
+	if err := s.store.Put(r.Project, key, r.Entry); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			log.Debug("shared cache entry not stored", "err", err)
+			return &protocol.CachePutResult{Stored: false}, nil
+		}
+		return nil, err
+	}
+	return &protocol.CachePutResult{Stored: true}, nil
+}
+
+// clean removes a project's results and shared entries.
+func (s *Server) clean(log *slog.Logger, r *protocol.Clean) (*protocol.CleanResult, error) {
+	if err := CheckProject(r.Project); err != nil {
+		return nil, err
+	}
+	n, err := s.store.Clean(r.Project)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("cleaned a project", "project", r.Project, "removed", n)
+	return &protocol.CleanResult{Removed: n}, nil
+}

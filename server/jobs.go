@@ -1,0 +1,426 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/toolchain"
+	"github.com/zeebo/blake3"
+)
+
+// Limits of one job.
+const (
+	// DefaultMaxOutput bounds the stdout and the stderr kept of one compile.
+	DefaultMaxOutput = 1 << 20
+	// objectName is the output every job writes, in its own directory.
+	objectName = "out.o"
+	// maxInputStem bounds the file name derived from SourceName.
+	maxInputStem = 100
+	// waitDelay bounds how long a killed compile may hold its output pipes.
+	waitDelay = 2 * time.Second
+	// staleJobAge: job directories older than this (and twice the job
+	// timeout) found at start were left by a server that died.
+	staleJobAge = time.Hour
+)
+
+// languages maps a CompileRequest's Language to the -x language of its
+// preprocessed text and the extension of the input file. The preprocessed
+// spellings are accepted as themselves.
+var languages = map[string]struct{ x, ext string }{
+	"c":                        {"cpp-output", ".i"},
+	"c++":                      {"c++-cpp-output", ".ii"},
+	"objective-c":              {"objective-c-cpp-output", ".mi"},
+	"objective-c++":            {"objective-c++-cpp-output", ".mii"},
+	"cpp-output":               {"cpp-output", ".i"},
+	"c++-cpp-output":           {"c++-cpp-output", ".ii"},
+	"objective-c-cpp-output":   {"objective-c-cpp-output", ".mi"},
+	"objective-c++-cpp-output": {"objective-c++-cpp-output", ".mii"},
+}
+
+// RunnerOptions configure a Runner.
+type RunnerOptions struct {
+	// Workdir holds the job directories; it is created if needed.
+	Workdir string
+	// Jobs is how many compiles run at once (at least 1).
+	Jobs int
+	// QueueLen is how many compiles may wait for a slot; 0 means 4×Jobs.
+	QueueLen int
+	// JobTimeout bounds one compile; 0 means DefaultJobTimeout.
+	JobTimeout time.Duration
+	// MaxOutput bounds the stdout and the stderr kept; 0 means DefaultMaxOutput.
+	MaxOutput int
+	// Toolchains are the compilers served.
+	Toolchains *Toolchains
+	// Prober checks before each compile that a compiler is still the one
+	// advertised (an upgrade in place changes its Key); nil skips the check.
+	Prober *toolchain.Prober
+	// Logger receives the runner's log; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Runner runs compile jobs: each in a fresh directory under the workdir,
+// with an allow-listed command line, a minimal environment and a time limit,
+// at most Jobs at once. It is safe for concurrent use.
+type Runner struct {
+	opts    RunnerOptions
+	workdir string // the real path of opts.Workdir
+	path    string // PATH of the compiles
+	slots   *slots
+	log     *slog.Logger
+}
+
+// NewRunner creates the workdir (mode 0700), removes job directories a dead
+// server left there, and returns a Runner.
+func NewRunner(opts RunnerOptions) (*Runner, error) {
+	if opts.Jobs < 1 {
+		return nil, fmt.Errorf("server: %d jobs: want at least 1", opts.Jobs)
+	}
+	if opts.Toolchains == nil {
+		return nil, errors.New("server: a runner needs toolchains")
+	}
+	if opts.QueueLen == 0 {
+		opts.QueueLen = 4 * opts.Jobs
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = DefaultJobTimeout
+	}
+	if opts.MaxOutput <= 0 {
+		opts.MaxOutput = DefaultMaxOutput
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(opts.Workdir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create workdir: %w", err)
+	}
+	// The job directory's path goes into -fdebug-prefix-map and PWD: use the
+	// path the compiler's getcwd sees.
+	real, err := filepath.EvalSymlinks(opts.Workdir)
+	if err != nil {
+		return nil, fmt.Errorf("server: workdir: %w", err)
+	}
+	if err := checkWorkdir(real); err != nil {
+		return nil, fmt.Errorf("server: workdir %s: %w", real, err)
+	}
+	r := &Runner{opts: opts, workdir: real, path: os.Getenv("PATH"),
+		slots: newSlots(opts.Jobs, opts.QueueLen), log: opts.Logger}
+	if r.path == "" {
+		r.path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	r.removeStale()
+	return r, nil
+}
+
+// removeStale removes job directories left by a server that died, old
+// enough that no live job can own them.
+func (r *Runner) removeStale() {
+	entries, err := os.ReadDir(r.workdir)
+	if err != nil {
+		r.log.Warn("reading the workdir", "err", err)
+		return
+	}
+	limit := max(staleJobAge, 2*r.opts.JobTimeout)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "job-") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < limit {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(r.workdir, e.Name())); err != nil {
+			r.log.Warn("removing a stale job directory", "dir", e.Name(), "err", err)
+		}
+	}
+}
+
+// Load reports the slots, the compiles running and those waiting.
+func (r *Runner) Load() protocol.Load { return r.slots.load() }
+
+// Job is a CompileRequest that passed every check, ready to run.
+type Job struct {
+	req      *protocol.CompileRequest
+	compiler Compiler
+	// lang is the -x language, input the input file's name.
+	lang, input string
+	// debug: the object carries debug information, which must record the
+	// client's directory.
+	debug bool
+	// limit is the job's time limit.
+	limit time.Duration
+}
+
+// Prepare checks a request: a toolchain this server advertised, a known
+// language, allowed arguments and, with debug information, an absolute
+// clean ClientDir. Refusals are *Refusal.
+func (r *Runner) Prepare(req *protocol.CompileRequest) (*Job, error) {
+	comp, ok := r.opts.Toolchains.Lookup(req.Toolchain)
+	if !ok {
+		return nil, refuse(protocol.CodeUnknownToolchain, "toolchain %s is not served here", quoteArg(req.Toolchain))
+	}
+	lang, ok := languages[req.Language]
+	if !ok {
+		return nil, refuse(protocol.CodeMalformed, "language %s refused: want c, c++, objective-c or objective-c++", quoteArg(req.Language))
+	}
+	if err := CheckArgs(req.Args); err != nil {
+		return nil, err
+	}
+	j := &Job{req: req, compiler: comp, lang: lang.x, input: inputName(req.SourceName, lang.ext),
+		debug: debugInfo(req.Args), limit: r.opts.JobTimeout}
+	if j.debug {
+		d := req.ClientDir
+		if d == "" || !strings.HasPrefix(d, "/") || path.Clean(d) != d || strings.ContainsAny(d, "\x00\n\r") {
+			return nil, refuse(protocol.CodeMalformed, "client directory %s refused: with -g it must be an absolute, clean path", quoteArg(d))
+		}
+	}
+	if req.TimeoutMS > 0 {
+		j.limit = min(j.limit, time.Duration(req.TimeoutMS)*time.Millisecond)
+	}
+	return j, nil
+}
+
+// inputName is the job's input file: the base name of the client's source
+// without its extension, reduced to [A-Za-z0-9._-], with ext ("x.i").
+func inputName(source, ext string) string {
+	base := source[strings.LastIndexAny(source, `/\`)+1:]
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	stem := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, base)
+	stem = strings.TrimLeft(stem, ".-")
+	if len(stem) > maxInputStem {
+		stem = stem[:maxInputStem]
+	}
+	if stem == "" {
+		stem = "input"
+	}
+	return stem + ext
+}
+
+// ResultKey is the job's key in the result cache: a digest of everything the
+// object depends on (the toolchain, language, arguments, input file name,
+// the client's directory when debug information records it, and the
+// preprocessed text), computed by the server, so that no client can make
+// another receive an object that was not compiled from the same request.
+func (j *Job) ResultKey() [32]byte {
+	h := blake3.New()
+	field := func(s string) {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.WriteString(s)
+	}
+	field("dcc-server-result-v1")
+	field(j.req.Toolchain)
+	field(j.lang)
+	field(j.input)
+	for _, a := range j.req.Args {
+		field(a)
+	}
+	field("\x00")
+	if j.debug {
+		field(j.req.ClientDir)
+	}
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(j.req.Preprocessed)))])
+	h.Write(j.req.Preprocessed)
+	var k [32]byte
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// Run waits for a compile slot (refused as "busy" when the queue is full),
+// then compiles. The time limit covers the run; ctx (the client waiting)
+// covers the wait too. A job past its time limit is killed, with its
+// children, and refused as "timeout". The job directory is removed whatever
+// happens.
+func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
+	if j.req.TimeoutMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(j.req.TimeoutMS)*time.Millisecond)
+		defer cancel()
+	}
+	release, err := r.slots.acquire(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, refuse(protocol.CodeTimeout, "no compile slot came free within the job's time limit of %s", j.limit)
+		}
+		return nil, err
+	}
+	defer release()
+	if err := r.verifyCompiler(ctx, j.compiler); err != nil {
+		return nil, err
+	}
+	return r.compile(ctx, j)
+}
+
+// verifyCompiler checks that the compiler is still the one advertised.
+func (r *Runner) verifyCompiler(ctx context.Context, c Compiler) error {
+	if r.opts.Prober == nil {
+		return nil
+	}
+	id, err := r.opts.Prober.Probe(ctx, c.Path)
+	if err == nil && id.Key() == c.Info.Key {
+		return nil
+	}
+	r.log.Warn("a served compiler changed or vanished since the server started: restart dcc-server to serve it again",
+		"path", c.Path, "err", err)
+	return refuse(protocol.CodeUnknownToolchain, "toolchain %s changed on this host since it was advertised", c.Info.Key)
+}
+
+// compile runs the compiler in a fresh job directory.
+func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
+	dir, err := os.MkdirTemp(r.workdir, "job-")
+	if err != nil {
+		return nil, fmt.Errorf("create job directory: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			r.log.Warn("removing a job directory", "dir", dir, "err", err)
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(dir, j.input), j.req.Preprocessed, 0o600); err != nil {
+		return nil, fmt.Errorf("write the job's input: %w", err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, j.limit)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, j.compiler.Path, r.commandArgs(j, dir)...)
+	cmd.Dir = dir
+	// A fixed environment: the server's PATH (the compiler finds its own
+	// programs through it), the job directory as working directory and
+	// TMPDIR, and no locale variables, so diagnostics come in the C locale.
+	cmd.Env = []string{"PATH=" + r.path, "PWD=" + dir, "TMPDIR=" + dir}
+	stdout, stderr := &cappedBuffer{limit: r.opts.MaxOutput}, &cappedBuffer{limit: r.opts.MaxOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Stdin = nil
+	cmd.WaitDelay = waitDelay
+	killGroupOnCancel(cmd)
+	start := time.Now()
+	runErr := cmd.Run()
+	elapsed := time.Since(start)
+	if runErr != nil && runCtx.Err() != nil {
+		switch {
+		case ctx.Err() == nil:
+			r.log.Info("compile killed at its time limit", "source", j.input, "limit", j.limit)
+			return nil, refuse(protocol.CodeTimeout, "the compile ran past its time limit of %s and was killed", j.limit)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, refuse(protocol.CodeTimeout, "the compile ran past the client's time limit of %s and was killed",
+				time.Duration(j.req.TimeoutMS)*time.Millisecond)
+		default:
+			return nil, fmt.Errorf("compile abandoned: %w", ctx.Err())
+		}
+	}
+	var exitErr *exec.ExitError
+	if runErr != nil && !errors.As(runErr, &exitErr) {
+		return nil, fmt.Errorf("run %s: %w", filepath.Base(j.compiler.Path), runErr)
+	}
+	res := &protocol.CompileResult{ExitCode: exitCode(cmd.ProcessState), Stdout: stdout.bytes(), Stderr: stderr.bytes()}
+	r.log.Debug("compiled", "source", j.input, "exit", res.ExitCode, "elapsed", elapsed)
+	if res.ExitCode != 0 {
+		return res, nil
+	}
+	room := protocol.MaxMessageSize - len(res.Stdout) - len(res.Stderr) - 64<<10
+	obj, err := readLimited(filepath.Join(dir, objectName), room)
+	if err != nil {
+		return nil, err
+	}
+	res.Object = obj
+	return res, nil
+}
+
+// commandArgs is the compiler's command line after the program: the
+// client's allowed arguments, what gives debug information the client's
+// directory, and the server's own input, language and output.
+func (r *Runner) commandArgs(j *Job, dir string) []string {
+	args := append([]string(nil), j.req.Args...)
+	if j.debug {
+		switch j.compiler.Family {
+		case toolchain.FamilyClang:
+			// clang records the compilation directory it is given, and
+			// applies the client's prefix maps to it as it would have there.
+			if !hasCompilationDir(args) {
+				args = append(args, "-fdebug-compilation-dir="+j.req.ClientDir)
+			}
+		default:
+			// gcc records its working directory through its prefix maps:
+			// the last matching map wins and only one applies, so the job
+			// directory maps straight to what the client's maps make of
+			// the client's directory.
+			args = append(args, "-fdebug-prefix-map="+dir+"="+remapGCC(j.req.ClientDir, clientPrefixMaps(args)))
+		}
+	}
+	return append(args, "-x", j.lang, "-c", j.input, "-o", objectName)
+}
+
+// readLimited reads a job's object, refusing one over limit bytes.
+func readLimited(name string, limit int) ([]byte, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("the compiler exited with status 0 without writing the object")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the object: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read the object: %w", err)
+	}
+	if info.Size() > int64(limit) {
+		return nil, refuse(protocol.CodeTooLarge, "the object is %d bytes, more than a reply may carry (%d)", info.Size(), limit)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(info.Size()))
+	if _, err := io.Copy(&buf, io.LimitReader(f, int64(limit)+1)); err != nil {
+		return nil, fmt.Errorf("read the object: %w", err)
+	}
+	if buf.Len() > limit {
+		return nil, refuse(protocol.CodeTooLarge, "the object is more than a reply may carry (%d bytes)", limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// cappedBuffer keeps the first limit bytes written to it, accepts the rest
+// without keeping it (a chatty compiler never blocks) and notes the cut.
+type cappedBuffer struct {
+	buf       bytes.Buffer
+	limit     int
+	truncated bool
+}
+
+// Write implements io.Writer.
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	room := c.limit - c.buf.Len()
+	if len(p) > room {
+		c.truncated = true
+	}
+	if room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// bytes returns what was kept, with a note when output was cut.
+func (c *cappedBuffer) bytes() []byte {
+	if c.truncated {
+		fmt.Fprintf(&c.buf, "\n[dcc-server: output cut at %d bytes]\n", c.limit)
+	}
+	return c.buf.Bytes()
+}

@@ -1,0 +1,27 @@
+//go:build unix
+
+package server
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// killGroupOnCancel makes cmd run in a process group of its own and makes
+// its cancellation kill the whole group: the compiler driver and the cc1 and
+// assembler it started.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// exitCode is a finished process's exit code, or 128+N when signal N killed it.
+func exitCode(state *os.ProcessState) int {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
+}

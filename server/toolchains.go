@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// pathCompilers are the compilers served when PATH has them.
+var pathCompilers = []string{"gcc", "g++", "clang", "clang++"}
+
+// Compiler is one compiler the server runs for clients that name its Key.
+type Compiler struct {
+	// Info is what the handshake advertises.
+	Info protocol.Toolchain
+	// Path is the absolute path the server runs. It keeps the name the
+	// compiler was found under (clang picks its driver mode from it).
+	Path string
+	// Family is the compiler family, which decides how debug information
+	// is given the client's directory.
+	Family toolchain.Family
+}
+
+// Toolchains maps toolchain Keys to the compilers that have them. It is
+// read-only once built and safe for concurrent use.
+type Toolchains struct {
+	byKey map[string]Compiler
+	list  []protocol.Toolchain
+}
+
+// DiscoverToolchains probes gcc, g++, clang and clang++ on PATH and the
+// configured compilers (paths, or names looked up on PATH) with prober, and
+// keeps those that probe as gcc or clang; when two have the same Key the first
+// wins. A configured compiler that fails to probe is logged as a warning, a
+// missing PATH compiler at debug level. No compiler at all is an error.
+func DiscoverToolchains(ctx context.Context, prober *toolchain.Prober, configured []string, log *slog.Logger) (*Toolchains, error) {
+	t := &Toolchains{byKey: map[string]Compiler{}}
+	type candidate struct {
+		name       string
+		configured bool
+	}
+	var cands []candidate
+	for _, c := range configured {
+		cands = append(cands, candidate{c, true})
+	}
+	for _, c := range pathCompilers {
+		cands = append(cands, candidate{c, false})
+	}
+	for _, c := range cands {
+		comp, err := probeCompiler(ctx, prober, c.name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("discover compilers: %w", ctx.Err())
+			}
+			level := slog.LevelDebug
+			if c.configured {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "compiler not served", "compiler", c.name, "err", err)
+			continue
+		}
+		key := comp.Info.Key
+		if _, dup := t.byKey[key]; dup {
+			log.Debug("compiler served already under another path", "compiler", comp.Path, "key", key)
+			continue
+		}
+		t.byKey[key] = comp
+		t.list = append(t.list, comp.Info)
+		log.Info("serving compiler", "path", comp.Path, "family", comp.Info.Family,
+			"version", comp.Info.Version, "target", comp.Info.Target, "key", key)
+	}
+	if len(t.list) == 0 {
+		return nil, errors.New("no compiler to serve: none of gcc, g++, clang, clang++ is on PATH and the config's toolchains list none that works")
+	}
+	if len(t.list) > protocol.MaxToolchains {
+		t.list = t.list[:protocol.MaxToolchains]
+	}
+	return t, nil
+}
+
+// probeCompiler finds and probes one compiler.
+func probeCompiler(ctx context.Context, prober *toolchain.Prober, name string) (Compiler, error) {
+	path := name
+	if !strings.ContainsRune(name, '/') {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return Compiler{}, fmt.Errorf("%s: not found on PATH", name)
+		}
+		path = p
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return Compiler{}, fmt.Errorf("%s: %w", name, err)
+	}
+	id, err := prober.Probe(ctx, path)
+	if err != nil {
+		return Compiler{}, err
+	}
+	if id.Family != toolchain.FamilyGCC && id.Family != toolchain.FamilyClang {
+		return Compiler{}, fmt.Errorf("%s: a %s compiler: only gcc and clang are served", path, id.Family)
+	}
+	return Compiler{
+		Info: protocol.Toolchain{Key: id.Key(), Family: string(id.Family), Driver: id.Driver,
+			Version: id.Version, Target: id.Target},
+		Path:   path,
+		Family: id.Family,
+	}, nil
+}
+
+// NewToolchains builds a Toolchains from compilers already probed (tests,
+// and servers that probe themselves).
+func NewToolchains(compilers []Compiler) *Toolchains {
+	t := &Toolchains{byKey: map[string]Compiler{}}
+	for _, c := range compilers {
+		if _, dup := t.byKey[c.Info.Key]; !dup {
+			t.byKey[c.Info.Key] = c
+			t.list = append(t.list, c.Info)
+		}
+	}
+	return t
+}
+
+// Lookup returns the compiler whose Key is key.
+func (t *Toolchains) Lookup(key string) (Compiler, bool) {
+	c, ok := t.byKey[key]
+	return c, ok
+}
+
+// List returns what the handshake and status advertise, in discovery order.
+func (t *Toolchains) List() []protocol.Toolchain {
+	return slices.Clone(t.list)
+}
