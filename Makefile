@@ -10,6 +10,7 @@ GOFLAGS_BUILD ?= -trimpath
 build:
 	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
 	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dccd ./cmd/dccd
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc-server ./cmd/dcc-server
 
 deps:
 	scripts/install-deps.sh
@@ -28,7 +29,7 @@ test-short: build
 
 # Benchmarks with ratios against plain gcc and ccache, from interleaved runs.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 40x -count 1 ./integration/
+	$(GO) test -run '^$$' -bench . -benchtime 40x -count 1 ./integration/ ./protocol/
 
 # Run every fuzz target briefly (FUZZTIME each): the decoders of untrusted
 # bytes (response files, cache values, daemon messages) and the classifier.

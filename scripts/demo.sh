@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: builds zlib from Debian's sources with plain gcc, then through dcc's
-# masquerade links first in PATH (cold cache), runs zlib's own tests, cleans and
-# builds again (warm cache: every compile a hit), compares every object of both
-# dcc builds byte for byte with the plain build, and shows dcc's statistics.
+# masquerade links first in PATH with a dcc-server started on a loopback
+# address (cold cache: the server compiles what the daemon sends it), runs
+# zlib's own tests, cleans and builds again (warm cache: every compile a hit),
+# compares every object of both dcc builds byte for byte with the plain build,
+# and shows dcc's statistics and hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,7 +18,14 @@ export DCC_DIR=$work/dcc
 [ -S "$DCC_DIR/daemon.sock" ] && bin/dcc daemon stop >/dev/null 2>&1 || true
 rm -rf "$work"
 mkdir -p "$work"
-trap 'bin/dcc daemon stop >/dev/null 2>&1 || true' EXIT
+# A compile host on a loopback address of its own, as a daemon; its first run
+# writes $work/server/server.conf. The client finds it through DCC_HOSTS.
+host=127.0.0.2
+export DCC_TOKEN=demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+server() { DCC_DIR=$work/server bin/dcc-server "$@"; }
+trap 'bin/dcc daemon stop >/dev/null 2>&1 || true; server --stop >/dev/null 2>&1 || true' EXIT
+server --start --listen "$host:19693" --jobs 2 --token "$DCC_TOKEN" --workdir "$work/server/jobs" | sed 's/^/   /'
+export DCC_HOSTS="$host:19693/2"
 bin/dcc install-links "$work/links" >/dev/null
 jobs=$(( $(nproc) * 3 / 2 + 1 ))
 links_path="$work/links:$PATH"
@@ -40,7 +49,11 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 echo "   $(seconds "$t0" "$t1") (make only)"
 
-echo "== cold build through dcc (masquerade links first in PATH, empty cache)"
+echo "== dcc hosts (DCC_HOSTS=$DCC_HOSTS)"
+bin/dcc hosts --check | sed 's/^/   /'
+jobs=$(bin/dcc jobs)
+
+echo "== cold build through dcc (masquerade links first in PATH, empty cache, make -j$jobs)"
 cp -a "$src" "$work/dcc-build"
 cd "$work/dcc-build"
 PATH=$links_path CC=gcc ./configure >/dev/null
@@ -48,6 +61,7 @@ t2=$(date +%s.%N)
 PATH=$links_path make -s -j"$jobs" >/dev/null 2>&1
 t3=$(date +%s.%N)
 echo "   $(seconds "$t2" "$t3") (make only)"
+"$root/bin/dcc" stats | grep -E 'Misses|hosts|on ' | sed 's/^/   /'
 compare "$work/dcc-build"
 echo "== zlib's own tests on the dcc build"
 tests=$(PATH=$links_path make test 2>&1) || { echo "$tests"; exit 1; }

@@ -105,11 +105,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(ExitError, err)
 	}
-	if created {
-		cfg.PrintFirstRun(stdout, cfg.Tokens[0])
+	generated := ""
+	if created && len(cfg.Tokens) > 0 {
+		generated = cfg.Tokens[0]
 	}
 	if err := cfg.Apply(Overrides{Listen: f.listen, Jobs: f.jobs, Token: f.token, Workdir: f.workdir}); err != nil {
 		return fail(ExitUsage, err)
+	}
+	if created {
+		// After the flags: the client lines name the address and jobs
+		// this run serves.
+		cfg.PrintFirstRun(stdout, generated)
 	}
 	switch {
 	case f.status:

@@ -1,0 +1,230 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// distccHost is one distccd the benchmark started on a loopback address.
+type distccHost struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+// startDistccd starts distccd in the foreground on ip with jobs slots; the
+// benchmark stops it by its own pid.
+func startDistccd(tb testing.TB, ip string, jobs int) *distccHost {
+	tb.Helper()
+	bin := requireTool(tb, "distccd")
+	addr := freeAddr(tb, ip)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	h := &distccHost{addr: addr}
+	h.cmd = exec.Command(bin, "--daemon", "--no-detach", "--listen", ip, "--port", port,
+		"--allow", "127.0.0.0/8", "--jobs", strconv.Itoa(jobs), "--log-stderr", "--log-level", "error")
+	if os.Geteuid() == 0 {
+		h.cmd.Args = append(h.cmd.Args, "--user", "nobody")
+	}
+	log, err := os.Create(filepath.Join(tb.TempDir(), "distccd.log"))
+	require.NoError(tb, err)
+	h.cmd.Stdout, h.cmd.Stderr = log, log
+	require.NoError(tb, h.cmd.Start())
+	tb.Cleanup(func() {
+		_ = h.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = h.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = h.cmd.Process.Kill()
+			<-done
+		}
+		log.Close()
+	})
+	waitTCP(tb, addr)
+	return h
+}
+
+// waitTCP waits until addr accepts connections.
+func waitTCP(tb testing.TB, addr string) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s does not accept connections: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cpuOf returns the CPU time (user + system) a finished command and the
+// children it waited for used.
+func cpuOf(cmd *exec.Cmd) time.Duration {
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// procCPU returns a process's own CPU time plus that of its waited-for
+// children, from /proc (10 ms ticks).
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(tb, err)
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+		n, err := strconv.ParseInt(fields[i], 10, 64)
+		require.NoError(tb, err)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// BenchmarkRemoteVsDistcc compares sending compiles to hosts with dcc and
+// with distcc, side by side on the same machine and loopback hosts:
+//
+//   - client CPU per remotely compiled unit, as a ratio of a local compile's
+//     CPU: zlib's deflate.c made unique each round (so no cache answers),
+//     compiled at -O2 by plain gcc, by "distcc gcc" to one distccd, and
+//     through dcc to one dcc-server; for dcc the wrapper's CPU and the
+//     daemon's (its own and its preprocessing runs') count;
+//   - wall time of a cold zlib build at -j8 with two hosts of two slots and
+//     two local slots each (distcc: localhost/2 plus the hosts), against
+//     plain gcc.
+//
+// Medians of interleaved rounds; b.N only satisfies -benchtime.
+func BenchmarkRemoteVsDistcc(b *testing.B) {
+	requireTool(b, "distcc")
+	requireTool(b, "gcc")
+	src := fetchProject(b, "zlib")
+	dh1, dh2 := startDistccd(b, "127.0.0.2", 2), startDistccd(b, "127.0.0.3", 2)
+	h1, h2 := startHost(b, "127.0.0.2", 2), startHost(b, "127.0.0.3", 2)
+
+	// Client CPU per unit.
+	unitDir := b.TempDir()
+	deflate, err := os.ReadFile(filepath.Join(src, "deflate.c"))
+	require.NoError(b, err)
+	for _, h := range []string{"deflate.h", "zutil.h", "zlib.h", "zconf.h"} {
+		data, err := os.ReadFile(filepath.Join(src, h))
+		require.NoError(b, err)
+		require.NoError(b, os.WriteFile(filepath.Join(unitDir, h), data, 0o644))
+	}
+	d := newProjectDaemon(b, "10m")
+	b.Cleanup(func() { d.stop(b) })
+	masq := masqueradeDir(b, compilerLinks...)
+	dccGCC := filepath.Join(masq, "gcc")
+	dccEnv := append(append([]string{"PATH=" + withPath(masq)}, d.env...),
+		"DCC_HOSTS="+h1.addr+"/2", "DCC_TOKEN="+testToken, "DCC_PROJECT=bench-units")
+	distccEnv := []string{"DISTCC_HOSTS=" + dh1.addr + "/2", "DISTCC_FALLBACK=0", "DISTCC_DIR=" + b.TempDir()}
+	flags := []string{"-O2", "-D_LARGEFILE64_SOURCE=1", "-DHAVE_HIDDEN", "-c"}
+	run := func(env []string, argv ...string) *exec.Cmd {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = unitDir
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(b, err, "%v: %s", argv, out)
+		return cmd
+	}
+	// A first unit starts the daemon and has it identify the compiler; the
+	// measured units find it running.
+	warmup := append(append([]byte{}, deflate...), "\nint bench_warmup;\n"...)
+	require.NoError(b, os.WriteFile(filepath.Join(unitDir, "warmup.c"), warmup, 0o644))
+	run(dccEnv, append(append([]string{dccGCC}, flags...), "warmup.c", "-o", "warmup.o")...)
+	const units = 15
+	var local, distcc, dccWrapper []time.Duration
+	var dccDaemon time.Duration
+	for i := range units {
+		for _, v := range []string{"local", "distcc", "dcc"} {
+			name := fmt.Sprintf("u%s%d.c", v, i)
+			unit := append(append([]byte{}, deflate...), fmt.Sprintf("\nint bench_unit_%s_%d = %d;\n", v, i, i)...)
+			require.NoError(b, os.WriteFile(filepath.Join(unitDir, name), unit, 0o644))
+			args := append(append([]string{}, flags...), name, "-o", name+".o")
+			switch v {
+			case "local":
+				local = append(local, cpuOf(run(nil, append([]string{"gcc"}, args...)...)))
+			case "distcc":
+				distcc = append(distcc, cpuOf(run(distccEnv, append([]string{"distcc", "gcc"}, args...)...)))
+			case "dcc":
+				before := procCPU(b, d.pid())
+				dccWrapper = append(dccWrapper, cpuOf(run(dccEnv, append([]string{dccGCC}, args...)...)))
+				dccDaemon += procCPU(b, d.pid()) - before
+			}
+		}
+	}
+	st := d.stats(b)
+	require.Equal(b, int64(units+1), st["remote"], "every dcc unit compiled on the host: %v", st)
+	localMed := median(local)
+	dccPerUnit := median(dccWrapper) + dccDaemon/time.Duration(units)
+	distccPerUnit := median(distcc)
+
+	// Wall time of a zlib build.
+	type variant struct {
+		name  string
+		env   func(round int) []string
+		times []time.Duration
+	}
+	hostsD := "localhost/2 " + dh1.addr + "/2 " + dh2.addr + "/2"
+	variants := []*variant{
+		{name: "gcc", env: func(int) []string { return nil }},
+		{name: "distcc", env: func(int) []string {
+			return []string{"CC=distcc gcc", "DISTCC_HOSTS=" + hostsD, "DISTCC_DIR=" + b.TempDir()}
+		}},
+		{name: "dcc", env: func(round int) []string {
+			pd := newProjectDaemon(b, "10m")
+			b.Cleanup(func() { pd.stop(b) })
+			return append(append([]string{"PATH=" + withPath(masqueradeDir(b, compilerLinks...))}, pd.env...),
+				"DCC_HOSTS="+h1.addr+"/2 "+h2.addr+"/2", "DCC_TOKEN="+testToken,
+				fmt.Sprintf("DCC_PROJECT=bench-build-%d", round))
+		}},
+	}
+	trees := map[string]string{}
+	for _, v := range variants {
+		tree := filepath.Join(b.TempDir(), "zlib")
+		prepareTree(b, zlibRecipe(), src, tree)
+		trees[v.name] = tree
+	}
+	const rounds = 3
+	for r := range rounds {
+		for j := range variants {
+			v := variants[(r+j)%len(variants)]
+			tree := trees[v.name]
+			shell(b, tree, nil, projectClean)
+			env := v.env(r)
+			build := "make -j8"
+			if v.name == "distcc" {
+				build = `make -j8 CC="distcc gcc"`
+			}
+			start := time.Now()
+			shell(b, tree, env, build)
+			v.times = append(v.times, time.Since(start))
+		}
+	}
+	for b.Loop() {
+		// Measured above; b.Loop only satisfies -benchtime.
+	}
+	ratio := func(a, c time.Duration) float64 { return float64(a) / float64(c) }
+	b.ReportMetric(ratio(dccPerUnit, localMed), "dcc-client-cpu/local")
+	b.ReportMetric(ratio(distccPerUnit, localMed), "distcc-client-cpu/local")
+	b.ReportMetric(ratio(dccPerUnit, distccPerUnit), "dcc/distcc-client-cpu")
+	b.ReportMetric(ratio(median(variants[2].times), median(variants[0].times)), "dcc-wall/gcc")
+	b.ReportMetric(ratio(median(variants[1].times), median(variants[0].times)), "distcc-wall/gcc")
+	b.Logf("client CPU per remote unit (deflate.c -O2, medians of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (%.3f of local); dcc/distcc %.2f",
+		units, localMed, distccPerUnit, ratio(distccPerUnit, localMed), dccPerUnit, median(dccWrapper),
+		dccDaemon/time.Duration(units), ratio(dccPerUnit, localMed), ratio(dccPerUnit, distccPerUnit))
+	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s; every round: gcc %s, distcc %s, dcc %s",
+		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times),
+		seconds(variants[0].times), seconds(variants[1].times), seconds(variants[2].times))
+}
