@@ -109,7 +109,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string
 		return res, nil
 	}
 	key := j.dependKey(directKey, included)
-	if err := j.store(key, out); err != nil {
+	if err := j.store(key, out, false); err != nil {
 		j.s.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/toolchain"
 )
@@ -173,7 +174,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
-	if err := j.store(cppKey, out); err != nil {
+	if err := j.store(cppKey, out, remoteOK); err != nil {
 		// The outputs are in place; only the cache missed out. The compile
 		// counts once, as an error.
 		j.s.count(cache.StatErrors)
@@ -181,9 +182,6 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		return res, nil
 	}
 	j.s.count(cache.StatMisses)
-	if remoteOK {
-		j.shareEntry(cppKey)
-	}
 	j.remember(ctx, direct, directKey, cppKey, included)
 	j.s.log.Debug("miss", slog.String("source", j.a.Source), slog.String("key", cppKey.String()))
 	return res, nil
@@ -200,7 +198,11 @@ func (j *job) preprocess(ctx context.Context) (text, stderr []byte, err error) {
 		}
 		return b, nil, nil
 	}
-	out, err := runProcess(ctx, j.req.Dir, j.req.Env, withCompiler(j.a.PreprocessCommand, j.req.Real))
+	argv := withCompiler(j.a.PreprocessCommand, j.req.Real)
+	out, direct, err := j.preprocessDirect(ctx, argv)
+	if err == nil && !direct {
+		out, err = runProcess(ctx, j.req.Dir, j.req.Env, argv)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("preprocess: %w", err)
 	}
@@ -247,8 +249,9 @@ func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) 
 	return runProcess(ctx, j.req.Dir, j.req.Env, original)
 }
 
-// store saves the outputs of a successful compile under key.
-func (j *job) store(key cache.Key, out output) error {
+// store saves the outputs of a successful compile under key, and with share
+// also in the team's shared cache (encoded once for both).
+func (j *job) store(key cache.Key, out output, share bool) error {
 	files, err := collectOutputs(j.req.Dir, j.paths)
 	if err != nil {
 		return err
@@ -258,7 +261,24 @@ func (j *job) store(key cache.Key, out output) error {
 	if err := j.s.checkRoom(entrySize(e)); err != nil {
 		return err
 	}
+	if !share {
+		return j.s.opts.Store.PutEntry(key, e)
+	}
+	enc, err := badgerstore.EncodePortableEntry(e)
+	if err != nil {
+		return j.s.opts.Store.PutEntry(key, e)
+	}
+	j.shareEncoded(key, enc)
+	if p, ok := j.s.opts.Store.(encodedPutter); ok {
+		return p.PutEncodedEntry(key, enc)
+	}
 	return j.s.opts.Store.PutEntry(key, e)
+}
+
+// encodedPutter is a store that takes entries encoded by
+// badgerstore.EncodePortableEntry.
+type encodedPutter interface {
+	PutEncodedEntry(k cache.Key, val []byte) error
 }
 
 // describeDeps records, next to a dependency file about to be stored, the

@@ -93,22 +93,14 @@ func (j *job) lookupShared(ctx context.Context, key cache.Key) (daemon.CompileRe
 	return replay(e, "shared cache hit"), e, true, nil
 }
 
-// shareEntry puts what was just stored under key into the shared cache, in
-// the background: the build does not wait for it.
-func (j *job) shareEntry(key cache.Key) {
-	e, err := j.s.opts.Store.GetEntry(key)
-	if err != nil {
-		return
-	}
-	b, err := badgerstore.EncodePortableEntry(e)
-	if err != nil {
-		return
-	}
+// shareEncoded puts an encoded entry into the shared cache, in the
+// background: the build does not wait for it.
+func (j *job) shareEncoded(key cache.Key, enc []byte) {
 	project, farm, timeout := j.project(), j.s.opts.Remote.Farm, j.s.remoteTimeout()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		farm.CachePut(ctx, project, key.String(), b)
+		farm.CachePut(ctx, project, key.String(), enc)
 	}()
 }
 

@@ -72,6 +72,7 @@ type Service struct {
 	takenMu   sync.Mutex
 	taken     map[string]int64
 	builtin   builtinMemo
+	cc1       cc1Memo
 	outputs   pathLocks
 	saverDone chan struct{}
 	closeOnce sync.Once
