@@ -1,7 +1,6 @@
 package toolchain
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -42,8 +41,31 @@ var drivers = []struct {
 // threadVariants are the thread-model suffixes of Debian's mingw-w64 drivers.
 var threadVariants = []string{"-posix", "-win32"}
 
-// versionSuffix matches "-12" or "-14.0.6" at the end of a driver name.
-var versionSuffix = regexp.MustCompile(`-[0-9]+(\.[0-9]+)*$`)
+// versionSuffixStart returns where a version suffix ("-12", "-14.0.6":
+// a dash, then numbers joined by dots) starts at the end of stem, or -1. It
+// is written out rather than a regular expression, whose compilation would
+// cost every wrapper start.
+func versionSuffixStart(stem string) int {
+	dash := strings.LastIndexByte(stem, '-')
+	if dash < 0 || dash == len(stem)-1 {
+		return -1
+	}
+	prevDot := true // a number must start right after the dash or a dot
+	for _, c := range stem[dash+1:] {
+		switch {
+		case c >= '0' && c <= '9':
+			prevDot = false
+		case c == '.' && !prevDot:
+			prevDot = true
+		default:
+			return -1
+		}
+	}
+	if prevDot {
+		return -1 // ends with a dot
+	}
+	return dash
+}
 
 // ParseCompilerName reads a compiler's path or name ("gcc", "/usr/bin/clang++-14",
 // `C:\VC\bin\cl.exe`) and says which driver it names. ok is false for names that are
@@ -65,9 +87,9 @@ func ParseCompilerName(path string) (name CompilerName, ok bool) {
 			break
 		}
 	}
-	if loc := versionSuffix.FindStringIndex(stem); loc != nil && loc[0] > 0 {
-		name.Version = strings.TrimPrefix(stem[loc[0]:], "-")
-		stem = stem[:loc[0]]
+	if at := versionSuffixStart(stem); at > 0 {
+		name.Version = stem[at+1:]
+		stem = stem[:at]
 	}
 	for _, d := range drivers {
 		if !strings.HasSuffix(stem, d.name) {

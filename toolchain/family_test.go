@@ -99,3 +99,13 @@ func TestParseCompilerName(t *testing.T) {
 		})
 	}
 }
+
+func TestVersionSuffixStart(t *testing.T) {
+	cases := map[string]int{
+		"gcc-12": 3, "clang-14.0.6": 5, "x86_64-linux-gnu-gcc-12": 20, "gcc": -1, "gcc-": -1,
+		"gcc-12.": -1, "gcc-.1": -1, "gcc-1..2": -1, "gcc-12a": -1, "-12": 0, "g++-10.2": 3,
+	}
+	for stem, want := range cases {
+		assert.Equal(t, want, versionSuffixStart(stem), stem)
+	}
+}

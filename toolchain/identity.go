@@ -83,14 +83,21 @@ const (
 	maxProbeOutput = 64 << 10
 )
 
+// The version-output patterns, compiled when first needed (the wrapper,
+// which links this package, never needs them).
 var (
 	// clangVersionRE matches "clang version 14.0.6", "Apple clang version 15.0.0 (...)".
-	clangVersionRE = regexp.MustCompile(`(?m)\bclang version (\S+)`)
+	clangVersionRE = lazyRegexp(`(?m)\bclang version (\S+)`)
 	// clangTargetRE matches clang's "Target: x86_64-pc-linux-gnu" line.
-	clangTargetRE = regexp.MustCompile(`(?m)^Target: (\S+)`)
+	clangTargetRE = lazyRegexp(`(?m)^Target: (\S+)`)
 	// msvcBannerRE matches cl.exe's banner (printed with any arguments, to stderr).
-	msvcBannerRE = regexp.MustCompile(`Microsoft \(R\) C/C\+\+ Optimizing Compiler Version (\S+) for (\S+)`)
+	msvcBannerRE = lazyRegexp(`Microsoft \(R\) C/C\+\+ Optimizing Compiler Version (\S+) for (\S+)`)
 )
+
+// lazyRegexp returns a function that compiles expr on its first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Probe runs the compiler at path (a file name is looked up in PATH) to find
 // out its Identity, and hashes the programs that do its work. It runs under ctx
@@ -143,19 +150,19 @@ func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
 	id := Identity{Path: real}
 	progs := map[string]string{"driver": real}
 	switch {
-	case clangVersionRE.MatchString(out):
+	case clangVersionRE().MatchString(out):
 		id.Family, id.Driver = FamilyClang, "clang"
 		if name.Family == FamilyMSVC {
 			id.Family, id.Driver = FamilyMSVC, "clang-cl"
 		} else if name.CXX {
 			id.Driver = "clang++"
 		}
-		id.Version = clangVersionRE.FindStringSubmatch(out)[1]
-		if m := clangTargetRE.FindStringSubmatch(out); m != nil {
+		id.Version = clangVersionRE().FindStringSubmatch(out)[1]
+		if m := clangTargetRE().FindStringSubmatch(out); m != nil {
 			id.Target = m[1]
 		}
-	case msvcBannerRE.MatchString(out):
-		m := msvcBannerRE.FindStringSubmatch(out)
+	case msvcBannerRE().MatchString(out):
+		m := msvcBannerRE().FindStringSubmatch(out)
 		id.Family, id.Driver, id.Version, id.Target = FamilyMSVC, "cl", m[1], m[2]
 	case strings.Contains(out, "Free Software Foundation") || strings.Contains(firstLine(out), "(GCC)"):
 		id.Family, id.Driver = FamilyGCC, "gcc"
