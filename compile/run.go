@@ -23,14 +23,7 @@ func runProcess(ctx context.Context, dir string, env []string, argv []string) (o
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Start()
-	if err == nil {
-		// Wait for the exit in the network poller first: a goroutine
-		// blocked in wait4 for the whole compile keeps the Go runtime's
-		// monitor thread waking every 20 µs to take its processor back.
-		awaitExit(cmd.Process.Pid)
-		err = cmd.Wait()
-	}
+	err := cmd.Run()
 	out := output{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 	var ee *exec.ExitError
 	switch {
