@@ -25,56 +25,61 @@ import (
 const unknownIncluder = "?"
 
 // dependPlan returns how this compile can learn its headers in depend mode:
-// the arguments to add (none when the command writes a full dependency file
-// itself) and the dependency file to read. ok is false when depend mode does
-// not apply: it is off, the compiler is not gcc or clang, the input is
+// ownDeps is the dependency file the command writes itself, or "" when dcc
+// adds -MD -MF with a temporary file of its own. ok is false when depend
+// mode does not apply: it is off, the compiler is not gcc or clang, the input is
 // already preprocessed, the command's own dependency options leave system
 // headers out or name headers that do not exist (-MMD, -MG, -Wp,...), or the
 // object would record the added options.
-func (j *job) dependPlan(tmpDeps string) (extra []string, depsPath string, ok bool) {
+func (j *job) dependPlan() (ownDeps string, ok bool) {
 	if !j.s.opts.DependMode || j.a.PreprocessCommand == nil ||
 		(j.a.Family != toolchain.FamilyGCC && j.a.Family != toolchain.FamilyClang) {
-		return nil, "", false
+		return "", false
 	}
 	for _, arg := range j.a.Args {
 		if strings.Contains(arg, "record-gcc-switches") || strings.Contains(arg, "record-command-line") {
-			return nil, "", false
+			return "", false
 		}
 	}
 	if len(j.a.DependencyArgs) == 0 {
-		return []string{"-MD", "-MF", tmpDeps}, tmpDeps, true
+		return "", true
 	}
 	own, wanted := j.paths[kindDeps]
 	if !wanted {
-		return nil, "", false
+		return "", false
 	}
 	flags := depFlags(j.a.DependencyArgs)
 	if !slices.Contains(flags, "-MD") {
-		return nil, "", false
+		return "", false
 	}
 	for _, f := range flags {
 		if f != "-MD" && f != "-MP" {
-			return nil, "", false
+			return "", false
 		}
 	}
-	return nil, own, true
+	return own, true
 }
 
 // tryDepend runs the compile in depend mode when it applies (ok true).
 func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.CompileResult, ok bool, err error) {
-	tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
-	if err != nil {
-		return res, false, fmt.Errorf("temporary dependency file: %w", err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	extra, depsPath, ok := j.dependPlan(tmp.Name())
+	depsPath, ok := j.dependPlan()
 	if !ok || j.needsPreprocessor {
 		return res, false, nil
 	}
 	if why := j.precompiledHeaderRisk(ctx); why != "" {
 		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
 		return res, false, nil
+	}
+	var extra []string
+	if depsPath == "" {
+		tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
+		if err != nil {
+			return res, false, fmt.Errorf("temporary dependency file: %w", err)
+		}
+		tmp.Close()
+		defer os.Remove(tmp.Name())
+		depsPath = tmp.Name()
+		extra = []string{"-MD", "-MF", depsPath}
 	}
 	res, err = j.runDepend(ctx, directKey, extra, depsPath)
 	return res, true, err
@@ -181,14 +186,7 @@ var preprocessorModeMarker = newKey("preprocessor-mode").sum()
 // included files keep their digests, the compile goes through preprocessor
 // mode. A marker matched wrongly only costs a preprocessing run.
 func (j *job) markPreprocessorMode(directKey cache.Key, included []cache.FileDigest) {
-	r := cache.ManifestResult{Files: included, Result: preprocessorModeMarker}
-	err := j.s.checkRoom(int64(len(included)) * 128)
-	if err == nil {
-		err = j.s.opts.Store.AddManifestResult(directKey, r)
-	}
-	if err != nil {
-		j.s.log.Warn("store manifest", "source", j.a.Source, "err", err)
-	}
+	j.addManifestResult(directKey, cache.ManifestResult{Files: included, Result: preprocessorModeMarker})
 }
 
 // precompiledHeaderRisk says why gcc might use a precompiled header for this

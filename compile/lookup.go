@@ -337,14 +337,18 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 	if !ok {
 		return
 	}
-	r := cache.ManifestResult{Files: included, Absent: absent, Result: result}
-	err = j.s.checkRoom(int64(len(included)+len(absent)) * 128)
+	j.addManifestResult(key, cache.ManifestResult{Files: included, Absent: absent, Result: result})
+}
+
+// addManifestResult adds r to the manifest under key. A failure is only
+// logged: the compile is counted already (each compile counts once), and it
+// only costs later direct hits.
+func (j *job) addManifestResult(key cache.Key, r cache.ManifestResult) {
+	err := j.s.checkRoom(int64(len(r.Files)+len(r.Absent)) * 128)
 	if err == nil {
 		err = j.s.opts.Store.AddManifestResult(key, r)
 	}
 	if err != nil {
-		// The compile is counted already (each compile counts once); this
-		// only costs later direct hits.
 		j.s.log.Warn("store manifest", "source", j.a.Source, "err", err)
 	}
 }

@@ -95,6 +95,8 @@ type job struct {
 	// verified: the included files were hashed after the compile ran and
 	// had not changed since it started (depend mode).
 	verified bool
+	// projectName caches project().
+	projectName string
 }
 
 // run looks the compile up in direct mode, then in preprocessor mode, and
@@ -136,22 +138,23 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		return daemon.CompileResult{}, fmt.Errorf("%s would be used: %w", pch, errPrecompiledHeader)
 	}
 	cppKey := j.cppKey(text, included)
+	// hit counts a preprocessed hit on entry and records it for direct mode.
+	hit := func(entry cache.Entry, counters ...string) {
+		j.s.count(append([]string{cache.StatHits, cache.StatPreprocessedHits}, counters...)...)
+		if result, ok := j.resultForManifest(cppKey, entry); ok {
+			j.remember(ctx, direct, directKey, result, included)
+		}
+	}
 	if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
 		if ok {
-			j.s.count(cache.StatHits, cache.StatPreprocessedHits)
-			if result, ok := j.resultForManifest(cppKey, entry); ok {
-				j.remember(ctx, direct, directKey, result, included)
-			}
+			hit(entry)
 		}
 		return res, err
 	}
 	if remoteOK {
 		if res, entry, ok, err := j.lookupShared(ctx, cppKey); err != nil || ok {
 			if ok {
-				j.s.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
-				if result, ok := j.resultForManifest(cppKey, entry); ok {
-					j.remember(ctx, direct, directKey, result, included)
-				}
+				hit(entry, cache.StatRemoteCacheHits)
 			}
 			return res, err
 		}
@@ -261,16 +264,13 @@ func (j *job) store(key cache.Key, out output, share bool) error {
 	if err := j.s.checkRoom(entrySize(e)); err != nil {
 		return err
 	}
-	if !share {
-		return j.s.opts.Store.PutEntry(key, e)
-	}
-	enc, err := badgerstore.EncodePortableEntry(e)
-	if err != nil {
-		return j.s.opts.Store.PutEntry(key, e)
-	}
-	j.shareEncoded(key, enc)
-	if p, ok := j.s.opts.Store.(encodedPutter); ok {
-		return p.PutEncodedEntry(key, enc)
+	if share {
+		if enc, err := badgerstore.EncodePortableEntry(e); err == nil {
+			j.shareEncoded(key, enc)
+			if p, ok := j.s.opts.Store.(encodedPutter); ok {
+				return p.PutEncodedEntry(key, enc)
+			}
+		}
 	}
 	return j.s.opts.Store.PutEntry(key, e)
 }

@@ -56,15 +56,19 @@ func (j *job) remoteCandidate() bool {
 	return true
 }
 
-// project is this compile's namespace on the hosts.
+// project is this compile's namespace on the hosts, worked out once per job.
 func (j *job) project() string {
-	if p, ok := lookupEnv(j.req.Env, "DCC_PROJECT"); ok && p != "" {
-		return remote.ProjectName(p)
+	if j.projectName == "" {
+		switch p, ok := lookupEnv(j.req.Env, "DCC_PROJECT"); {
+		case ok && p != "":
+			j.projectName = remote.ProjectName(p)
+		case j.s.opts.Remote.Project != nil:
+			j.projectName = j.s.opts.Remote.Project(j.req.Dir)
+		default:
+			j.projectName = remote.ProjectOf(j.req.Dir)
+		}
 	}
-	if p := j.s.opts.Remote.Project; p != nil {
-		return p(j.req.Dir)
-	}
-	return remote.ProjectOf(j.req.Dir)
+	return j.projectName
 }
 
 // lookupShared asks the team's shared cache for the preprocessor-mode key.
