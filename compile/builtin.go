@@ -22,10 +22,18 @@ const builtinProbeTimeout = 10 * time.Second
 const maxBuiltinMemo = 256
 
 // builtinMemo remembers the built-in include directories of each compiler,
-// language and set of options that move them. The zero value is ready.
+// language and set of options that move them, and the runs under way, so
+// that the first compiles of a build share one run. The zero value is ready.
 type builtinMemo struct {
 	mu    sync.Mutex
-	lists map[string][]string
+	lists map[string]*builtinList
+}
+
+// builtinList is one remembered or running listing.
+type builtinList struct {
+	done chan struct{} // closed when dirs and err are set
+	dirs []string
+	err  error
 }
 
 // includePathEnv are the variables that add include directories; the probe
@@ -37,9 +45,40 @@ var includePathEnv = []string{"CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "
 // order, from "-E -v" on an empty input, remembered per compiler, language
 // and options. cl-style compilers have none beyond INCLUDE.
 func (s *Service) builtinDirs(ctx context.Context, j *job) ([]string, error) {
+	l := s.builtinListing(j)
+	if l == nil {
+		return nil, nil
+	}
+	select {
+	case <-l.done:
+		return l.dirs, l.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("list built-in include directories: %w", ctx.Err())
+	}
+}
+
+// builtinDirsIfKnown is builtinDirs without waiting: ok is false while the
+// listing still runs (it is started if need be, so that a compile can run
+// meanwhile), or when it failed.
+func (s *Service) builtinDirsIfKnown(j *job) (dirs []string, ok bool) {
+	l := s.builtinListing(j)
+	if l == nil {
+		return nil, true
+	}
+	select {
+	case <-l.done:
+		return l.dirs, l.err == nil
+	default:
+		return nil, false
+	}
+}
+
+// builtinListing returns the listing for j's compiler, language and options,
+// starting it when there is none; nil when there is nothing to list.
+func (s *Service) builtinListing(j *job) *builtinList {
 	if j.a.Family == toolchain.FamilyMSVC || j.a.PreprocessCommand == nil {
 		// cl has INCLUDE only; preprocessed input searches no directory.
-		return nil, nil
+		return nil
 	}
 	args := probeArgs(j.a)
 	var env []string
@@ -59,28 +98,46 @@ func (s *Service) builtinDirs(ctx context.Context, j *job) ([]string, error) {
 	key := strings.Join(keyParts, "\x00")
 
 	s.builtin.mu.Lock()
-	dirs, ok := s.builtin.lists[key]
-	s.builtin.mu.Unlock()
-	if ok {
-		return dirs, nil
+	defer s.builtin.mu.Unlock()
+	if l, ok := s.builtin.lists[key]; ok {
+		return l
 	}
-	ctx, cancel := context.WithTimeout(ctx, builtinProbeTimeout)
-	defer cancel()
+	if s.builtin.lists == nil || len(s.builtin.lists) >= maxBuiltinMemo {
+		s.builtin.lists = map[string]*builtinList{}
+	}
+	l := &builtinList{done: make(chan struct{})}
+	s.builtin.lists[key] = l
 	argv := append(append([]string{j.req.Real}, args...), "-x", j.a.Language, "-E", "-v", "/dev/null")
-	out, err := runProcess(ctx, j.req.Dir, env, argv)
+	dir := j.req.Dir
+	go func() {
+		// Not the request's context: other compiles may be waiting for it.
+		ctx, cancel := context.WithTimeout(context.Background(), builtinProbeTimeout)
+		defer cancel()
+		l.dirs, l.err = listBuiltinDirs(ctx, dir, env, argv)
+		if l.err != nil {
+			// Not remembered: the next compile tries again.
+			s.builtin.mu.Lock()
+			if s.builtin.lists[key] == l {
+				delete(s.builtin.lists, key)
+			}
+			s.builtin.mu.Unlock()
+		}
+		close(l.done)
+	}()
+	return l
+}
+
+// listBuiltinDirs runs argv (the compiler with "-E -v /dev/null") and reads
+// the include search list it prints.
+func listBuiltinDirs(ctx context.Context, dir string, env, argv []string) ([]string, error) {
+	out, err := runProcess(ctx, dir, env, argv)
 	if err != nil {
 		return nil, fmt.Errorf("list built-in include directories: %w", err)
 	}
-	dirs, err = parseSearchList(out.stderr)
+	dirs, err := parseSearchList(out.stderr)
 	if err != nil {
 		return nil, fmt.Errorf("list built-in include directories (%s, exit %d): %w", strings.Join(argv, " "), out.exit, err)
 	}
-	s.builtin.mu.Lock()
-	if s.builtin.lists == nil || len(s.builtin.lists) >= maxBuiltinMemo {
-		s.builtin.lists = map[string][]string{}
-	}
-	s.builtin.lists[key] = dirs
-	s.builtin.mu.Unlock()
 	return dirs, nil
 }
 

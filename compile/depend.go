@@ -66,7 +66,7 @@ func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.Co
 	if !ok || j.needsPreprocessor {
 		return res, false, nil
 	}
-	if why := j.precompiledHeaderRisk(ctx); why != "" {
+	if why := j.precompiledHeaderRisk(); why != "" {
 		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
 		return res, false, nil
 	}
@@ -196,7 +196,7 @@ func (j *job) markPreprocessorMode(directKey cache.Key, included []cache.FileDig
 // source or an -include option names directly: each such name is looked for,
 // with .gch and .pch appended, in the source's directory, the working
 // directory and every include directory outside the compiler's own.
-func (j *job) precompiledHeaderRisk(ctx context.Context) string {
+func (j *job) precompiledHeaderRisk() string {
 	src, err := os.ReadFile(resolve(j.req.Dir, j.a.Source))
 	if err != nil {
 		return fmt.Sprintf("read source: %v", err)
@@ -209,10 +209,11 @@ func (j *job) precompiledHeaderRisk(ctx context.Context) string {
 	if len(names) == 0 {
 		return ""
 	}
-	builtin, err := j.s.builtinDirs(ctx, j)
-	if err != nil {
-		return fmt.Sprintf("built-in include directories: %v", err)
-	}
+	// The compiler's own directories are left out when known. A new daemon's
+	// first compiles do not wait for the listing (a compiler run of its
+	// own): they look in every directory the command names, which can only
+	// find more.
+	builtin, _ := j.s.builtinDirsIfKnown(j)
 	dirs := []string{filepath.Dir(j.a.Source), "."}
 	for _, d := range j.searchDirs(nil) {
 		if !slices.Contains(builtin, d) {

@@ -142,7 +142,7 @@ func printable(s string) string {
 
 // Toolchain describes a compiler a server can run.
 type Toolchain struct {
-	Key     string // toolchain.Identity.Key(): "id2-<hex>"; the only thing a client names
+	Key     string // toolchain.Identity.Key(): "id3-<hex>"; the only thing a client names
 	Family  string // "gcc", "clang"
 	Driver  string // "gcc", "g++", "clang", "clang++"
 	Version string

@@ -3,6 +3,7 @@ package toolchain
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,16 +51,17 @@ type Component struct {
 	Role string `json:"role"`
 	// Path is the resolved real path of the program.
 	Path string `json:"path"`
-	// Hash is the hex SHA-256 digest of the program's contents.
+	// Hash identifies the program's contents: "elf-build-id:<hex>:<size>" for
+	// an ELF program with a GNU build ID, else the hex SHA-256 of its bytes.
 	Hash string `json:"hash"`
 }
 
 // identityKeyVersion prefixes every Key; change it when Key's input changes.
-const identityKeyVersion = "id2"
+const identityKeyVersion = "id3"
 
 // Key is a stable hex digest of everything that makes the compiler what it is
 // (not its path: the same compiler installed elsewhere has the same Key),
-// prefixed with a format version: "id2-<64 hex digits>". The digests here are
+// prefixed with a format version: "id3-<64 hex digits>". The digests here are
 // SHA-256 (the standard library's): a compiler is hashed once per daemon, and
 // keeping BLAKE3 (and its CPU-feature probing at start-up) out of the wrapper
 // saves every compile a quarter of a millisecond.
@@ -142,11 +144,18 @@ func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
 	if err != nil {
 		return Identity{}, nil, err
 	}
+	name, _ := ParseCompilerName(exe)
+	var gccAnswers func() ([]string, []error)
+	if name.Family == FamilyGCC {
+		// Named like gcc: its queries start with --version rather than after
+		// it (the first compile of a new daemon waits for all of them), and
+		// are dropped should --version show another compiler.
+		gccAnswers = startGCCQueries(ctx, exe)
+	}
 	out, runErr := query(ctx, exe, "--version")
 	if ctx.Err() != nil {
 		return Identity{}, nil, fmt.Errorf("--version: %w", ctx.Err())
 	}
-	name, _ := ParseCompilerName(exe)
 	id := Identity{Path: real}
 	progs := map[string]string{"driver": real}
 	switch {
@@ -169,7 +178,10 @@ func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
 		if name.CXX {
 			id.Driver = "g++"
 		}
-		if err := probeGCC(ctx, exe, &id, progs); err != nil {
+		if gccAnswers == nil {
+			gccAnswers = startGCCQueries(ctx, exe)
+		}
+		if err := probeGCC(ctx, exe, &id, progs, gccAnswers); err != nil {
 			return Identity{}, nil, err
 		}
 	default:
@@ -186,13 +198,17 @@ func probeExe(ctx context.Context, path string) (Identity, []fileStamp, error) {
 	return id, append(stamps, compStamps...), nil
 }
 
-// probeGCC asks gcc for its version, target and the programs it runs.
-func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]string) error {
-	// The queries run at once: the first compile of a new daemon waits for them.
-	roles := []string{"cc1", "cc1plus", "as"}
-	args := append([]string{"-dumpfullversion", "-dumpmachine"}, roles...)
-	for i, role := range roles {
-		args[2+i] = "-print-prog-name=" + role
+// gccQueryRoles are the programs gcc is asked for with -print-prog-name.
+var gccQueryRoles = []string{"cc1", "cc1plus", "as"}
+
+// startGCCQueries starts, at once, the queries that ask gcc for its version,
+// target and the programs it runs (-dumpfullversion, -dumpmachine, then
+// -print-prog-name= for each of gccQueryRoles), and returns a function that
+// waits for their answers.
+func startGCCQueries(ctx context.Context, exe string) func() ([]string, []error) {
+	args := []string{"-dumpfullversion", "-dumpmachine"}
+	for _, role := range gccQueryRoles {
+		args = append(args, "-print-prog-name="+role)
 	}
 	answers := make([]string, len(args))
 	errs := make([]error, len(args))
@@ -200,7 +216,17 @@ func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]st
 	for i, arg := range args {
 		wg.Go(func() { answers[i], errs[i] = queryLine(ctx, exe, arg) })
 	}
-	wg.Wait()
+	return func() ([]string, []error) {
+		wg.Wait()
+		return answers, errs
+	}
+}
+
+// probeGCC fills in gcc's version, target and the programs it runs from the
+// answers of startGCCQueries.
+func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]string, gccAnswers func() ([]string, []error)) error {
+	roles := gccQueryRoles
+	answers, errs := gccAnswers()
 	var err error
 	if id.Version, err = answers[0], errs[0]; err != nil || id.Version == "" {
 		if id.Version, err = queryLine(ctx, exe, "-dumpversion"); err != nil {
@@ -336,7 +362,12 @@ type hashedFile struct {
 	sig, sum string
 }
 
-// readAndHashFile is hashFile without the memo.
+// readAndHashFile is hashFile without the memo. An ELF program that carries
+// a GNU build ID (the linker's digest of its contents, which Debian and most
+// distributions keep in every binary) is identified by that ID and its size,
+// read from a few pages: cc1 and cc1plus are tens of MiB each, and hashing
+// them made the first compile of every new daemon wait 40 ms. Other files
+// are digested whole.
 func readAndHashFile(path string) (string, fileStamp, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -350,11 +381,42 @@ func readAndHashFile(path string) (string, fileStamp, error) {
 	if !info.Mode().IsRegular() {
 		return "", fileStamp{}, fmt.Errorf("%s is not a regular file", path)
 	}
+	stamp := fileStamp{path: path, sig: statSignature(info)}
+	if id, ok := elfBuildID(f); ok {
+		return fmt.Sprintf("elf-build-id:%s:%d", id, info.Size()), stamp, nil
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", fileStamp{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), fileStamp{path: path, sig: statSignature(info)}, nil
+	return hex.EncodeToString(h.Sum(nil)), stamp, nil
+}
+
+// elfBuildID returns the hex GNU build ID of the ELF file f, if it is one and
+// has one (a note named "GNU" of type NT_GNU_BUILD_ID, 3).
+func elfBuildID(f io.ReaderAt) (string, bool) {
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return "", false
+	}
+	defer ef.Close()
+	sec := ef.Section(".note.gnu.build-id")
+	if sec == nil || sec.Type != elf.SHT_NOTE {
+		return "", false
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) < 16 {
+		return "", false
+	}
+	order := ef.ByteOrder
+	nameSize, descSize, typ := order.Uint32(data[0:]), order.Uint32(data[4:]), order.Uint32(data[8:])
+	nameEnd := 12 + uint64(nameSize)
+	descStart := 12 + (uint64(nameSize)+3)&^3
+	if typ != 3 || nameSize != 4 || string(data[12:min(nameEnd, uint64(len(data)))]) != "GNU\x00" ||
+		descSize < 8 || descStart+uint64(descSize) > uint64(len(data)) {
+		return "", false
+	}
+	return hex.EncodeToString(data[descStart : descStart+uint64(descSize)]), true
 }
 
 // combinedHash digests the roles and contents (not the paths) of comps.

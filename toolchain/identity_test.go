@@ -1,7 +1,10 @@
 package toolchain
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +23,7 @@ import (
 
 var (
 	hexDigestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	keyRE       = regexp.MustCompile(`^id2-[0-9a-f]{64}$`)
+	keyRE       = regexp.MustCompile(`^id3-[0-9a-f]{64}$`)
 	versionRE   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
@@ -95,7 +98,8 @@ func TestProbeRealCompilers(t *testing.T) {
 			assert.Equal(t, tc.roles, roles(id))
 			assert.Regexp(t, hexDigestRE, id.Hash)
 			for _, c := range id.Components {
-				assert.Regexp(t, hexDigestRE, c.Hash, c.Role)
+				// Debian's compilers carry GNU build IDs: no program is read whole.
+				assert.Regexp(t, `^elf-build-id:[0-9a-f]{40,}:[0-9]+$`, c.Hash, c.Role)
 			}
 			assert.Regexp(t, keyRE, id.Key())
 		})
@@ -245,7 +249,7 @@ func TestKey(t *testing.T) {
 		Path: "/usr/bin/gcc-12", Hash: strings.Repeat("ab", 32),
 		Components: []Component{{Role: "driver", Path: "/usr/bin/gcc-12", Hash: strings.Repeat("cd", 32)}}}
 	// A golden value: Key must not change without a new version prefix.
-	assert.Equal(t, "id2-eb301779a22fb5c26ad2cf895c381f55c161fde9747ba0535b1dd11684a73cb1", base.Key())
+	assert.Equal(t, "id3-a81bbc5d11908ff22557023145d19ee1a05be058c425d93ac0da03405c2c5f62", base.Key())
 
 	moved := base
 	moved.Path = "/opt/gcc/bin/gcc"
@@ -389,4 +393,51 @@ func TestHashFileMemo(t *testing.T) {
 	changed, _, err := hashFile(p)
 	require.NoError(t, err)
 	assert.NotEqual(t, first, changed, "a rewritten file is hashed again")
+}
+
+// A program is identified by its ELF build ID where it has one, as readelf
+// reads it, and otherwise by the SHA-256 of its contents; a damaged ELF file
+// falls back to the contents.
+func TestHashFileBuildID(t *testing.T) {
+	needCompiler(t, "gcc")
+	gcc, err := exec.LookPath("gcc")
+	require.NoError(t, err)
+	real, err := filepath.EvalSymlinks(gcc)
+	require.NoError(t, err)
+	elfData, err := os.ReadFile(real)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o755))
+		return p
+	}
+	sha := func(data []byte) string {
+		sum := sha256.Sum256(data)
+		return hex.EncodeToString(sum[:])
+	}
+	readelf, err := exec.Command("readelf", "-n", real).Output()
+	require.NoError(t, err, "readelf -n %s", real)
+	m := regexp.MustCompile(`Build ID: ([0-9a-f]+)`).FindSubmatch(readelf)
+	require.NotNil(t, m, "readelf finds no build ID in %s:\n%s", real, readelf)
+
+	truncated := elfData[:64]
+	noNote := bytes.ReplaceAll(elfData, []byte(".note.gnu.build-id"), []byte(".note.gnu.build-xx"))
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"an ELF program with a build ID", elfData, fmt.Sprintf("elf-build-id:%s:%d", m[1], len(elfData))},
+		{"a script", []byte("#!/bin/sh\nexit 0\n"), sha([]byte("#!/bin/sh\nexit 0\n"))},
+		{"an ELF header cut short", truncated, sha(truncated)},
+		{"an ELF program whose note section is renamed", noNote, sha(noNote)},
+		{"an empty file", nil, sha(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, err := readAndHashFile(write(strings.ReplaceAll(tc.name, " ", "-"), tc.data))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }
