@@ -38,7 +38,10 @@ func runProcess(ctx context.Context, dir string, env []string, argv []string) (o
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	err = cmd.Run()
+	if err = cmd.Start(); err == nil {
+		awaitExit(cmd.Process.Pid)
+		err = cmd.Wait()
+	}
 	var out output
 	var rerr error
 	if out.stdout, rerr = readCapture(stdout); rerr == nil {
