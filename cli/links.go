@@ -33,7 +33,7 @@ links to dcc are kept; any other file in the way is an error, never overwritten.
 			if err != nil {
 				return err
 			}
-			links, err := wrapper.InstallLinks(args[0], self, f)
+			links, err := InstallLinks(args[0], self, f)
 			if err != nil {
 				return err
 			}

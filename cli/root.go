@@ -13,8 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/dcc-build/dcc/wrapper"
 )
 
 // Version is dcc's version, set at build time with -ldflags "-X".
@@ -46,20 +47,6 @@ func commands() []command {
 		connectCommand(), disconnectCommand(), jobsCommand(), hostsCommand(), cleanCommand(),
 		installLinksCommand(), versionCommand(),
 	}
-}
-
-// IsCommand reports whether name is one of dcc's subcommands, so the wrapper
-// can tell "dcc explain" from prefix use ("dcc gcc").
-func IsCommand(name string) bool {
-	if name == "help" {
-		return true
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // Execute runs one dcc subcommand with args (without the program name) and
@@ -150,9 +137,9 @@ func versionCommand() command {
 	}
 }
 
-// executable returns dcc's own resolved path.
+// executable returns dcc's own path (dccd runs the subcommands for dcc).
 func executable() (string, error) {
-	exe, err := os.Executable()
+	exe, err := wrapper.Executable()
 	if err != nil {
 		return "", fmt.Errorf("find dcc's executable: %w", err)
 	}

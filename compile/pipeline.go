@@ -18,8 +18,17 @@ import (
 
 // Compile runs one compile through the cache. Commands dcc does not cache,
 // and anything that goes wrong inside dcc, come back with Handled false: the
-// wrapper then runs the compiler itself.
+// wrapper then runs the compiler itself. The decision goes to the DCC_LOG
+// file the compile's environment names, if any.
 func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon.CompileResult {
+	var a *toolchain.Analysis
+	res := s.compile(ctx, req, &a)
+	logDecision(ctx, req, a, res)
+	return res
+}
+
+// compile is Compile; *analysis is set once the command is classified.
+func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, analysis **toolchain.Analysis) daemon.CompileResult {
 	if s.opts.Disable {
 		return notHandled("dcc is disabled (disable = true)")
 	}
@@ -44,6 +53,7 @@ func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon
 	a := toolchain.Classify(toolchain.Command{
 		Compiler: req.Compiler, Args: req.Args, Dir: req.Dir, Family: id.Family, Driver: id.Driver,
 	})
+	*analysis = &a
 	if !a.Cacheable() {
 		s.count(cache.StatLocal)
 		return notHandled(a.Reason)

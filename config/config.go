@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/mitchellh/go-homedir"
+	"github.com/dcc-build/dcc/config/dir"
 )
 
 // Config is the effective client configuration.
@@ -78,20 +78,7 @@ type Setting struct {
 
 // Dir returns dcc's directory: $DCC_DIR made absolute if it is set and not
 // empty, else ~/.dcc. env looks up an environment variable (os.LookupEnv).
-func Dir(env func(string) (string, bool)) (string, error) {
-	if d, ok := env("DCC_DIR"); ok && d != "" {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return "", fmt.Errorf("DCC_DIR %q: %w", d, err)
-		}
-		return abs, nil
-	}
-	home, err := homedir.Dir()
-	if err != nil {
-		return "", fmt.Errorf("find the home directory for ~/.dcc (or set DCC_DIR): %w", err)
-	}
-	return filepath.Join(home, ".dcc"), nil
-}
+func Dir(env func(string) (string, bool)) (string, error) { return dir.Resolve(env) }
 
 // Load reads the configuration from the process's environment and the config
 // file in Dir(os.LookupEnv). A missing file or directory leaves the defaults.
@@ -210,10 +197,10 @@ func FilePath(dir string) string { return filepath.Join(dir, FileName) }
 func (c *Config) FilePath() string { return FilePath(c.Dir) }
 
 // SocketPath returns the daemon's Unix socket path.
-func (c *Config) SocketPath() string { return filepath.Join(c.Dir, "daemon.sock") }
+func (c *Config) SocketPath() string { return dir.Socket(c.Dir) }
 
 // LockPath returns the lock file the daemon's starters and the daemon hold.
-func (c *Config) LockPath() string { return filepath.Join(c.Dir, "daemon.lock") }
+func (c *Config) LockPath() string { return dir.Lock(c.Dir) }
 
 // CachePath returns the cache database's directory.
 func (c *Config) CachePath() string { return filepath.Join(c.Dir, "cache") }
@@ -222,4 +209,4 @@ func (c *Config) CachePath() string { return filepath.Join(c.Dir, "cache") }
 func (c *Config) StatsPath() string { return filepath.Join(c.Dir, "stats.json") }
 
 // LogPath returns the daemon's log file.
-func (c *Config) LogPath() string { return filepath.Join(c.Dir, "daemon.log") }
+func (c *Config) LogPath() string { return dir.Log(c.Dir) }

@@ -236,6 +236,11 @@ func probeGCC(ctx context.Context, exe string, id *Identity, progs map[string]st
 	if id.Target, err = answers[1], errs[1]; err != nil {
 		return err
 	}
+	if id.Version == "" || id.Target == "" {
+		// A GNU program that is not gcc (coreutils' "true --version" names
+		// the Free Software Foundation too) answers with nothing.
+		return fmt.Errorf("%w: no version or target from -dumpfullversion, -dumpversion and -dumpmachine", ErrUnknownCompiler)
+	}
 	for i, role := range roles {
 		p, err := answers[2+i], errs[2+i]
 		if err != nil {

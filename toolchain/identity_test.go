@@ -216,6 +216,8 @@ func TestProbeErrors(t *testing.T) {
 	writeScript(t, failing, "echo 'gcc: fatal error: no' >&2; exit 4\n")
 	slow := filepath.Join(dir, "clang")
 	writeScript(t, slow, "exec sleep 30\n")
+	gnuTool := filepath.Join(dir, "gcc")
+	writeScript(t, gnuTool, "case $1 in --version) echo 'true (GNU coreutils) 9.1'; echo 'Copyright (C) 2022 Free Software Foundation, Inc.';; esac\n")
 	tests := []struct {
 		name    string
 		path    string
@@ -227,6 +229,7 @@ func TestProbeErrors(t *testing.T) {
 		{"not in PATH", "dcc-no-such-compiler", time.Minute, exec.ErrNotFound, "probe dcc-no-such-compiler: "},
 		{"not a compiler", notCC, time.Minute, ErrUnknownCompiler, `not a compiler dcc recognises: --version printed "hello world"`},
 		{"failing", failing, time.Minute, ErrUnknownCompiler, `--version: exit status 4: "gcc: fatal error: no"`},
+		{"a GNU tool that is not gcc", gnuTool, time.Minute, ErrUnknownCompiler, "no version or target"},
 		{"hangs", slow, 300 * time.Millisecond, context.DeadlineExceeded, "probe " + slow + ": --version: context deadline exceeded"},
 	}
 	for _, tc := range tests {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/config/dir"
 	"github.com/dcc-build/dcc/daemon"
 )
 
@@ -23,26 +23,27 @@ const DisableEnv = "DCC_DISABLE"
 const daemonStartTimeout = 3 * time.Second
 
 // viaDaemon asks the per-user daemon to run the compile through the cache,
-// starting the daemon if none runs. ok is false when the daemon cannot be
-// reached or declines the compile: the caller then runs the compiler itself.
-func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (daemon.CompileResult, bool) {
+// starting the daemon if none runs. answered is false when the daemon was
+// not asked (why says so) or could not be reached; res.Handled is false when
+// the caller must run the compiler itself.
+func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (res daemon.CompileResult, answered bool, why string) {
 	if disabled(os.Getenv(DisableEnv)) {
-		return daemon.CompileResult{}, false
+		return res, false, DisableEnv + " is set"
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return res, false, fmt.Sprintf("working directory: %v", err)
 	}
 	c, err := ConnectDaemon(ctx)
 	if err != nil {
-		return daemon.CompileResult{}, false
+		return res, false, fmt.Sprintf("daemon unreachable: %v", err)
 	}
 	defer c.Close()
-	dir, err := os.Getwd()
+	res, err = c.Compile(ctx, daemon.CompileRequest{Compiler: inv.Compiler, Real: real, Args: inv.Args, Dir: dir, Env: env})
 	if err != nil {
-		return daemon.CompileResult{}, false
+		return daemon.CompileResult{}, false, fmt.Sprintf("daemon: %v", err)
 	}
-	res, err := c.Compile(ctx, daemon.CompileRequest{Compiler: inv.Compiler, Real: real, Args: inv.Args, Dir: dir, Env: env})
-	if err != nil || !res.Handled {
-		return res, false
-	}
-	return res, true
+	return res, true, ""
 }
 
 // DaemonName is the daemon's executable, installed next to dcc: the daemon
@@ -68,38 +69,38 @@ func DaemonCommand() ([]string, error) {
 	return []string{path}, nil
 }
 
-// DaemonPlace returns the daemon's files (from the directory alone, so that a
+// DaemonPlace returns dcc's directory (from the environment alone, so that a
 // broken config file does not stop "dcc daemon stop"), the command that runs
-// it, and the build id a daemon run by that command has.
-func DaemonPlace() (*config.Config, []string, string, error) {
-	dir, err := config.Dir(os.LookupEnv)
+// the daemon, and the build id a daemon run by that command has.
+func DaemonPlace() (string, []string, string, error) {
+	d, err := dir.Resolve(os.LookupEnv)
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", err
 	}
 	cmd, err := DaemonCommand()
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", err
 	}
 	build, err := daemon.BuildIDOf(cmd[0])
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", err
 	}
-	return &config.Config{Dir: dir}, cmd, build, nil
+	return d, cmd, build, nil
 }
 
 // ConnectDaemon connects to the daemon of this dcc build, starting it when
 // none runs.
 func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
-	cfg, cmd, build, err := DaemonPlace()
+	d, cmd, build, err := DaemonPlace()
 	if err != nil {
 		return nil, err
 	}
 	return daemon.Ensure(ctx, daemon.EnsureOptions{
-		SocketPath:   cfg.SocketPath(),
-		LockPath:     cfg.LockPath(),
+		SocketPath:   dir.Socket(d),
+		LockPath:     dir.Lock(d),
 		BuildID:      build,
 		Command:      cmd,
-		LogPath:      cfg.LogPath(),
+		LogPath:      dir.Log(d),
 		StartTimeout: daemonStartTimeout,
 	})
 }

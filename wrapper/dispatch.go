@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -52,3 +53,15 @@ func isOwnName(base string) bool {
 	exe, err := executable()
 	return err == nil && filepath.Base(exe) == base
 }
+
+// CommandNames are dcc's subcommands: "dcc NAME ..." with one of them runs
+// the subcommand, with any other NAME it is prefix use. The subcommands
+// themselves live in dccd (the wrapper links none of them, to start fast);
+// cli's tests keep this list equal to its commands.
+var CommandNames = []string{
+	"explain", "stats", "clear", "config", "daemon", "connect", "disconnect", "jobs",
+	"hosts", "clean", "install-links", "version", "help",
+}
+
+// IsCommand reports whether name is one of CommandNames.
+func IsCommand(name string) bool { return slices.Contains(CommandNames, name) }

@@ -93,3 +93,14 @@ func (f *Finder) skip(path string) bool {
 // executable is dcc's own path, read once per process: dispatch, the PATH
 // lookup and the daemon's location all need it on every compile.
 var executable = sync.OnceValues(os.Executable)
+
+// Executable returns dcc's own executable: the running program's, or the
+// one SetExecutable named.
+func Executable() (string, error) { return executable() }
+
+// SetExecutable names dcc's executable for this process: dccd runs dcc's
+// subcommands on its behalf ("dcc install-links" links to dcc, and the PATH
+// lookup skips dcc, not dccd).
+func SetExecutable(path string) {
+	executable = func() (string, error) { return path, nil }
+}

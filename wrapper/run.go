@@ -9,11 +9,12 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/dcc-build/dcc/toolchain"
 )
 
 // LogEnv names a file to which dcc appends one JSON line per compile with what
-// it decided (the classification and the real compiler it ran).
+// it decided (the classification and the real compiler it ran). The daemon
+// writes the line of every compile it is asked about; the wrapper writes it
+// only when it runs the compiler without asking (no daemon, DCC_DISABLE).
 const LogEnv = "DCC_LOG"
 
 // Exit codes of dcc's own failures, as a shell uses them.
@@ -41,11 +42,18 @@ func Compile(ctx context.Context, inv Invocation, stderr io.Writer) int {
 		}
 		return ExitCannotRun
 	}
-	logDecision(ctx, inv, real)
-	if res, ok := viaDaemon(ctx, inv, real, env); ok {
-		os.Stdout.Write(res.Stdout)
-		stderr.Write(res.Stderr)
+	res, answered, why := viaDaemon(ctx, inv, real, env)
+	if res.Handled {
+		if len(res.Stdout) > 0 {
+			os.Stdout.Write(res.Stdout)
+		}
+		if len(res.Stderr) > 0 {
+			stderr.Write(res.Stderr)
+		}
 		return res.ExitCode
+	}
+	if !answered {
+		logUnasked(ctx, inv, real, why)
 	}
 	argv := append([]string{real}, inv.Args...)
 	err = syscall.Exec(real, argv, env)
@@ -71,9 +79,10 @@ func prepare(inv Invocation) (real string, env []string, err error) {
 	return real, withEnv(os.Environ(), ChainEnv, marker), nil
 }
 
-// logDecision appends the classification of inv to the DCC_LOG file, if set.
-// It never fails a compile: a log that cannot be written is skipped.
-func logDecision(ctx context.Context, inv Invocation, real string) {
+// logUnasked appends to the DCC_LOG file, if set, that the compile runs
+// unchanged because the daemon was not asked (why). It never fails a
+// compile: a log that cannot be written is skipped.
+func logUnasked(ctx context.Context, inv Invocation, real, why string) {
 	path := os.Getenv(LogEnv)
 	if path == "" {
 		return
@@ -84,9 +93,7 @@ func logDecision(ctx context.Context, inv Invocation, real string) {
 	}
 	defer f.Close()
 	dir, _ := os.Getwd()
-	a := toolchain.Classify(toolchain.Command{Compiler: inv.Compiler, Args: inv.Args, Dir: dir})
 	slog.New(slog.NewJSONHandler(f, nil)).LogAttrs(ctx, slog.LevelInfo, "compile",
 		slog.String("compiler", inv.Compiler), slog.String("real", real), slog.String("dir", dir),
-		slog.String("action", string(a.Action)), slog.String("reason", a.Reason),
-		slog.String("source", a.Source), slog.String("object", a.Outputs.Object))
+		slog.String("action", "local"), slog.String("reason", why))
 }

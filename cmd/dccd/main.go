@@ -3,6 +3,9 @@
 // dcc starts it on demand ("dcc daemon start" too); it runs in the foreground,
 // logging to stderr, and exits after idle_timeout without requests.
 //
+// "dccd --dcc=PATH COMMAND ARGS..." runs one of dcc's subcommands instead,
+// on behalf of the dcc at PATH: dcc hands them over so as not to link them.
+//
 // DCC_CPUPROFILE=FILE writes a CPU profile of the daemon's whole run to FILE
 // (read it with "go tool pprof"), for measuring where a build's time goes.
 package main
@@ -13,19 +16,31 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/dcc-build/dcc/cli"
 	"github.com/dcc-build/dcc/compile"
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/wrapper"
 )
 
 func main() {
 	cli.NewBackend = func(_ context.Context, cfg *config.Config, log *slog.Logger) (daemon.Backend, error) {
 		return compile.Open(cfg, log)
 	}
+	args := []string{"daemon", "run"}
+	if len(os.Args) > 1 {
+		self, ok := strings.CutPrefix(os.Args[1], wrapper.CommandFlag)
+		if !ok || self == "" {
+			fmt.Fprintf(os.Stderr, "dccd: unexpected argument %q: dccd is dcc's daemon and takes none (run dcc help)\n", os.Args[1])
+			os.Exit(2)
+		}
+		wrapper.SetExecutable(self)
+		args = os.Args[2:]
+	}
 	stop := startProfile(os.Getenv("DCC_CPUPROFILE"))
-	code := cli.Execute(context.Background(), []string{"daemon", "run"}, os.Stdout, os.Stderr)
+	code := cli.Execute(context.Background(), args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-package wrapper
+package cli
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/dcc-build/dcc/toolchain"
+	"github.com/dcc-build/dcc/wrapper"
 )
 
 // Link is one masquerade link made by InstallLinks.
@@ -21,7 +22,7 @@ type Link struct {
 
 // CompilersInPath lists the compiler drivers found in path (PATH syntax), first
 // occurrence of each name winning, skipping dcc itself and its links.
-func CompilersInPath(f *Finder) []Link {
+func CompilersInPath(f *wrapper.Finder) []Link {
 	seen := map[string]bool{}
 	var out []Link
 	for _, dir := range filepath.SplitList(f.Path) {
@@ -49,7 +50,7 @@ func CompilersInPath(f *Finder) []Link {
 // InstallLinks makes dir a masquerade directory: one symlink to dcc (self) for
 // each compiler found by f. An existing link to dcc is kept; anything else of the
 // same name is an error naming it, and nothing of the user's is overwritten.
-func InstallLinks(dir, self string, f *Finder) ([]Link, error) {
+func InstallLinks(dir, self string, f *wrapper.Finder) ([]Link, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
