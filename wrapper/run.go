@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"syscall"
-
 )
 
 // LogEnv names a file to which dcc appends one JSON line per compile with what
