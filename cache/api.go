@@ -33,6 +33,9 @@ var (
 	ErrClosed = errors.New("cache: closed")
 )
 
+// ObjectFile is the Files key of an entry's object file.
+const ObjectFile = "object"
+
 // Entry is the result of one successful compile.
 type Entry struct {
 	// Files maps an output kind ("object", "deps", "dwo", "gcno", "su") to the

@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
 // Output kinds, the keys of cache.Entry.Files.
 const (
-	kindObject     = "object"
+	kindObject     = cache.ObjectFile
 	kindDeps       = "deps"
 	kindSplitDwarf = "dwo"
 	kindCoverage   = "gcno"

@@ -171,9 +171,9 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	}
 
 	var out output
-	remoteDone := false
+	remoteDone, hostShared := false, false
 	if remoteOK && len(cppStderr) == 0 {
-		out, remoteDone = j.compileRemote(ctx, text, cppKey)
+		out, remoteDone, hostShared = j.compileRemote(ctx, text, cppKey)
 	}
 	if !remoteDone {
 		out, err = j.compile(ctx, text, len(cppStderr) > 0)
@@ -187,7 +187,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
-	if err := j.store(cppKey, out, remoteOK); err != nil {
+	if err := j.store(cppKey, out, remoteOK && !hostShared); err != nil {
 		// The outputs are in place; only the cache missed out. The compile
 		// counts once, as an error.
 		j.s.count(cache.StatErrors)

@@ -21,6 +21,8 @@ type Farm interface {
 	// CacheGet and CachePut reach the team's shared cache; errors are misses.
 	CacheGet(ctx context.Context, project, key string) ([]byte, bool)
 	CachePut(ctx context.Context, project, key string, entry []byte)
+	// SharedOwner is the host CacheGet and CachePut would use for key now.
+	SharedOwner(key string) string
 }
 
 // RemoteOptions configure remote compiling in a Service.
@@ -111,10 +113,12 @@ func (j *job) shareEncoded(key cache.Key, enc []byte) {
 // compileRemote tries the compile on a host. ok is false when it must run
 // here instead: no host free, a host failure or timeout (a fallback), or a
 // remote compile that failed or printed anything (run again here for the
-// local compiler's own diagnostics, when configured).
-func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (output, bool) {
+// local compile's own diagnostics, when configured). shared says the host
+// put the object in the shared cache where lookups for key go: no need to
+// send it there again.
+func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (out output, ok, shared bool) {
 	if len(text) <= j.s.opts.Remote.LocalThreshold {
-		return output{}, false
+		return output{}, false, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
 	defer cancel()
@@ -125,28 +129,28 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 	}
 	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
 	if errors.Is(err, remote.ErrNoHost) {
-		return output{}, false // every host is busy: this one compiles here
+		return output{}, false, false // every host is busy: this one compiles here
 	}
 	if err != nil {
 		j.s.log.Warn("remote compile failed: compiling here", "source", j.a.Source, "host", host, "err", err)
 		j.s.count(cache.StatFallbacks)
-		return output{}, false
+		return output{}, false, false
 	}
 	printed := len(res.Stdout) > 0 || len(res.Stderr) > 0
 	if res.ExitCode != 0 || printed {
 		if j.s.opts.Remote.RerunErrors || res.ExitCode == 0 && printed {
 			j.s.count(cache.StatRemoteReruns)
-			return output{}, false
+			return output{}, false, false
 		}
-		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true
+		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true, false
 	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), res.Object); err != nil {
 		j.s.log.Warn("write remote object: compiling here", "source", j.a.Source, "err", err)
 		j.s.count(cache.StatFallbacks)
-		return output{}, false
+		return output{}, false, false
 	}
 	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
-	return output{}, true
+	return output{}, true, res.Shared && j.s.opts.Remote.Farm.SharedOwner(key.String()) == host
 }
 
 // remoteTimeout bounds one exchange with a host.

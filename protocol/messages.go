@@ -265,6 +265,10 @@ type CompileResult struct {
 	Object   []byte // empty when ExitCode != 0
 	Cached   bool   // answered from the server's result cache
 	Load     Load
+	// Shared: the server also put the object in the request's project
+	// namespace of its shared cache under the request's CacheKey, so the
+	// client need not send it there again.
+	Shared bool
 }
 
 // Type returns MsgCompileResult.
@@ -277,6 +281,7 @@ func (m *CompileResult) encode(e *encoder) {
 	e.bytes(m.Object)
 	e.bool(m.Cached)
 	m.Load.encode(e)
+	e.bool(m.Shared)
 }
 
 func (m *CompileResult) decode(d *decoder) error {
@@ -286,6 +291,7 @@ func (m *CompileResult) decode(d *decoder) error {
 	m.Object = d.bytes("object")
 	m.Cached = d.bool("cached")
 	m.Load.decode(d)
+	m.Shared = d.bool("shared")
 	return d.err
 }
 

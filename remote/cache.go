@@ -94,6 +94,21 @@ func (p *Pool) Owners(key string) []string {
 	return out
 }
 
+// SharedOwner returns the address of the host that owns key in the shared
+// cache right now (the first usable one in rendezvous order, as CacheGet
+// and CachePut pick it, without dialing any), or "" when none is usable.
+func (p *Pool) SharedOwner(key string) string {
+	order := p.rendezvous(key)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range order {
+		if p.usable(h) {
+			return h.cfg.Connect
+		}
+	}
+	return ""
+}
+
 // rendezvous orders the hosts by their weight for key, highest first.
 func (p *Pool) rendezvous(key string) []*host {
 	type weighted struct {

@@ -51,6 +51,8 @@ func TestSharedCache(t *testing.T) {
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 4), hostOf(b.Addr, 4)}, Options{})
 	ctx := context.Background()
 
+	assert.Empty(t, p.SharedOwner(fmt.Sprintf("%064x", 0)), "no host is connected yet")
+
 	// Each entry lands on its key's owner, and comes back from there.
 	perHost := map[string]int{}
 	for i := range 40 {
@@ -64,6 +66,7 @@ func TestSharedCache(t *testing.T) {
 		_, found = p.CacheGet(ctx, "other-project", key)
 		assert.False(t, found, "namespaces are apart")
 		perHost[p.Owners(key)[0]]++
+		assert.Equal(t, p.Owners(key)[0], p.SharedOwner(key))
 	}
 	for addr, s := range servers {
 		assert.Equal(t, perHost[addr], s.Entries(), addr)
@@ -97,6 +100,7 @@ func TestSharedCache(t *testing.T) {
 		}
 		return false
 	})
+	assert.Equal(t, owners[1], p.SharedOwner(key), "its owner down, the next host owns the key")
 	start := time.Now()
 	p.CachePut(ctx, "proj", key, []byte("moved"))
 	entry, found := p.CacheGet(ctx, "proj", key)

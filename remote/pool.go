@@ -192,7 +192,11 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 	if req == nil {
 		return nil, "", errors.New("remote: compile: no request")
 	}
-	h, sess, gen, err := p.pick(ctx, toolchainKey)
+	var owner *host
+	if req.CacheKey != "" && len(p.hosts) > 1 {
+		owner = p.rendezvous(req.CacheKey)[0]
+	}
+	h, sess, gen, err := p.pick(ctx, toolchainKey, owner)
 	if err != nil {
 		return nil, "", err
 	}
@@ -244,8 +248,11 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 	return nil, addr, fmt.Errorf("remote: compile on %s: %w", addr, err)
 }
 
-// pick chooses the host for a job and counts the job in flight there.
-func (p *Pool) pick(ctx context.Context, toolchainKey string) (*host, *protocol.ClientSession, uint64, error) {
+// pick chooses the host for a job and counts the job in flight there: the
+// one with the most free slots weighted by load, preferring, among equals,
+// preferred (the job's owner in the shared cache, which then stores the
+// result itself).
+func (p *Pool) pick(ctx context.Context, toolchainKey string, preferred *host) (*host, *protocol.ClientSession, uint64, error) {
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
 		if p.closed {
@@ -273,7 +280,7 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string) (*host, *protocol.
 			if free <= 0 {
 				continue
 			}
-			if s := h.score(free); best == nil || s > bestScore {
+			if s := h.score(free); best == nil || s > bestScore || s == bestScore && h == preferred {
 				best, bestScore = h, s
 			}
 		}

@@ -86,6 +86,58 @@ func TestCompileGoesToMostFreeSlots(t *testing.T) {
 	assert.Equal(t, 3, b.Compiles())
 }
 
+// Among hosts with as many free slots, a job goes to its key's owner in
+// the shared cache (which stores the result there itself); with more free
+// slots elsewhere, the free slots win.
+func TestCompilePrefersSharedOwnerAmongEquals(t *testing.T) {
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{})
+	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 2)}, Options{})
+	ctx := context.Background()
+	_, _, err := p.Compile(ctx, gccKey, job("dial")) // connects both hosts
+	require.NoError(t, err)
+	waitFor(t, "both hosts connected", func() bool {
+		for _, st := range p.Status() {
+			if !st.Connected {
+				return false
+			}
+		}
+		return true
+	})
+	byOwner := map[string]int{}
+	for i := range 20 {
+		req := job(fmt.Sprint(i))
+		req.CacheKey = fmt.Sprintf("%064x", i*7919)
+		owner := p.SharedOwner(req.CacheKey)
+		require.Equal(t, p.Owners(req.CacheKey)[0], owner, "both hosts are up: the first in rendezvous order")
+		_, host, err := p.Compile(ctx, gccKey, req)
+		require.NoError(t, err)
+		assert.Equal(t, owner, host, "job %d", i)
+		byOwner[host]++
+	}
+	assert.Len(t, byOwner, 2, "keys spread over both owners: %v", byOwner)
+
+	// The owner busier than another host: the free slots win.
+	gate := make(chan struct{})
+	defer close(gate)
+	c := remotetest.Start(t, "127.0.0.4", remotetest.Options{Gate: gate})
+	d := remotetest.Start(t, "127.0.0.5", remotetest.Options{})
+	q := newTestPool(t, []config.Host{hostOf(c.Addr, 2), hostOf(d.Addr, 2)}, Options{})
+	var key string
+	for i := 0; ; i++ {
+		if key = fmt.Sprintf("%064x", i); q.Owners(key)[0] == c.Addr {
+			break
+		}
+	}
+	go q.Compile(ctx, gccKey, job("holds a slot on c")) // the tie goes to c, listed first
+	waitFor(t, "a job in flight on c", func() bool { return inFlight(q)[c.Addr] == 1 })
+	req := job("owned by c")
+	req.CacheKey = key
+	_, host, err := q.Compile(ctx, gccKey, req)
+	require.NoError(t, err)
+	assert.Equal(t, d.Addr, host)
+}
+
 // sentCounts returns the jobs sent per host address.
 func sentCounts(p *Pool) map[string]int64 {
 	out := map[string]int64{}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/protocol"
 )
 
@@ -65,7 +67,8 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 		res.Load = s.runner.Load()
 		return res, nil
 	}
-	if _, err := ParseKey(r.CacheKey); err != nil {
+	sharedKey, err := ParseKey(r.CacheKey)
+	if err != nil {
 		return nil, err
 	}
 	if err := CheckProject(r.Project); err != nil {
@@ -85,6 +88,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 		res, err := s.runner.Run(ctx, job)
 		if err == nil && res.ExitCode == 0 {
 			s.storeResult(ctx, log, r.Project, key, res)
+			res.Shared = s.share(ctx, log, r.Project, sharedKey, res)
 		}
 		return res, err
 	})
@@ -104,6 +108,29 @@ func (s *Server) storeResult(ctx context.Context, log *slog.Logger, project stri
 		}
 		log.Log(ctx, level, "storing a compile result", "err", err)
 	}
+}
+
+// share puts a clean compile's object (no diagnostics: a client replays
+// those from its own compiler) into project's namespace of the shared cache
+// under the client's key, as the client would, and reports whether it did:
+// the client then need not send it again.
+func (s *Server) share(ctx context.Context, log *slog.Logger, project string, key [32]byte, res *protocol.CompileResult) bool {
+	if len(res.Stdout) > 0 || len(res.Stderr) > 0 || len(res.Object) == 0 {
+		return false
+	}
+	entry, err := badgerstore.EncodePortableEntry(cache.Entry{Files: map[string][]byte{cache.ObjectFile: res.Object}})
+	if err == nil {
+		err = s.store.Put(project, key, entry)
+	}
+	if err != nil {
+		level := slog.LevelWarn
+		if errors.Is(err, ErrTooLarge) {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "sharing a compile result", "err", err)
+		return false
+	}
+	return true
 }
 
 // cacheGet answers a shared cache lookup.

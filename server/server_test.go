@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/hashicorp/yamux"
 	"github.com/stretchr/testify/assert"
@@ -153,6 +155,19 @@ func TestServerCompilesAndCaches(t *testing.T) {
 	assert.True(t, bytes.Equal(want, res.Object), "the object differs from a local compile")
 	assert.Equal(t, 2, res.Load.Slots)
 
+	// A clean compile is in the shared cache too, under the client's key,
+	// as the client would have put it.
+	assert.True(t, res.Shared)
+	m, err = call(t, s, &protocol.CacheGet{Project: "demo", Key: req.CacheKey}, protocol.MsgCacheGetResult)
+	require.NoError(t, err)
+	got := m.(*protocol.CacheGetResult)
+	require.True(t, got.Found)
+	entry, err := badgerstore.DecodePortableEntry(got.Entry)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]byte{cache.ObjectFile: want}, entry.Files)
+	assert.Empty(t, entry.Stdout)
+	assert.Empty(t, entry.Stderr)
+
 	// The same unit again, from another client: answered from the result cache.
 	other := ts.dial(t)
 	m, err = call(t, other, req, protocol.MsgCompileResult)
@@ -177,8 +192,25 @@ func TestServerCompilesAndCaches(t *testing.T) {
 		res = m.(*protocol.CompileResult)
 		assert.NotEqual(t, 0, res.ExitCode)
 		assert.False(t, res.Cached)
+		assert.False(t, res.Shared)
 		assert.Contains(t, string(res.Stderr), "error")
 	}
+
+	// A compile with a warning is not shared: the client's own compiler
+	// says it again, and the client shares what it made.
+	warn := *req
+	warn.CacheKey = strings.Repeat("cd", 32)
+	warn.Args = []string{"-O2", "-Wall"}
+	warn.Preprocessed = []byte("# 1 \"w.c\"\nint f(void) { int unused; return 0; }\n")
+	m, err = call(t, s, &warn, protocol.MsgCompileResult)
+	require.NoError(t, err)
+	res = m.(*protocol.CompileResult)
+	require.Equal(t, 0, res.ExitCode)
+	require.Contains(t, string(res.Stderr), "unused")
+	assert.False(t, res.Shared)
+	m, err = call(t, s, &protocol.CacheGet{Project: "demo", Key: warn.CacheKey}, protocol.MsgCacheGetResult)
+	require.NoError(t, err)
+	assert.False(t, m.(*protocol.CacheGetResult).Found)
 	assertEmptyDir(t, ts.cfg.Workdir)
 
 	// Status.

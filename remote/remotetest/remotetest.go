@@ -243,7 +243,10 @@ func (s *Server) handle(ctx context.Context, req protocol.Message) protocol.Mess
 		if s.opts.Compile != nil {
 			return s.opts.Compile(ctx, r)
 		}
-		return &protocol.CompileResult{Object: []byte("object from " + s.Addr + " of " + string(r.Preprocessed)), Load: s.load()}
+		// The load as dcc-server reports it: after the job, its slot free.
+		load := s.load()
+		load.Running--
+		return &protocol.CompileResult{Object: []byte("object from " + s.Addr + " of " + string(r.Preprocessed)), Load: load}
 	case *protocol.CacheGet:
 		if !wait(ctx, s.opts.CacheStall) {
 			return cancelled
