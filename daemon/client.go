@@ -122,11 +122,21 @@ func exchange(ctx context.Context, conn *net.UnixConn, o op, frame []byte) (*mes
 		return nil, fmt.Errorf("%w: a request from the daemon", ErrProtocol)
 	case err == nil:
 		return reply, nil
+	}
+	return nil, quickError(o, err)
+}
+
+// quickError describes a failed exchange: a daemon that hangs up is
+// ErrNotRunning (it is on its way out).
+func quickError(o op, err error) error {
+	switch {
+	case errors.Is(err, ErrVersionMismatch), errors.Is(err, ErrNotRunning):
+		return err
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return nil, fmt.Errorf("%w: the daemon closed the connection during %v: %w", ErrNotRunning, o, err)
+		return fmt.Errorf("%w: the daemon closed the connection during %v: %w", ErrNotRunning, o, err)
 	}
-	return nil, fmt.Errorf("daemon %v: %w", o, err)
+	return fmt.Errorf("daemon %v: %w", o, err)
 }
 
 // withDefaultTimeout bounds ctx by d unless it already ends sooner.

@@ -143,7 +143,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	warmup := append(append([]byte{}, deflate...), "\nint bench_warmup;\n"...)
 	require.NoError(b, os.WriteFile(filepath.Join(unitDir, "warmup.c"), warmup, 0o644))
 	run(dccEnv, append(append([]string{dccGCC}, flags...), "warmup.c", "-o", "warmup.o")...)
-	const units = 30
+	const units = 60
 	var local, distcc, dccWrapper []time.Duration
 	var dccDaemon time.Duration
 	for i := range units {

@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dcc-build/dcc/config/dir"
+	dirs "github.com/dcc-build/dcc/config/dir"
 	"github.com/dcc-build/dcc/daemon"
 )
 
@@ -34,12 +35,22 @@ func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (
 	if err != nil {
 		return res, false, fmt.Sprintf("working directory: %v", err)
 	}
-	c, err := ConnectDaemon(ctx)
+	req := daemon.CompileRequest{Compiler: inv.Compiler, Real: real, Args: inv.Args, Dir: dir, Env: env}
+	home, cmd, build, err := DaemonPlace()
 	if err != nil {
 		return res, false, fmt.Sprintf("daemon unreachable: %v", err)
 	}
-	defer c.Close()
-	res, err = c.Compile(ctx, daemon.CompileRequest{Compiler: inv.Compiler, Real: real, Args: inv.Args, Dir: dir, Env: env})
+	// A running daemon of this build answers on the quick path; otherwise
+	// Ensure starts (or replaces) it first.
+	res, err = daemon.QuickCompile(dirs.Socket(home), build, req, daemon.DefaultDialTimeout)
+	if errors.Is(err, daemon.ErrNotRunning) || errors.Is(err, daemon.ErrVersionMismatch) {
+		var c *daemon.Client
+		if c, err = ensure(ctx, home, cmd, build); err != nil {
+			return res, false, fmt.Sprintf("daemon unreachable: %v", err)
+		}
+		defer c.Close()
+		res, err = c.Compile(ctx, req)
+	}
 	if err != nil {
 		return daemon.CompileResult{}, false, fmt.Sprintf("daemon: %v", err)
 	}
@@ -73,7 +84,7 @@ func DaemonCommand() ([]string, error) {
 // broken config file does not stop "dcc daemon stop"), the command that runs
 // the daemon, and the build id a daemon run by that command has.
 func DaemonPlace() (string, []string, string, error) {
-	d, err := dir.Resolve(os.LookupEnv)
+	d, err := dirs.Resolve(os.LookupEnv)
 	if err != nil {
 		return "", nil, "", err
 	}
@@ -91,16 +102,22 @@ func DaemonPlace() (string, []string, string, error) {
 // ConnectDaemon connects to the daemon of this dcc build, starting it when
 // none runs.
 func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
-	d, cmd, build, err := DaemonPlace()
+	home, cmd, build, err := DaemonPlace()
 	if err != nil {
 		return nil, err
 	}
+	return ensure(ctx, home, cmd, build)
+}
+
+// ensure connects to the daemon in dcc's directory home, run by cmd, of
+// build, starting it when none runs.
+func ensure(ctx context.Context, home string, cmd []string, build string) (*daemon.Client, error) {
 	return daemon.Ensure(ctx, daemon.EnsureOptions{
-		SocketPath:   dir.Socket(d),
-		LockPath:     dir.Lock(d),
+		SocketPath:   dirs.Socket(home),
+		LockPath:     dirs.Lock(home),
 		BuildID:      build,
 		Command:      cmd,
-		LogPath:      dir.Log(d),
+		LogPath:      dirs.Log(home),
 		StartTimeout: daemonStartTimeout,
 	})
 }
