@@ -10,8 +10,9 @@ import (
 
 // awaitRecheck bounds how long awaitExit trusts the poller: past it, the
 // process's state is read again whatever the poller said, so a missed
-// wake-up costs at most this long, never a hang.
-const awaitRecheck = 50 * time.Millisecond
+// wake-up costs at most this long, never a hang; rarely, since every
+// recheck wakes the daemon (and the runtime monitor with it).
+const awaitRecheck = 250 * time.Millisecond
 
 // awaitExit returns when process pid has exited (not yet reaped: the
 // caller's Wait does that), parked in the network poller on a pidfd instead

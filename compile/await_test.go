@@ -24,7 +24,7 @@ func TestAwaitExit(t *testing.T) {
 	}{
 		{"exits at once", []string{"true"}, false, 0, 0},
 		{"fails", []string{"sh", "-c", "exit 3"}, false, 0, 3},
-		{"runs past several rechecks", []string{"sleep", "0.17"}, false, 170 * time.Millisecond, 0},
+		{"runs past several rechecks", []string{"sleep", "0.6"}, false, 600 * time.Millisecond, 0},
 		{"killed", []string{"sleep", "10"}, true, 0, -1},
 	}
 	for _, tc := range tests {
