@@ -143,11 +143,15 @@ func (j *job) hashIncluded(text []byte) []cache.FileDigest {
 	if len(files) > 0 && files[0].includer == "" {
 		j.mainFile = files[0].path
 	}
+	j.textSafe = j.manifestOK
 	out := make([]cache.FileDigest, 0, len(files))
 	for _, f := range files {
 		info, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, f.path))
+		if err == nil && (info.TimeMacros || j.changedTooRecently(info)) {
+			j.textSafe = false
+		}
 		if err != nil {
-			j.manifestOK = false
+			j.manifestOK, j.textSafe = false, false
 			j.s.log.Debug("not recorded for direct mode", "source", j.a.Source, "file", f.path, "err", err)
 			continue
 		}

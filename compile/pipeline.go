@@ -103,8 +103,14 @@ type job struct {
 	// preprocessor mode (not depend mode).
 	needsPreprocessor bool
 	// verified: the included files were hashed after the compile ran and
-	// had not changed since it started (depend mode).
+	// had not changed since it started (depend mode), or the object was
+	// compiled from the preprocessed text, whose files had not changed
+	// since before the compile started when they were hashed: what the
+	// object was made from is what the manifest records.
 	verified bool
+	// textSafe: every file the preprocessed text names was hashed, had
+	// changed before the compile started, and uses no time macro.
+	textSafe bool
 	// projectName caches project().
 	projectName string
 }
@@ -175,9 +181,11 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	if remoteOK && len(cppStderr) == 0 {
 		out, remoteDone, hostShared = j.compileRemote(ctx, text, cppKey)
 	}
+	fromText := remoteDone
 	if !remoteDone {
-		out, err = j.compile(ctx, text, len(cppStderr) > 0)
+		out, fromText, err = j.compile(ctx, text, len(cppStderr) > 0)
 	}
+	j.verified = fromText && j.textSafe
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
@@ -234,20 +242,22 @@ var errPreprocessFailed = errors.New("the compiler will report the error")
 // is not done twice). If the preprocessor or that compile says anything at
 // all, the original command runs instead, so that diagnostics are the
 // compiler's own, in full. Everything else runs the original command.
-func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) (output, error) {
+// fromText says the object was compiled from text.
+func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) (out output, fromText bool, err error) {
 	original := append([]string{j.req.Real}, j.req.Args...)
 	if preprocessorSpoke || j.a.Action != toolchain.ActionRemote || j.a.Family == toolchain.FamilyMSVC ||
 		j.a.CompileCommand == nil || j.a.PreprocessCommand == nil {
-		return runProcess(ctx, j.req.Dir, j.req.Env, original)
+		out, err = runProcess(ctx, j.req.Dir, j.req.Env, original)
+		return out, false, err
 	}
 	tmp, err := os.MkdirTemp(j.s.opts.TempDir, "cpp-")
 	if err != nil {
-		return output{}, fmt.Errorf("temporary directory: %w", err)
+		return output{}, false, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	input := filepath.Join(tmp, filepath.Base(j.a.PreprocessedInput))
 	if err := os.WriteFile(input, text, 0o600); err != nil {
-		return output{}, fmt.Errorf("write preprocessed text: %w", err)
+		return output{}, false, fmt.Errorf("write preprocessed text: %w", err)
 	}
 	argv := withCompiler(j.a.CompileCommand, j.req.Real)
 	for i := 1; i < len(argv); i++ {
@@ -255,11 +265,12 @@ func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) 
 			argv[i] = input
 		}
 	}
-	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv)
+	out, err = runProcess(ctx, j.req.Dir, j.req.Env, argv)
 	if err == nil && out.exit == 0 && len(out.stdout) == 0 && len(out.stderr) == 0 {
-		return out, nil
+		return out, true, nil
 	}
-	return runProcess(ctx, j.req.Dir, j.req.Env, original)
+	out, err = runProcess(ctx, j.req.Dir, j.req.Env, original)
+	return out, false, err
 }
 
 // store saves the outputs of a successful compile under key, and with share
