@@ -1,11 +1,17 @@
 package compile
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/toolchain"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,5 +152,43 @@ func TestDepFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, depFlags(tt.args), "%v", tt.args)
+	}
+}
+
+// hashIncluded says whether every file the preprocessed text names was
+// hashed unchanged since before the compile started and free of time macros:
+// an object compiled from that text then needs no second hashing.
+func TestHashIncludedTextSafe(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"a.c": "int a;\n", "old.h": "int o;\n", "time.h2": "const char *t = __TIME__;\n"})
+	settle(t, dir)
+	writeTree(t, dir, map[string]string{"new.h": "int n;\n"})
+	text := func(files ...string) []byte {
+		var b strings.Builder
+		b.WriteString("# 1 \"a.c\"\n")
+		for _, f := range files {
+			fmt.Fprintf(&b, "# 1 \"%s\" 1\nint x;\n# 2 \"a.c\" 2\n", f)
+		}
+		return []byte(b.String())
+	}
+	tests := []struct {
+		name  string
+		text  []byte
+		safe  bool
+		files int
+	}{
+		{"old files", text("old.h"), true, 2},
+		{"a file changed just now", text("old.h", "new.h"), false, 3},
+		{"a file using __TIME__", text("time.h2"), false, 2},
+		{"a file that is not there", text("gone.h"), false, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Service{opts: Options{Memo: filehash.NewMemo(100)}, log: slog.New(slog.DiscardHandler)}
+			j := &job{s: s, req: daemon.CompileRequest{Dir: dir}, a: &toolchain.Analysis{Source: "a.c"}, start: time.Now()}
+			got := j.hashIncluded(tc.text)
+			assert.Len(t, got, tc.files)
+			assert.Equal(t, tc.safe, j.textSafe)
+		})
 	}
 }
