@@ -148,15 +148,49 @@ func (s *ClientSession) openStream(ctx context.Context) (*yamux.Stream, error) {
 // closed it) or ctx ends (ctx's error); either way it closes the session and
 // waits for running handlers to return.
 func Serve(ctx context.Context, sess *yamux.Session, handle func(ctx context.Context, req Message) Message) error {
+	return ServeWithin(ctx, sess, handle, ServeLimits{})
+}
+
+// ServeLimits bound what one session may make a server hold.
+type ServeLimits struct {
+	// Streams is how many requests of the session are read and answered at
+	// once (DefaultSessionStreams when 0); the session's further streams
+	// wait to be accepted.
+	Streams int
+	// Budget is the memory requests may hold, shared with the server's
+	// other sessions (a budget of DefaultBudget for this session alone when
+	// nil).
+	Budget *Budget
+}
+
+// DefaultSessionStreams is ServeLimits.Streams when not set.
+const DefaultSessionStreams = 64
+
+// ServeWithin is Serve within limits.
+func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx context.Context, req Message) Message, limits ServeLimits) error {
 	if sess == nil || handle == nil {
 		return errors.New("protocol: serve: nil session or handler")
 	}
+	if limits.Streams <= 0 {
+		limits.Streams = DefaultSessionStreams
+	}
+	if limits.Budget == nil {
+		limits.Budget = NewBudget(DefaultBudget)
+	}
+	slots := make(chan struct{}, limits.Streams)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer sess.Close()
 	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
 	defer stop()
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("protocol: serve: %w", ctx.Err())
+		case <-sess.CloseChan():
+			return nil
+		}
 		st, err := sess.AcceptStream()
 		if err != nil {
 			switch {
@@ -170,16 +204,22 @@ func Serve(ctx context.Context, sess *yamux.Session, handle func(ctx context.Con
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serveStream(ctx, st, handle)
+			defer func() { <-slots }()
+			serveStream(ctx, st, handle, limits.Budget)
 		}()
 	}
 }
 
-// serveStream answers the one request on st.
-func serveStream(ctx context.Context, st *yamux.Stream, handle func(context.Context, Message) Message) {
+// serveStream answers the one request on st, holding its declared size in
+// budget from before its payload is read until it is answered.
+func serveStream(ctx context.Context, st *yamux.Stream, handle func(context.Context, Message) Message, budget *Budget) {
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(streamIOTimeout))
-	req, err := ReadMessage(st)
+	deadline := time.Now().Add(streamIOTimeout)
+	_ = st.SetDeadline(deadline)
+	rctx, rcancel := context.WithDeadline(ctx, deadline)
+	req, release, err := readWithin(rctx, st, budget)
+	rcancel()
+	defer release()
 	if err != nil {
 		if code := refusalCode(err); code != "" {
 			reply(st, &Error{Code: code, Message: err.Error()})
@@ -213,6 +253,26 @@ func serveStream(ctx context.Context, st *yamux.Stream, handle func(context.Cont
 
 	_ = st.SetReadDeadline(longAgo) // release the watcher
 	<-watched
+}
+
+// readWithin reads one message, first taking its declared size (decoded and
+// on the wire) from budget, waiting for it until ctx ends. The caller calls
+// release once done with the message (also after an error).
+func readWithin(ctx context.Context, r io.Reader, budget *Budget) (m Message, release func(), err error) {
+	release = func() {}
+	h, err := readHeader(r)
+	if err != nil {
+		return nil, release, err
+	}
+	if err := h.check(MaxMessageSize, MaxFrameSize); err != nil {
+		return nil, release, err
+	}
+	n := int64(h.size) + int64(h.wire)
+	if err := budget.acquire(ctx, n); err != nil {
+		return nil, release, err
+	}
+	m, err = readBody(r, h)
+	return m, func() { budget.release(n) }, err
 }
 
 // reply writes resp on st; a response too large to send becomes a

@@ -58,6 +58,8 @@ type Server struct {
 	store      *Store
 	flights    flights
 	grace      time.Duration
+	// budget bounds the memory the requests of every session hold at once.
+	budget *protocol.Budget
 
 	listener   net.Listener
 	handshakes chan struct{}
@@ -108,7 +110,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		grace = DefaultShutdownGrace
 	}
 	return &Server{cfg: cfg, log: log, name: name, toolchains: tcs, runner: runner, store: store,
-		grace: grace, handshakes: make(chan struct{}, maxHandshakes)}, nil
+		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget)}, nil
 }
 
 // Listen opens the TCP listener on the configured address and returns the
@@ -225,9 +227,9 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		log.Warn("starting the session", "err", err)
 		return
 	}
-	if err := protocol.Serve(ctx, sess, func(ctx context.Context, req protocol.Message) protocol.Message {
+	if err := protocol.ServeWithin(ctx, sess, func(ctx context.Context, req protocol.Message) protocol.Message {
 		return s.handle(ctx, log, req)
-	}); err != nil && ctx.Err() == nil {
+	}, protocol.ServeLimits{Budget: s.budget}); err != nil && ctx.Err() == nil {
 		log.Warn("session ended", "err", err)
 		return
 	}
