@@ -143,9 +143,11 @@ func listBuiltinDirs(ctx context.Context, dir string, env, argv []string) ([]str
 
 // probeArgs returns the options of a command that can move the compiler's
 // built-in include directories (--sysroot, -nostdinc, -target, -m32,
-// -stdlib=, ...): the code-generation options and the preprocessor options
-// other than those naming macros, include files and include directories,
-// which would add to the list or read files.
+// -stdlib=, ...): the code-generation options other than optimization,
+// debug, warning and -f options, which move none (so that -O2 and -O3
+// -fPIC share one listing), and the preprocessor options other than those
+// naming macros, include files and include directories, which would add to
+// the list or read files.
 func probeArgs(a *toolchain.Analysis) []string {
 	skipWithValue := []string{"-D", "-U", "-I", "-iquote", "-isystem", "-idirafter", "-include", "-imacros"}
 	var out []string
@@ -161,7 +163,18 @@ func probeArgs(a *toolchain.Analysis) []string {
 			out = append(out, arg)
 		}
 	}
-	return append(out, a.CodegenArgs...)
+	for _, arg := range a.CodegenArgs {
+		switch {
+		case arg == "-w", arg == "-pipe", arg == "-pedantic", arg == "-pedantic-errors":
+		case len(arg) > 2 && (strings.HasPrefix(arg, "-O") || strings.HasPrefix(arg, "-g") ||
+			strings.HasPrefix(arg, "-W") || strings.HasPrefix(arg, "-f") && !strings.HasPrefix(arg, "-fopenmp")):
+			// (clang may search OpenMP's headers with -fopenmp.)
+		case arg == "-O" || arg == "-g":
+		default:
+			out = append(out, arg)
+		}
+	}
+	return out
 }
 
 // parseSearchList reads the include search list gcc and clang print with -v:

@@ -62,6 +62,9 @@ func TestProbeArgs(t *testing.T) {
 		{"include options dropped", []string{"-Iinc", "-I", "x", "-iquote", "q", "-isystem", "s", "-idirafter", "d", "-DX=1", "-D", "Y", "-UZ", "-include", "p.h", "-imacros", "m.h"}, nil, nil},
 		{"directory movers kept", []string{"--sysroot=/sr", "-nostdinc", "-isysroot", "/x", "-Wp,-MD,f.d"}, []string{"-m32", "-target", "aarch64-linux-gnu"},
 			[]string{"--sysroot=/sr", "-nostdinc", "-isysroot", "/x", "-m32", "-target", "aarch64-linux-gnu"}},
+		{"optimization, debug, warning and -f options dropped", nil,
+			[]string{"-O3", "-O", "-g", "-g3", "-gno-column-info", "-Wall", "-Wextra", "-w", "-pedantic", "-pipe", "-fPIC", "-fno-strict-aliasing", "-fopenmp", "-mavx2", "-stdlib=libc++", "-std=c11"},
+			[]string{"-fopenmp", "-mavx2", "-stdlib=libc++", "-std=c11"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
