@@ -162,11 +162,21 @@ func (s *Service) ZeroStats(context.Context) error {
 
 // Clear empties the cache; the counters are untouched.
 func (s *Service) Clear(context.Context) error {
+	// Badger clears by writing: it flushes its memtables into new tables
+	// through memory maps, which on a full disk kill the daemon (SIGBUS)
+	// instead of failing. Without room for that, clearing is refused.
+	if err := s.checkRoom(clearReserve); err != nil {
+		return fmt.Errorf("clear cache: %w: free some space first, or stop the daemon (dcc daemon stop) and remove %s", err, s.opts.CacheDir)
+	}
 	if err := s.opts.Store.Clear(); err != nil {
 		return fmt.Errorf("clear cache: %w", err)
 	}
 	return nil
 }
+
+// clearReserve is the room Clear needs beyond minFreeSpace: what Badger
+// writes while dropping everything (its memtables flushed into tables).
+const clearReserve = 32 << 20
 
 // Close saves the counters and closes the store.
 func (s *Service) Close() error {

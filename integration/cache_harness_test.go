@@ -28,19 +28,6 @@ const raceGuardWait = 200 * time.Millisecond
 // waitRaceGuard lets the files just written age past dcc's race guard.
 func waitRaceGuard() { time.Sleep(raceGuardWait) }
 
-// knownBugsEnv, set to 1, runs the tests that show bugs not fixed yet in
-// packages this suite does not own; without it they skip with the bug's
-// description, so that the suite stays green while the bug is open.
-const knownBugsEnv = "DCC_KNOWN_BUGS"
-
-// knownBug skips the test unless DCC_KNOWN_BUGS=1.
-func knownBug(t *testing.T, description string) {
-	t.Helper()
-	if os.Getenv(knownBugsEnv) != "1" {
-		t.Skipf("known bug (run with %s=1 to see it fail): %s", knownBugsEnv, description)
-	}
-}
-
 // behaviourCompiler is a compiler family the behaviour tests run against.
 type behaviourCompiler struct {
 	// name is the family, and the subtest's name.
