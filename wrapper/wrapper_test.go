@@ -1,6 +1,8 @@
 package wrapper
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,4 +119,29 @@ func TestChain(t *testing.T) {
 func TestWithEnv(t *testing.T) {
 	got := withEnv([]string{"A=1", "DCC_CHAIN=old", "DCC_CHAINX=keep"}, ChainEnv, "new")
 	assert.Equal(t, []string{"A=1", "DCC_CHAINX=keep", "DCC_CHAIN=new"}, got)
+}
+
+// A compile the wrapper runs without asking the daemon leaves a "local"
+// DCC_LOG line with the reason; without DCC_LOG nothing is written.
+func TestLogUnasked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dcc.log")
+	inv := Invocation{Mode: ModeMasquerade, Compiler: "gcc", Args: []string{"-c", "a.c"}}
+	t.Setenv(LogEnv, "")
+	logUnasked(context.Background(), inv, "/usr/bin/gcc", "DCC_DISABLE is set")
+	_, err := os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	t.Setenv(LogEnv, path)
+	logUnasked(context.Background(), inv, "/usr/bin/gcc", "DCC_DISABLE is set")
+	logUnasked(context.Background(), inv, "/usr/bin/gcc", "daemon unreachable: x")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 2)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &line))
+	assert.Equal(t, "gcc", line["compiler"])
+	assert.Equal(t, "/usr/bin/gcc", line["real"])
+	assert.Equal(t, "local", line["action"])
+	assert.Equal(t, "DCC_DISABLE is set", line["reason"])
 }
