@@ -167,7 +167,11 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		}
 		return res, err
 	}
-	if remoteOK {
+	// A unit that goes to its key's owner asks the owner's shared cache with
+	// its compile request: no lookup of its own.
+	asksOwner := remoteOK && len(cppStderr) == 0 && len(text) > j.s.opts.Remote.LocalThreshold &&
+		j.s.opts.Remote.Farm.OwnerTakes(j.id.Key(), cppKey.String())
+	if remoteOK && !asksOwner {
 		if res, entry, ok, err := j.lookupShared(ctx, cppKey); err != nil || ok {
 			if ok {
 				hit(entry, cache.StatRemoteCacheHits)
@@ -177,9 +181,9 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	}
 
 	var out output
-	remoteDone, hostShared := false, false
+	remoteDone, hostShared, fromShared := false, false, false
 	if remoteOK && len(cppStderr) == 0 {
-		out, remoteDone, hostShared = j.compileRemote(ctx, text, cppKey)
+		out, remoteDone, hostShared, fromShared = j.compileRemote(ctx, text, cppKey)
 	}
 	fromText := remoteDone
 	if !remoteDone {
@@ -200,6 +204,12 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		// counts once, as an error.
 		j.s.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
+		return res, nil
+	}
+	if fromShared {
+		res.Reason = "shared cache hit"
+		j.s.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
+		j.remember(ctx, direct, directKey, cppKey, included)
 		return res, nil
 	}
 	j.s.count(cache.StatMisses)

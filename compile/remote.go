@@ -23,6 +23,9 @@ type Farm interface {
 	CachePut(ctx context.Context, project, key string, entry []byte)
 	// SharedOwner is the host CacheGet and CachePut would use for key now.
 	SharedOwner(key string) string
+	// OwnerTakes says a job with key would go to that host now: its
+	// compile request then doubles as the shared-cache lookup.
+	OwnerTakes(toolchainKey, key string) bool
 }
 
 // RemoteOptions configure remote compiling in a Service.
@@ -115,10 +118,10 @@ func (j *job) shareEncoded(key cache.Key, enc []byte) {
 // remote compile that failed or printed anything (run again here for the
 // local compile's own diagnostics, when configured). shared says the host
 // put the object in the shared cache where lookups for key go: no need to
-// send it there again.
-func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (out output, ok, shared bool) {
+// send it there again. fromShared says the host answered from that cache.
+func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (out output, ok, shared, fromShared bool) {
 	if len(text) <= j.s.opts.Remote.LocalThreshold {
-		return output{}, false, false
+		return output{}, false, false, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
 	defer cancel()
@@ -129,28 +132,31 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 	}
 	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
 	if errors.Is(err, remote.ErrNoHost) {
-		return output{}, false, false // every host is busy: this one compiles here
+		return output{}, false, false, false // every host is busy: this one compiles here
 	}
 	if err != nil {
 		j.s.log.Warn("remote compile failed: compiling here", "source", j.a.Source, "host", host, "err", err)
 		j.s.count(cache.StatFallbacks)
-		return output{}, false, false
+		return output{}, false, false, false
 	}
 	printed := len(res.Stdout) > 0 || len(res.Stderr) > 0
 	if res.ExitCode != 0 || printed {
 		if j.s.opts.Remote.RerunErrors || res.ExitCode == 0 && printed {
 			j.s.count(cache.StatRemoteReruns)
-			return output{}, false, false
+			return output{}, false, false, false
 		}
-		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true, false
+		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true, false, false
 	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), res.Object); err != nil {
 		j.s.log.Warn("write remote object: compiling here", "source", j.a.Source, "err", err)
 		j.s.count(cache.StatFallbacks)
-		return output{}, false, false
+		return output{}, false, false, false
+	}
+	if res.FromShared {
+		return output{}, true, true, true
 	}
 	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
-	return output{}, true, res.Shared && j.s.opts.Remote.Farm.SharedOwner(key.String()) == host
+	return output{}, true, res.Shared && j.s.opts.Remote.Farm.SharedOwner(key.String()) == host, false
 }
 
 // remoteTimeout bounds one exchange with a host.

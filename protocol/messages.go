@@ -269,6 +269,9 @@ type CompileResult struct {
 	// namespace of its shared cache under the request's CacheKey, so the
 	// client need not send it there again.
 	Shared bool
+	// FromShared: nothing was compiled; the answer is the entry the
+	// server's shared cache holds under the request's CacheKey.
+	FromShared bool
 }
 
 // Type returns MsgCompileResult.
@@ -282,6 +285,7 @@ func (m *CompileResult) encode(e *encoder) {
 	e.bool(m.Cached)
 	m.Load.encode(e)
 	e.bool(m.Shared)
+	e.bool(m.FromShared)
 }
 
 func (m *CompileResult) decode(d *decoder) error {
@@ -292,6 +296,7 @@ func (m *CompileResult) decode(d *decoder) error {
 	m.Cached = d.bool("cached")
 	m.Load.decode(d)
 	m.Shared = d.bool("shared")
+	m.FromShared = d.bool("from shared")
 	return d.err
 }
 

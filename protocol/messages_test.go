@@ -75,7 +75,7 @@ func roundTripCases() []struct {
 		{"CompileResult/empty", &CompileResult{}},
 		{"CompileResult/full", &CompileResult{
 			ExitCode: -1, Stdout: []byte("out\n"), Stderr: randomBytes(100_000),
-			Object: compressible, Cached: true, Load: load, Shared: true,
+			Object: compressible, Cached: true, Load: load, Shared: true, FromShared: true,
 		}},
 		{"CacheGet/empty", &CacheGet{}},
 		{"CacheGet/full", &CacheGet{Project: long, Key: long}},

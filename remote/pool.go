@@ -192,11 +192,11 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 	if req == nil {
 		return nil, "", errors.New("remote: compile: no request")
 	}
-	var owner *host
+	var order []*host
 	if req.CacheKey != "" && len(p.hosts) > 1 {
-		owner = p.rendezvous(req.CacheKey)[0]
+		order = p.rendezvous(req.CacheKey)
 	}
-	h, sess, gen, err := p.pick(ctx, toolchainKey, owner)
+	h, sess, gen, err := p.pick(ctx, toolchainKey, order)
 	if err != nil {
 		return nil, "", err
 	}
@@ -250,9 +250,9 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 
 // pick chooses the host for a job and counts the job in flight there: the
 // one with the most free slots weighted by load, preferring, among equals,
-// preferred (the job's owner in the shared cache, which then stores the
-// result itself).
-func (p *Pool) pick(ctx context.Context, toolchainKey string, preferred *host) (*host, *protocol.ClientSession, uint64, error) {
+// the first usable host of owners (the job's rendezvous order in the shared
+// cache: that host stores the result there itself).
+func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*host, *protocol.ClientSession, uint64, error) {
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
 		if p.closed {
@@ -260,6 +260,7 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, preferred *host) (
 			return nil, nil, 0, ErrClosed
 		}
 		now := p.opts.Now()
+		preferred := p.firstUsable(owners)
 		var best *host
 		var bestScore float64
 		var firstDials []chan struct{}
@@ -461,3 +462,39 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 
 // errNoToken: a host with no token cannot be authenticated.
 var errNoToken = errors.New("no token set (token in the config file, or DCC_TOKEN)")
+
+// firstUsable returns the first of hosts with a live session, or nil.
+// p.mu must be held.
+func (p *Pool) firstUsable(hosts []*host) *host {
+	for _, h := range hosts {
+		if p.usable(h) {
+			return h
+		}
+	}
+	return nil
+}
+
+// OwnerTakes reports whether a job with key, for toolchainKey, would go now
+// to the key's owner in the shared cache: the owner is up, offers the
+// toolchain and has a free slot, and no other host scores higher. Such a
+// job's compile request doubles as the shared-cache lookup (the owner
+// answers from its shared cache when it holds the key).
+func (p *Pool) OwnerTakes(toolchainKey, key string) bool {
+	order := p.rendezvous(key)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	owner := p.firstUsable(order)
+	if owner == nil || !owner.offers(toolchainKey) || owner.cfg.Jobs-owner.inFlight <= 0 {
+		return false
+	}
+	score := owner.score(owner.cfg.Jobs - owner.inFlight)
+	for _, h := range p.hosts {
+		if h == owner || !p.usable(h) || !h.offers(toolchainKey) {
+			continue
+		}
+		if free := h.cfg.Jobs - h.inFlight; free > 0 && h.score(free) > score {
+			return false
+		}
+	}
+	return true
+}

@@ -138,6 +138,38 @@ func TestCompilePrefersSharedOwnerAmongEquals(t *testing.T) {
 	assert.Equal(t, d.Addr, host)
 }
 
+// OwnerTakes says whether a job would go to its key's owner now.
+func TestOwnerTakes(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Gate: gate})
+	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Gate: gate})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1), hostOf(b.Addr, 1)}, Options{})
+	keyOwnedBy := func(addr string) string {
+		for i := 0; ; i++ {
+			if key := fmt.Sprintf("%064x", i); p.Owners(key)[0] == addr {
+				return key
+			}
+		}
+	}
+	keyA, keyB := keyOwnedBy(a.Addr), keyOwnedBy(b.Addr)
+	assert.False(t, p.OwnerTakes(gccKey, keyA), "no host connected yet")
+	for _, st := range p.Check(context.Background()) {
+		require.True(t, st.Connected, "%s", st.Addr)
+	}
+
+	assert.True(t, p.OwnerTakes(gccKey, keyA), "idle hosts: the owner takes it")
+	assert.True(t, p.OwnerTakes(gccKey, keyB))
+	assert.False(t, p.OwnerTakes("id3-other-toolchain", keyA), "a toolchain the owner lacks")
+
+	req := job("holds a's slot")
+	req.CacheKey = keyA
+	go p.Compile(context.Background(), gccKey, req)
+	waitFor(t, "a job in flight on a", func() bool { return inFlight(p)[a.Addr] == 1 })
+	assert.False(t, p.OwnerTakes(gccKey, keyA), "the owner's slot is taken")
+	assert.True(t, p.OwnerTakes(gccKey, keyB))
+}
+
 // sentCounts returns the jobs sent per host address.
 func sentCounts(p *Pool) map[string]int64 {
 	out := map[string]int64{}

@@ -74,6 +74,10 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 	if err := CheckProject(r.Project); err != nil {
 		return nil, err
 	}
+	if res, ok := s.fromShared(log, r.Project, sharedKey); ok {
+		res.Load = s.runner.Load()
+		return res, nil
+	}
 	key := job.ResultKey()
 	res, ok, err := s.store.GetResult(r.Project, key)
 	if err != nil {
@@ -108,6 +112,23 @@ func (s *Server) storeResult(ctx context.Context, log *slog.Logger, project stri
 		}
 		log.Log(ctx, level, "storing a compile result", "err", err)
 	}
+}
+
+// fromShared answers a compile from project's namespace of the shared cache
+// when it holds a clean entry under the client's key: the same answer the
+// client's own shared-cache lookup would have had, without a second round
+// trip. An entry that does not decode is no answer.
+func (s *Server) fromShared(log *slog.Logger, project string, key [32]byte) (*protocol.CompileResult, bool) {
+	b, ok, err := s.store.Get(project, key)
+	if err != nil || !ok {
+		return nil, false
+	}
+	e, err := badgerstore.DecodePortableEntry(b)
+	if err != nil || e.ExitCode != 0 || len(e.Files[cache.ObjectFile]) == 0 {
+		log.Debug("shared cache entry unusable for a compile", "err", err)
+		return nil, false
+	}
+	return &protocol.CompileResult{Object: e.Files[cache.ObjectFile], Stdout: e.Stdout, Stderr: e.Stderr, FromShared: true}, true
 }
 
 // share puts a clean compile's object (no diagnostics: a client replays

@@ -168,12 +168,13 @@ func TestServerCompilesAndCaches(t *testing.T) {
 	assert.Empty(t, entry.Stdout)
 	assert.Empty(t, entry.Stderr)
 
-	// The same unit again, from another client: answered from the result cache.
+	// The same unit again, from another client: answered from the shared
+	// cache the first compile filled, nothing compiled.
 	other := ts.dial(t)
 	m, err = call(t, other, req, protocol.MsgCompileResult)
 	require.NoError(t, err)
 	res = m.(*protocol.CompileResult)
-	assert.True(t, res.Cached)
+	assert.True(t, res.FromShared)
 	assert.True(t, bytes.Equal(want, res.Object))
 
 	// No CacheKey: compiled again, not looked up.
@@ -185,6 +186,7 @@ func TestServerCompilesAndCaches(t *testing.T) {
 
 	// A failed compile is answered, and not cached.
 	bad := *req
+	bad.CacheKey = strings.Repeat("ef", 32) // a key is the digest of its text
 	bad.Preprocessed = []byte("# 1 \"x.c\"\nint broken( {\n")
 	for range 2 {
 		m, err = call(t, s, &bad, protocol.MsgCompileResult)
@@ -211,6 +213,12 @@ func TestServerCompilesAndCaches(t *testing.T) {
 	m, err = call(t, s, &protocol.CacheGet{Project: "demo", Key: warn.CacheKey}, protocol.MsgCacheGetResult)
 	require.NoError(t, err)
 	assert.False(t, m.(*protocol.CacheGetResult).Found)
+	// Sent again, from another client: answered from the result cache.
+	m, err = call(t, other, &warn, protocol.MsgCompileResult)
+	require.NoError(t, err)
+	res = m.(*protocol.CompileResult)
+	assert.True(t, res.Cached)
+	assert.Contains(t, string(res.Stderr), "unused")
 	assertEmptyDir(t, ts.cfg.Workdir)
 
 	// Status.
@@ -219,6 +227,53 @@ func TestServerCompilesAndCaches(t *testing.T) {
 	st := m.(*protocol.StatusResult)
 	assert.Equal(t, "test-host", st.Server)
 	assert.Equal(t, w.Toolchains, st.Toolchains)
+}
+
+// A compile request whose key the shared cache holds (clean) is answered
+// from there, nothing compiled; an unusable entry is no answer.
+func TestServerCompileFromSharedCache(t *testing.T) {
+	realCompiler(t, "gcc")
+	ts := startServer(t, nil, nil)
+	s := ts.dial(t)
+	key := gccKey(t, s.Welcome())
+	dir, text := clientUnit(t, "gcc")
+	entry := func(e cache.Entry) []byte {
+		b, err := badgerstore.EncodePortableEntry(e)
+		require.NoError(t, err)
+		return b
+	}
+	tests := []struct {
+		name       string
+		entry      []byte
+		fromShared bool
+	}{
+		{"a clean entry", entry(cache.Entry{Files: map[string][]byte{cache.ObjectFile: []byte("shared object")}}), true},
+		{"an entry with diagnostics", entry(cache.Entry{Files: map[string][]byte{cache.ObjectFile: []byte("shared object")}, Stderr: []byte("warning: w")}), true},
+		{"an entry without an object", entry(cache.Entry{Files: map[string][]byte{"deps": []byte("x.o: x.c")}}), false},
+		{"a damaged entry", []byte("not an entry"), false},
+		{"no entry", nil, false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cacheKey := fmt.Sprintf("%064x", i+1)
+			if tc.entry != nil {
+				_, err := call(t, s, &protocol.CachePut{Project: "demo", Key: cacheKey, Entry: tc.entry}, protocol.MsgCachePutResult)
+				require.NoError(t, err)
+			}
+			req := &protocol.CompileRequest{Toolchain: key, Language: "c", Args: []string{"-O2"}, Preprocessed: text,
+				SourceName: "x.c", ClientDir: dir, Project: "demo", CacheKey: cacheKey, TimeoutMS: 60000}
+			m, err := call(t, s, req, protocol.MsgCompileResult)
+			require.NoError(t, err)
+			res := m.(*protocol.CompileResult)
+			assert.Equal(t, tc.fromShared, res.FromShared)
+			if tc.fromShared {
+				assert.Equal(t, "shared object", string(res.Object))
+				return
+			}
+			require.Equal(t, 0, res.ExitCode, "%s", res.Stderr)
+			assert.NotEqual(t, "shared object", string(res.Object), "compiled")
+		})
+	}
 }
 
 func TestServerSharedCacheAndClean(t *testing.T) {
