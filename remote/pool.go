@@ -260,9 +260,6 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 			return nil, nil, 0, ErrClosed
 		}
 		now := p.opts.Now()
-		preferred := p.firstUsable(owners)
-		var best *host
-		var bestScore float64
 		var firstDials []chan struct{}
 		offered, up := false, false
 		for _, h := range p.hosts {
@@ -273,19 +270,9 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 				continue
 			}
 			up = true
-			if !h.offers(toolchainKey) {
-				continue
-			}
-			offered = true
-			free := h.cfg.Jobs - h.inFlight
-			if free <= 0 {
-				continue
-			}
-			if s := h.score(free); best == nil || s > bestScore || s == bestScore && h == preferred {
-				best, bestScore = h, s
-			}
+			offered = offered || h.offers(toolchainKey)
 		}
-		if best != nil {
+		if best := p.best(toolchainKey, p.firstUsable(owners)); best != nil {
 			best.inFlight++
 			best.sent++
 			sess, gen := best.sess, best.gen
@@ -474,27 +461,35 @@ func (p *Pool) firstUsable(hosts []*host) *host {
 	return nil
 }
 
+// best returns the usable host offering toolchainKey with the most free
+// slots weighted by load, preferred among equals, or nil when none has a
+// free slot. p.mu must be held.
+func (p *Pool) best(toolchainKey string, preferred *host) *host {
+	var best *host
+	var bestScore float64
+	for _, h := range p.hosts {
+		if !p.usable(h) || !h.offers(toolchainKey) {
+			continue
+		}
+		free := h.cfg.Jobs - h.inFlight
+		if free <= 0 {
+			continue
+		}
+		if s := h.score(free); best == nil || s > bestScore || s == bestScore && h == preferred {
+			best, bestScore = h, s
+		}
+	}
+	return best
+}
+
 // OwnerTakes reports whether a job with key, for toolchainKey, would go now
-// to the key's owner in the shared cache: the owner is up, offers the
-// toolchain and has a free slot, and no other host scores higher. Such a
-// job's compile request doubles as the shared-cache lookup (the owner
-// answers from its shared cache when it holds the key).
+// to the key's owner in the shared cache (as pick chooses). Such a job's
+// compile request doubles as the shared-cache lookup (the owner answers
+// from its shared cache when it holds the key).
 func (p *Pool) OwnerTakes(toolchainKey, key string) bool {
 	order := p.rendezvous(key)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	owner := p.firstUsable(order)
-	if owner == nil || !owner.offers(toolchainKey) || owner.cfg.Jobs-owner.inFlight <= 0 {
-		return false
-	}
-	score := owner.score(owner.cfg.Jobs - owner.inFlight)
-	for _, h := range p.hosts {
-		if h == owner || !p.usable(h) || !h.offers(toolchainKey) {
-			continue
-		}
-		if free := h.cfg.Jobs - h.inFlight; free > 0 && h.score(free) > score {
-			return false
-		}
-	}
-	return true
+	return owner != nil && p.best(toolchainKey, owner) == owner
 }
