@@ -59,13 +59,7 @@ func dialRaw(ctx context.Context, socketPath, buildID string) (*net.UnixConn, *h
 	}
 	reply, err := exchange(ctx, conn, opHello, frame)
 	if err == nil {
-		err = reply.err()
-	}
-	if err == nil && reply.Op != opHello {
-		err = fmt.Errorf("%w: %v reply to the handshake", ErrProtocol, reply.Op)
-	}
-	if err == nil {
-		err = self.check(reply.Hello)
+		err = self.checkReply(reply)
 	}
 	if err != nil && !errors.Is(err, ErrVersionMismatch) {
 		conn.Close()

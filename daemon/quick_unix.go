@@ -40,13 +40,7 @@ func QuickCompile(socketPath, buildID string, req CompileRequest, timeout time.D
 	}
 	reply, err := readMessage(f)
 	if err == nil {
-		err = reply.err()
-	}
-	if err == nil && reply.Op != opHello {
-		err = fmt.Errorf("%w: %v reply to the handshake", ErrProtocol, reply.Op)
-	}
-	if err == nil {
-		err = self.check(reply.Hello)
+		err = self.checkReply(reply)
 	}
 	if err != nil {
 		return CompileResult{}, fmt.Errorf("daemon on %s: %w", socketPath, quickError(opHello, err))
@@ -80,10 +74,11 @@ func dialBlocking(socketPath string, timeout time.Duration) (*os.File, error) {
 		return nil, fmt.Errorf("connect to the daemon: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), socketPath)
+	tv := syscall.NsecToTimeval(timeout.Nanoseconds())
 	for _, opt := range []int{syscall.SO_SNDTIMEO, syscall.SO_RCVTIMEO} {
-		if err := setTimeout(f, opt, timeout); err != nil {
+		if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, opt, &tv); err != nil {
 			f.Close()
-			return nil, err
+			return nil, fmt.Errorf("daemon socket timeout: %w", err)
 		}
 	}
 	for {
@@ -118,21 +113,4 @@ func pollable(f *os.File) io.ReadCloser {
 		return io.NopCloser(f)
 	}
 	return os.NewFile(uintptr(dup), f.Name())
-}
-
-// setTimeout sets a socket's send or receive timeout (0: none).
-func setTimeout(f *os.File, opt int, d time.Duration) error {
-	tv := syscall.NsecToTimeval(d.Nanoseconds())
-	var err error
-	if rc, rerr := f.SyscallConn(); rerr != nil {
-		err = rerr
-	} else if cerr := rc.Control(func(fd uintptr) {
-		err = syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, opt, &tv)
-	}); cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("daemon socket timeout: %w", err)
-	}
-	return nil
 }

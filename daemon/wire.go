@@ -142,6 +142,18 @@ func (h hello) check(peer *hello) error {
 	return nil
 }
 
+// checkReply checks the daemon's answer to hello h: a hello of the same
+// protocol and build (ErrVersionMismatch otherwise), not an error.
+func (h hello) checkReply(reply *message) error {
+	if err := reply.err(); err != nil {
+		return err
+	}
+	if reply.Op != opHello {
+		return fmt.Errorf("%w: %v reply to the handshake", ErrProtocol, reply.Op)
+	}
+	return h.check(reply.Hello)
+}
+
 // message is one frame's payload: a request, a reply, or a hello.
 type message struct {
 	Op op

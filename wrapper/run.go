@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"syscall"
+
+	"github.com/dcc-build/dcc/daemon"
 )
 
-// LogEnv names a file to which dcc appends one JSON line per compile with what
-// it decided (the classification and the real compiler it ran). The daemon
-// writes the line of every compile it is asked about; the wrapper writes it
-// only when it runs the compiler without asking (no daemon, DCC_DISABLE).
-const LogEnv = "DCC_LOG"
+// LogEnv names the file of dcc's decisions (see daemon.LogEnv).
+const LogEnv = daemon.LogEnv
 
 // Exit codes of dcc's own failures, as a shell uses them.
 const (
@@ -79,20 +77,12 @@ func prepare(inv Invocation) (real string, env []string, err error) {
 }
 
 // logUnasked appends to the DCC_LOG file, if set, that the compile runs
-// unchanged because the daemon was not asked (why). It never fails a
-// compile: a log that cannot be written is skipped.
+// unchanged because the daemon was not asked (why).
 func logUnasked(ctx context.Context, inv Invocation, real, why string) {
 	path := os.Getenv(LogEnv)
 	if path == "" {
 		return
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
 	dir, _ := os.Getwd()
-	slog.New(slog.NewJSONHandler(f, nil)).LogAttrs(ctx, slog.LevelInfo, "compile",
-		slog.String("compiler", inv.Compiler), slog.String("real", real), slog.String("dir", dir),
-		slog.String("action", "local"), slog.String("reason", why))
+	daemon.AppendDecision(ctx, path, daemon.Decision{Compiler: inv.Compiler, Real: real, Dir: dir, Action: "local", Reason: why})
 }
