@@ -166,10 +166,9 @@ func probeArgs(a *toolchain.Analysis) []string {
 	for _, arg := range a.CodegenArgs {
 		switch {
 		case arg == "-w", arg == "-pipe", arg == "-pedantic", arg == "-pedantic-errors":
-		case len(arg) > 2 && (strings.HasPrefix(arg, "-O") || strings.HasPrefix(arg, "-g") ||
-			strings.HasPrefix(arg, "-W") || strings.HasPrefix(arg, "-f") && !strings.HasPrefix(arg, "-fopenmp")):
+		case hasAnyPrefix(arg, []string{"-O", "-g", "-W"}), arg == "-O", arg == "-g":
+		case strings.HasPrefix(arg, "-f") && !strings.HasPrefix(arg, "-fopenmp"):
 			// (clang may search OpenMP's headers with -fopenmp.)
-		case arg == "-O" || arg == "-g":
 		default:
 			out = append(out, arg)
 		}

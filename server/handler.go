@@ -106,12 +106,18 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 // storeResult puts a successful compile in the result cache.
 func (s *Server) storeResult(ctx context.Context, log *slog.Logger, project string, key [32]byte, res *protocol.CompileResult) {
 	if err := s.store.PutResult(project, key, res); err != nil {
-		level := slog.LevelWarn
-		if errors.Is(err, ErrTooLarge) {
-			level = slog.LevelDebug
-		}
-		log.Log(ctx, level, "storing a compile result", "err", err)
+		logStoreFailure(ctx, log, "storing a compile result", err)
 	}
+}
+
+// logStoreFailure logs a failed store: a warning, but only a debug line
+// for an entry too large to keep, which is expected now and then.
+func logStoreFailure(ctx context.Context, log *slog.Logger, what string, err error) {
+	level := slog.LevelWarn
+	if errors.Is(err, ErrTooLarge) {
+		level = slog.LevelDebug
+	}
+	log.Log(ctx, level, what, "err", err)
 }
 
 // fromShared answers a compile from project's namespace of the shared cache
@@ -144,11 +150,7 @@ func (s *Server) share(ctx context.Context, log *slog.Logger, project string, ke
 		err = s.store.Put(project, key, entry)
 	}
 	if err != nil {
-		level := slog.LevelWarn
-		if errors.Is(err, ErrTooLarge) {
-			level = slog.LevelDebug
-		}
-		log.Log(ctx, level, "sharing a compile result", "err", err)
+		logStoreFailure(ctx, log, "sharing a compile result", err)
 		return false
 	}
 	return true
