@@ -100,12 +100,13 @@ func procCPU(tb testing.TB, pid int) time.Duration {
 //     CPU: zlib's deflate.c made unique each round (so no cache answers),
 //     compiled at -O2 by plain gcc, by "distcc gcc" to one distccd, and
 //     through dcc to one dcc-server; for dcc the wrapper's CPU and the
-//     daemon's (its own and its preprocessing runs') count;
+//     daemon's (its own and its preprocessing runs') count; means over the
+//     units, since the daemon's share is only known as a sum;
 //   - wall time of a cold zlib build at -j8 with two hosts of two slots and
 //     two local slots each (distcc: localhost/2 plus the hosts), against
 //     plain gcc.
 //
-// Medians of interleaved rounds; b.N only satisfies -benchtime.
+// Interleaved rounds (wall times: medians); b.N only satisfies -benchtime.
 func BenchmarkRemoteVsDistcc(b *testing.B) {
 	requireTool(b, "distcc")
 	requireTool(b, "gcc")
@@ -166,9 +167,13 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	}
 	st := d.stats(b)
 	require.Equal(b, int64(units+1), st["remote"], "every dcc unit compiled on the host: %v", st)
-	localMed := median(local)
-	dccPerUnit := median(dccWrapper) + dccDaemon/time.Duration(units)
-	distccPerUnit := median(distcc)
+	// Means, not medians: the daemon's CPU counters tick every 10 ms, so
+	// its share is only known summed over all units, and the other figures
+	// are summed the same way (a median would leave out the slow runs of
+	// one side only).
+	localMean := mean(local)
+	dccPerUnit := mean(dccWrapper) + dccDaemon/time.Duration(units)
+	distccPerUnit := mean(distcc)
 
 	// Wall time of a zlib build.
 	type variant struct {
@@ -216,14 +221,15 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		// Measured above; b.Loop only satisfies -benchtime.
 	}
 	ratio := func(a, c time.Duration) float64 { return float64(a) / float64(c) }
-	b.ReportMetric(ratio(dccPerUnit, localMed), "dcc-client-cpu/local")
-	b.ReportMetric(ratio(distccPerUnit, localMed), "distcc-client-cpu/local")
+	b.ReportMetric(ratio(dccPerUnit, localMean), "dcc-client-cpu/local")
+	b.ReportMetric(ratio(distccPerUnit, localMean), "distcc-client-cpu/local")
 	b.ReportMetric(ratio(dccPerUnit, distccPerUnit), "dcc/distcc-client-cpu")
 	b.ReportMetric(ratio(median(variants[2].times), median(variants[0].times)), "dcc-wall/gcc")
 	b.ReportMetric(ratio(median(variants[1].times), median(variants[0].times)), "distcc-wall/gcc")
-	b.Logf("client CPU per remote unit (deflate.c -O2, medians of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (%.3f of local); dcc/distcc %.2f",
-		units, localMed, distccPerUnit, ratio(distccPerUnit, localMed), dccPerUnit, median(dccWrapper),
-		dccDaemon/time.Duration(units), ratio(dccPerUnit, localMed), ratio(dccPerUnit, distccPerUnit))
+	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (%.3f of local); dcc/distcc %.3f",
+		units, localMean, distccPerUnit, ratio(distccPerUnit, localMean), dccPerUnit, mean(dccWrapper),
+		dccDaemon/time.Duration(units), ratio(dccPerUnit, localMean), ratio(dccPerUnit, distccPerUnit))
+	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s", median(local), median(distcc), median(dccWrapper))
 	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s; every round: gcc %s, distcc %s, dcc %s",
 		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times),
 		seconds(variants[0].times), seconds(variants[1].times), seconds(variants[2].times))

@@ -24,7 +24,16 @@ func timeRun(b *testing.B, dir string, env []string, argv ...string) time.Durati
 	return d
 }
 
-// median of durations.
+// mean returns the average of ds.
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(max(1, len(ds)))
+}
+
+// median returns the middle of ds (the upper one of an even count).
 func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
