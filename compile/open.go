@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/remote"
 	"github.com/dcc-build/dcc/toolchain"
@@ -25,6 +27,8 @@ const memoEntries = 200_000
 // cfg.StatsPath() (damaged counters restart at zero, with a warning), and
 // prepares a private directory for preprocessed text.
 func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
+	prober := &toolchain.Prober{}
+	probeHinted(prober, log)
 	opts := badgerstore.DefaultOptions()
 	opts.MaxSize = cfg.MaxSize
 	opts.Logger = log
@@ -59,7 +63,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	opts2 := Options{
 		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
-		Memo: filehash.NewMemo(memoEntries), Prober: &toolchain.Prober{},
+		Memo: filehash.NewMemo(memoEntries), Prober: prober,
 		DirectMode: cfg.DirectMode, DependMode: cfg.DependMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
 		CacheDir: cfg.CachePath(), TempDir: tmp, Logger: log,
 	}
@@ -75,4 +79,24 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	return New(opts2), nil
+}
+
+// probeHinted starts identifying the compiler named by daemon.ProbeHintEnv,
+// if set, in the background (concurrent probes of one compiler share one
+// run, so the first compile waits for this one), and takes the variable out
+// of the environment the daemon's probes run with.
+func probeHinted(p *toolchain.Prober, log *slog.Logger) {
+	hint, ok := os.LookupEnv(daemon.ProbeHintEnv)
+	if !ok {
+		return
+	}
+	os.Unsetenv(daemon.ProbeHintEnv)
+	if hint == "" {
+		return
+	}
+	go func() {
+		if _, err := p.Probe(context.Background(), hint); err != nil {
+			log.Debug("identify the compiler named at start", "compiler", hint, "err", err)
+		}
+	}()
 }

@@ -45,7 +45,7 @@ func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (
 	res, err = daemon.QuickCompile(dirs.Socket(home), build, req, daemon.DefaultDialTimeout)
 	if errors.Is(err, daemon.ErrNotRunning) || errors.Is(err, daemon.ErrVersionMismatch) {
 		var c *daemon.Client
-		if c, err = ensure(ctx, home, cmd, build); err != nil {
+		if c, err = ensure(ctx, home, cmd, build, real); err != nil {
 			return res, false, fmt.Sprintf("daemon unreachable: %v", err)
 		}
 		defer c.Close()
@@ -106,17 +106,23 @@ func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ensure(ctx, home, cmd, build)
+	return ensure(ctx, home, cmd, build, "")
 }
 
 // ensure connects to the daemon in dcc's directory home, run by cmd, of
-// build, starting it when none runs.
-func ensure(ctx context.Context, home string, cmd []string, build string) (*daemon.Client, error) {
+// build, starting it when none runs. A daemon started for a compile of the
+// real compiler probe (if not "") is told to identify it at once.
+func ensure(ctx context.Context, home string, cmd []string, build, probe string) (*daemon.Client, error) {
+	var env []string
+	if probe != "" {
+		env = append(os.Environ(), daemon.ProbeHintEnv+"="+probe)
+	}
 	return daemon.Ensure(ctx, daemon.EnsureOptions{
 		SocketPath:   dirs.Socket(home),
 		LockPath:     dirs.Lock(home),
 		BuildID:      build,
 		Command:      cmd,
+		Env:          env,
 		LogPath:      dirs.Log(home),
 		StartTimeout: daemonStartTimeout,
 	})
