@@ -75,6 +75,8 @@ type Stats struct {
 	mu       sync.Mutex
 	counters map[string]int64
 	since    time.Time
+	// changes counts the calls that changed the counters (Generation).
+	changes uint64
 }
 
 // NewStats returns zero statistics, counting from now.
@@ -84,9 +86,21 @@ func NewStats() *Stats {
 
 // Add adds n to the counter called name (a Stat constant, or any other name).
 func (s *Stats) Add(name string, n int64) {
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	s.counters[name] += n
+	s.changes++
 	s.mu.Unlock()
+}
+
+// Generation changes whenever the counters do (Add, Zero): a saver that
+// remembers the generation it saved can skip saving what is unchanged.
+func (s *Stats) Generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changes
 }
 
 // Get returns the counter called name.
@@ -114,6 +128,7 @@ func (s *Stats) Zero() {
 	s.mu.Lock()
 	s.counters = map[string]int64{}
 	s.since = time.Now()
+	s.changes++
 	s.mu.Unlock()
 }
 

@@ -39,6 +39,26 @@ func TestStatsAddSnapshotZero(t *testing.T) {
 	assert.False(t, s.Since().Before(before), "Since moves to the zeroing")
 }
 
+func TestStatsGeneration(t *testing.T) {
+	s := NewStats()
+	tests := []struct {
+		name    string
+		do      func()
+		changes bool
+	}{
+		{"nothing", func() {}, false},
+		{"add", func() { s.Add(StatHits, 1) }, true},
+		{"add zero", func() { s.Add(StatHits, 0) }, false},
+		{"read", func() { s.Get(StatHits); s.Snapshot(); s.Since() }, false},
+		{"zero", s.Zero, true},
+	}
+	for _, tt := range tests {
+		before := s.Generation()
+		tt.do()
+		assert.Equal(t, tt.changes, s.Generation() != before, tt.name)
+	}
+}
+
 func TestStatsConcurrentAdd(t *testing.T) {
 	s := NewStats()
 	const goroutines, adds = 16, 1000

@@ -49,12 +49,13 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 			return s, nil
 		}, err)
 	}
-	stats, err := cache.LoadStats(cfg.StatsPath())
-	if err != nil {
-		log.Warn("stats restart at zero", "err", err)
+	stats, statsErr := cache.LoadStats(cfg.StatsPath())
+	if statsErr != nil {
+		log.Warn("stats restart at zero", "err", statsErr)
 	}
 	tmp := filepath.Join(cfg.Dir, "tmp")
-	if err := os.RemoveAll(tmp); err == nil {
+	err = os.RemoveAll(tmp)
+	if err == nil {
 		err = os.MkdirAll(tmp, 0o700)
 	}
 	if err != nil {
@@ -78,7 +79,11 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 			}
 		}
 	}
-	return New(opts2), nil
+	s := New(opts2)
+	if statsErr != nil {
+		s.statsFileStale()
+	}
+	return s, nil
 }
 
 // probeHinted starts identifying the compiler named by daemon.ProbeHintEnv,

@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/daemon"
 )
@@ -38,4 +40,52 @@ func TestOpenProbesHintedCompiler(t *testing.T) {
 		b, _ := os.ReadFile(runs)
 		return strings.Contains(string(b), "--version hint=\n")
 	}, 10*time.Second, 10*time.Millisecond, "the hinted compiler was asked for its version, without the hint in its environment")
+}
+
+// TestOpenWithDamagedStats: damaged counters restart at zero and are
+// rewritten at the next save; the daemon still opens (it used to fail to
+// start, so dcc stopped caching until the file was removed).
+func TestOpenWithDamagedStats(t *testing.T) {
+	t.Setenv("DCC_DIR", t.TempDir())
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg.StatsPath(), []byte("garbage{"), 0o600))
+
+	s, err := Open(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	assert.Zero(t, s.opts.Stats.Get(cache.StatMisses))
+	require.NoError(t, s.saveStats())
+	_, err = cache.LoadStats(cfg.StatsPath())
+	assert.NoError(t, err, "the damaged file is replaced at the first save")
+}
+
+// TestSaveStatsOnlyWhenChanged: an idle daemon does not rewrite (and sync)
+// its counters every few seconds; a change is saved.
+func TestSaveStatsOnlyWhenChanged(t *testing.T) {
+	t.Setenv("DCC_DIR", t.TempDir())
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	s, err := Open(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	inode := func() uint64 {
+		fi, err := os.Stat(cfg.StatsPath())
+		require.NoError(t, err)
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+
+	require.NoError(t, s.saveStats())
+	assert.NoFileExists(t, cfg.StatsPath(), "nothing counted, nothing saved")
+	s.count(cache.StatMisses)
+	require.NoError(t, s.saveStats())
+	first := inode()
+	require.NoError(t, s.saveStats())
+	assert.Equal(t, first, inode(), "unchanged counters are not written again")
+	s.count(cache.StatHits)
+	require.NoError(t, s.saveStats())
+	assert.NotEqual(t, first, inode(), "a change is saved (a new file renamed over the old)")
+	loaded, err := cache.LoadStats(cfg.StatsPath())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), loaded.Get(cache.StatHits))
 }

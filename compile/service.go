@@ -67,7 +67,11 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	saveMu sync.Mutex
-	stop   chan struct{}
+	// savedGen is the counters' generation last saved (or loaded), and
+	// unsaved says the file holds something else (guarded by saveMu).
+	savedGen uint64
+	unsaved  bool
+	stop     chan struct{}
 	// taken are the store's own counts already added to the counters.
 	takenMu   sync.Mutex
 	taken     map[string]int64
@@ -94,6 +98,9 @@ func New(opts Options) *Service {
 		opts.TempDir = os.TempDir()
 	}
 	s := &Service{opts: opts, log: opts.Logger, stop: make(chan struct{}), saverDone: make(chan struct{})}
+	if opts.Stats != nil {
+		s.savedGen = opts.Stats.Generation()
+	}
 	go s.saveStatsPeriodically()
 	return s
 }
@@ -205,10 +212,26 @@ func (s *Service) saveStats() error {
 	s.takeStoreCounts()
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
+	gen := s.opts.Stats.Generation()
+	if gen == s.savedGen && !s.unsaved {
+		// Unchanged since the last save: an idle daemon writes (and syncs)
+		// nothing.
+		return nil
+	}
 	if err := s.opts.Stats.Save(s.opts.StatsPath); err != nil {
 		return fmt.Errorf("save stats: %w", err)
 	}
+	s.savedGen, s.unsaved = gen, false
 	return nil
+}
+
+// statsFileStale says the saved counters are not the ones in memory (they
+// were damaged and restart at zero): the next save writes them even if no
+// counter has changed.
+func (s *Service) statsFileStale() {
+	s.saveMu.Lock()
+	s.unsaved = true
+	s.saveMu.Unlock()
 }
 
 // count adds one to each named counter.
