@@ -47,7 +47,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 			}
 			log.Warn("the cache opened")
 			return s, nil
-		}, err)
+		}, func() error { return badgerstore.Remove(cfg.CachePath()) }, err)
 	}
 	stats, statsErr := cache.LoadStats(cfg.StatsPath())
 	if statsErr != nil {

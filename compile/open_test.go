@@ -89,3 +89,31 @@ func TestSaveStatsOnlyWhenChanged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), loaded.Get(cache.StatHits))
 }
+
+// TestClearStartsOverDamagedCache: a cache database that no longer opens
+// leaves the daemon running uncached; "dcc clear" removes it and the daemon
+// caches again at once.
+func TestClearStartsOverDamagedCache(t *testing.T) {
+	t.Setenv("DCC_DIR", t.TempDir())
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	s, err := Open(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(cfg.CachePath(), "MANIFEST"), []byte("garbage"), 0o600))
+
+	s, err = Open(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err, "the daemon opens without its cache")
+	t.Cleanup(func() { s.Close() })
+	a := s.opts.Store.(availability)
+	err = a.Available()
+	require.ErrorIs(t, err, errCacheUnavailable)
+	assert.Contains(t, err.Error(), "dcc clear starts an empty one")
+
+	require.NoError(t, s.Clear(t.Context()))
+	require.NoError(t, a.Available())
+	require.NoError(t, s.opts.Store.PutEntry(cache.Key{1}, cache.Entry{Files: map[string][]byte{"object": []byte("o")}}))
+	e, err := s.opts.Store.GetEntry(cache.Key{1})
+	require.NoError(t, err)
+	assert.Equal(t, []byte("o"), e.Files["object"])
+}

@@ -135,7 +135,7 @@ func TestReopeningStore(t *testing.T) {
 	}
 	_, err := open()
 	require.Error(t, err)
-	r := newReopeningStore(open, err)
+	r := newReopeningStore(open, func() error { return badgerstore.Remove(dir) }, err)
 	now := time.Now()
 	r.now = func() time.Time { return now }
 
@@ -163,7 +163,8 @@ func TestReopeningStore(t *testing.T) {
 
 func TestCompileCountsErrorWhileCacheUnavailable(t *testing.T) {
 	gcc := gccPath(t)
-	r := newReopeningStore(func() (cache.Store, error) { return nil, errors.New("still broken") }, errors.New("broken"))
+	r := newReopeningStore(func() (cache.Store, error) { return nil, errors.New("still broken") },
+		func() error { return errors.New("cannot remove") }, errors.New("broken"))
 	s := New(Options{Store: r, Stats: cache.NewStats(), Prober: &toolchain.Prober{}, TempDir: t.TempDir()})
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	res := s.Compile(t.Context(), daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: t.TempDir(), Args: []string{"-c", "a.c"}})

@@ -169,6 +169,13 @@ func (s *Service) ZeroStats(context.Context) error {
 
 // Clear empties the cache; the counters are untouched.
 func (s *Service) Clear(context.Context) error {
+	if a, ok := s.opts.Store.(availability); ok && a.Available() != nil {
+		// The database does not open: it is removed, which writes nothing.
+		if err := s.opts.Store.Clear(); err != nil {
+			return fmt.Errorf("clear cache: %w", err)
+		}
+		return nil
+	}
 	// Badger clears by writing: it flushes its memtables into new tables
 	// through memory maps, which on a full disk kill the daemon (SIGBUS)
 	// instead of failing. Without room for that, clearing is refused.

@@ -24,7 +24,9 @@ var errCacheUnavailable = errors.New("the cache is unavailable")
 // opens. It is safe for concurrent use.
 type reopeningStore struct {
 	open func() (cache.Store, error)
-	now  func() time.Time
+	// remove deletes the database that does not open, for Clear.
+	remove func() error
+	now    func() time.Time
 
 	mu    sync.Mutex
 	store cache.Store // nil until open succeeds
@@ -36,8 +38,8 @@ var _ cache.Store = (*reopeningStore)(nil)
 
 // newReopeningStore returns a store that failed to open with err and is
 // opened again with open.
-func newReopeningStore(open func() (cache.Store, error), err error) *reopeningStore {
-	r := &reopeningStore{open: open, now: time.Now, err: err}
+func newReopeningStore(open func() (cache.Store, error), remove func() error, err error) *reopeningStore {
+	r := &reopeningStore{open: open, remove: remove, now: time.Now, err: err}
 	r.next = r.now().Add(reopenInterval)
 	return r
 }
@@ -58,7 +60,7 @@ func (r *reopeningStore) get() (cache.Store, error) {
 		}
 		r.err = err
 	}
-	return nil, fmt.Errorf("%w: %w", errCacheUnavailable, r.err)
+	return nil, fmt.Errorf("%w (dcc clear starts an empty one): %w", errCacheUnavailable, r.err)
 }
 
 // Available reports why the store cannot be used now, or nil.
@@ -112,13 +114,24 @@ func (r *reopeningStore) Usage() (int64, int64) {
 	return 0, 0
 }
 
-// Clear implements cache.Store.
+// Clear implements cache.Store. A database that still does not open (a
+// damaged one) is removed and an empty one opened in its place.
 func (r *reopeningStore) Clear() error {
-	s, err := r.get()
-	if err != nil {
-		return err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store != nil {
+		return r.store.Clear()
 	}
-	return s.Clear()
+	if err := r.remove(); err != nil {
+		return fmt.Errorf("%w: %w", errCacheUnavailable, err)
+	}
+	s, err := r.open()
+	if err != nil {
+		r.err, r.next = err, r.now().Add(reopenInterval)
+		return fmt.Errorf("%w: removed, but a new one does not open either: %w", errCacheUnavailable, err)
+	}
+	r.store, r.err = s, nil
+	return nil
 }
 
 // Close implements cache.Store.
