@@ -73,6 +73,9 @@ func dialRaw(ctx context.Context, socketPath, buildID string) (*net.UnixConn, *h
 
 // connect opens the socket, retrying while its backlog is full.
 func connect(ctx context.Context, socketPath string) (*net.UnixConn, error) {
+	if err := checkSocketPath(socketPath); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	delay := time.Millisecond
 	for {

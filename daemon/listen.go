@@ -44,13 +44,23 @@ type ServerOptions struct {
 	LockWait time.Duration
 }
 
+// checkSocketPath fails, saying what to do, for a socket path longer than
+// a Unix socket address holds (connect and bind would say only "invalid
+// argument").
+func checkSocketPath(path string) error {
+	if len(path) > maxSocketPath {
+		return fmt.Errorf("daemon: socket path %s is %d bytes long, over the limit of %d: set a shorter DCC_DIR", path, len(path), maxSocketPath)
+	}
+	return nil
+}
+
 // withDefaults validates o and fills in its zero durations.
 func (o ServerOptions) withDefaults() (ServerOptions, error) {
 	if o.SocketPath == "" {
 		return o, errors.New("daemon: no socket path")
 	}
-	if len(o.SocketPath) > maxSocketPath {
-		return o, fmt.Errorf("daemon: socket path %s is %d bytes long, over the limit of %d", o.SocketPath, len(o.SocketPath), maxSocketPath)
+	if err := checkSocketPath(o.SocketPath); err != nil {
+		return o, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +70,27 @@ func TestQuickCompile(t *testing.T) {
 		assert.Less(t, time.Since(start), 5*time.Second)
 		assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
 	})
+}
+
+// TestClientsRejectLongSocketPath: a socket path longer than a Unix socket
+// address holds is a clear error on every client path (connect itself only
+// says "invalid argument"), and not "no daemon", which would start one.
+func TestClientsRejectLongSocketPath(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), strings.Repeat("x", 120), "daemon.sock")
+	calls := map[string]func() error{
+		"quick": func() error {
+			_, err := QuickCompile(socket, "build", CompileRequest{}, time.Second)
+			return err
+		},
+		"dial": func() error {
+			_, err := Dial(context.Background(), socket, "build")
+			return err
+		},
+	}
+	for name, call := range calls {
+		err := call()
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "set a shorter DCC_DIR", name)
+		assert.NotErrorIs(t, err, ErrNotRunning, name)
+	}
 }

@@ -69,6 +69,9 @@ func QuickCompile(socketPath, buildID string, req CompileRequest, timeout time.D
 // dialBlocking connects a blocking Unix socket to socketPath, with timeout
 // on every send and receive.
 func dialBlocking(socketPath string, timeout time.Duration) (*os.File, error) {
+	if err := checkSocketPath(socketPath); err != nil {
+		return nil, err
+	}
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the daemon: %w", err)
