@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/toolchain"
 	"github.com/hashicorp/yamux"
@@ -101,9 +102,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(cfg.CacheDir, StoreOptions{MaxSize: cfg.CacheMaxSize, Logger: log})
+	store, err := openOrStartOver(cfg.CacheDir, StoreOptions{MaxSize: cfg.CacheMaxSize, Logger: log}, log)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w (is another dcc-server using this cache_dir?)", err)
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	grace := opts.ShutdownGrace
 	if grace <= 0 {
@@ -244,4 +245,21 @@ func (s *Server) welcome() protocol.Welcome {
 // Close releases the caches. Call it after Serve returned.
 func (s *Server) Close() error {
 	return s.store.Close()
+}
+
+// openOrStartOver opens the caches' store in dir. A database that does not
+// open (damaged) is set aside, with a warning, and an empty one started: a
+// host serves compiles without what it had cached rather than not at all.
+// One that another process has open is an error.
+func openOrStartOver(dir string, opts StoreOptions, log *slog.Logger) (*Store, error) {
+	store, err := OpenStore(dir, opts)
+	if err == nil {
+		return store, nil
+	}
+	aside, aerr := badgerstore.SetAside(dir)
+	if aerr != nil {
+		return nil, fmt.Errorf("%w (%v)", err, aerr)
+	}
+	log.Warn("the cache did not open: it is set aside and an empty one started", "err", err, "set_aside", aside)
+	return OpenStore(dir, opts)
 }

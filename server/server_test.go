@@ -631,3 +631,38 @@ func TestServerConcurrentIdenticalCompilesRunOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "run\n", string(data), "one compile for three identical requests")
 }
+
+// TestNewSetsDamagedCacheAside: a host whose cache database no longer opens
+// keeps it aside and serves with an empty one; one that another process
+// has open is a clear error, and is left alone.
+func TestNewSetsDamagedCacheAside(t *testing.T) {
+	newServer := func(cfg *Config, log io.Writer) (*Server, error) {
+		return New(t.Context(), Options{Config: cfg, Toolchains: NewToolchains(nil),
+			Logger: slog.New(slog.NewTextHandler(log, nil))})
+	}
+	cfg := DefaultConfig(t.TempDir())
+	cfg.Tokens = []string{"aside-token-0123456789"}
+	srv, err := newServer(cfg, io.Discard)
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(cfg.CacheDir, "MANIFEST"), []byte("garbage"), 0o600))
+
+	var log bytes.Buffer
+	srv, err = newServer(cfg, &log)
+	require.NoError(t, err, "the host starts over")
+	assert.Contains(t, log.String(), "set aside")
+	aside, err := filepath.Glob(cfg.CacheDir + ".damaged-*")
+	require.NoError(t, err)
+	require.Len(t, aside, 1)
+	b, err := os.ReadFile(filepath.Join(aside[0], "MANIFEST"))
+	require.NoError(t, err)
+	assert.Equal(t, "garbage", string(b), "the damaged database is kept as it was")
+
+	_, err = newServer(cfg, io.Discard)
+	require.Error(t, err, "a second host on the same cache_dir")
+	assert.Contains(t, err.Error(), "another process has the cache database")
+	require.NoError(t, srv.Close())
+	aside, err = filepath.Glob(cfg.CacheDir + ".damaged-*")
+	require.NoError(t, err)
+	assert.Len(t, aside, 1, "an open database is not set aside")
+}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Remove deletes the database in dir, whatever state it is in (a database
@@ -40,4 +41,21 @@ func Remove(dir string) error {
 		}
 	}
 	return nil
+}
+
+// SetAside renames the database in dir, one that does not open, to a name
+// of its own next to it (dir.damaged-TIME) and returns that name, so that a
+// new database can start in dir while the old one is kept for inspection.
+// It refuses while another process has the database open.
+func SetAside(dir string) (string, error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("cache: set the database aside: %w", err)
+	}
+	defer unlock()
+	aside := dir + ".damaged-" + time.Now().UTC().Format("20060102T150405.000")
+	if err := os.Rename(dir, aside); err != nil {
+		return "", fmt.Errorf("cache: set the database aside: %w", err)
+	}
+	return aside, nil
 }
