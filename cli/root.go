@@ -66,6 +66,13 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if args[0] == "--version" {
 		args = []string{"version"}
 	}
+	if translated, ok, err := ccacheOption(args); ok {
+		if err != nil {
+			fmt.Fprintf(stderr, "dcc: %v\n", err)
+			return 2
+		}
+		args = translated
+	}
 	c, ok := find(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "dcc: unknown command or option %q (see dcc help)\n", args[0])
@@ -112,6 +119,8 @@ Commands:
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
+	fmt.Fprint(w, "\nccache's options work too: -s (stats), -z (stats --zero), -C (clear), -p (config),\n"+
+		"-M SIZE (config set max_size SIZE), -V (version), and their long forms.\n")
 	fmt.Fprint(w, "\nRun \"dcc help COMMAND\" for a command's details.\n")
 }
 
