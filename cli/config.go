@@ -99,7 +99,8 @@ func showConfig(e env) error {
 }
 
 // setConfig writes key = value into the config file, and says so when the
-// environment overrides the key.
+// environment overrides the key; otherwise a running daemon is stopped, so
+// that the next compile starts one with the new value.
 func setConfig(e env, key, value string) error {
 	dir, err := config.Dir(os.LookupEnv)
 	if err != nil {
@@ -118,6 +119,9 @@ func setConfig(e env, key, value string) error {
 	}
 	if s.Source != "file "+c.FilePath() {
 		fmt.Fprintf(e.stderr, "dcc config: note: %s is %s from %s, which overrides the file\n", key, s.Value, s.Source)
+		return nil
 	}
+	// A running daemon read the file when it started.
+	noteDaemon(e)
 	return nil
 }

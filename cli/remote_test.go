@@ -404,6 +404,17 @@ func TestRemoteThroughDaemon(t *testing.T) {
 		assert.Equal(t, "7\n", out)
 	})
 
+	t.Run("config set stops the running daemon", func(t *testing.T) {
+		dir := remoteSetup(t, "")
+		pid := serveDaemon(t, dir, fakeBackend{})
+		code, _, errOut := execute("-M", "2G")
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, errOut, fmt.Sprintf("stopped the daemon (pid %d); the next compile starts one with this setting", pid))
+		code, out, _ := execute("config", "get", "max_size")
+		require.Equal(t, 0, code)
+		assert.Equal(t, "2G\n", out)
+	})
+
 	t.Run("connect stops the running daemon", func(t *testing.T) {
 		good := remotetest.Start(t, "127.0.0.2", remotetest.Options{})
 		dir := remoteSetup(t, hostsFile(false, [3]string{good.Addr, tok, "4"}))
