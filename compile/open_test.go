@@ -17,6 +17,24 @@ import (
 	"github.com/dcc-build/dcc/daemon"
 )
 
+// testConfig points DCC_DIR at a new directory and loads the configuration.
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	t.Setenv("DCC_DIR", t.TempDir())
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	return cfg
+}
+
+// openService opens the daemon's service on cfg; it closes at the test's end.
+func openService(t *testing.T, cfg *config.Config) *Service {
+	t.Helper()
+	s, err := Open(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestOpenProbesHintedCompiler: a daemon started for a compile identifies
 // that compiler while its cache opens, before any request, and the hint
 // does not stay in the environment its probes run with.
@@ -46,29 +64,21 @@ func TestOpenProbesHintedCompiler(t *testing.T) {
 // rewritten at the next save; the daemon still opens (it used to fail to
 // start, so dcc stopped caching until the file was removed).
 func TestOpenWithDamagedStats(t *testing.T) {
-	t.Setenv("DCC_DIR", t.TempDir())
-	cfg, err := config.Load()
-	require.NoError(t, err)
+	cfg := testConfig(t)
 	require.NoError(t, os.WriteFile(cfg.StatsPath(), []byte("garbage{"), 0o600))
 
-	s, err := Open(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s := openService(t, cfg)
 	assert.Zero(t, s.opts.Stats.Get(cache.StatMisses))
 	require.NoError(t, s.saveStats())
-	_, err = cache.LoadStats(cfg.StatsPath())
+	_, err := cache.LoadStats(cfg.StatsPath())
 	assert.NoError(t, err, "the damaged file is replaced at the first save")
 }
 
 // TestSaveStatsOnlyWhenChanged: an idle daemon does not rewrite (and sync)
 // its counters every few seconds; a change is saved.
 func TestSaveStatsOnlyWhenChanged(t *testing.T) {
-	t.Setenv("DCC_DIR", t.TempDir())
-	cfg, err := config.Load()
-	require.NoError(t, err)
-	s, err := Open(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	cfg := testConfig(t)
+	s := openService(t, cfg)
 	inode := func() uint64 {
 		fi, err := os.Stat(cfg.StatsPath())
 		require.NoError(t, err)
@@ -94,19 +104,13 @@ func TestSaveStatsOnlyWhenChanged(t *testing.T) {
 // leaves the daemon running uncached; "dcc clear" removes it and the daemon
 // caches again at once.
 func TestClearStartsOverDamagedCache(t *testing.T) {
-	t.Setenv("DCC_DIR", t.TempDir())
-	cfg, err := config.Load()
-	require.NoError(t, err)
-	s, err := Open(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
+	cfg := testConfig(t)
+	require.NoError(t, openService(t, cfg).Close())
 	require.NoError(t, os.WriteFile(filepath.Join(cfg.CachePath(), "MANIFEST"), []byte("garbage"), 0o600))
 
-	s, err = Open(cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err, "the daemon opens without its cache")
-	t.Cleanup(func() { s.Close() })
+	s := openService(t, cfg) // the daemon opens without its cache
 	a := s.opts.Store.(availability)
-	err = a.Available()
+	err := a.Available()
 	require.ErrorIs(t, err, errCacheUnavailable)
 	assert.Contains(t, err.Error(), "dcc clear starts an empty one")
 
