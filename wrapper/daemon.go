@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	dirs "github.com/dcc-build/dcc/config/dir"
@@ -113,16 +115,12 @@ func ConnectDaemon(ctx context.Context) (*daemon.Client, error) {
 // build, starting it when none runs. A daemon started for a compile of the
 // real compiler probe (if not "") is told to identify it at once.
 func ensure(ctx context.Context, home string, cmd []string, build, probe string) (*daemon.Client, error) {
-	var env []string
-	if probe != "" {
-		env = append(os.Environ(), daemon.ProbeHintEnv+"="+probe)
-	}
 	return daemon.Ensure(ctx, daemon.EnsureOptions{
 		SocketPath:   dirs.Socket(home),
 		LockPath:     dirs.Lock(home),
 		BuildID:      build,
 		Command:      cmd,
-		Env:          env,
+		Env:          daemonEnv(probe),
 		LogPath:      dirs.Log(home),
 		StartTimeout: daemonStartTimeout,
 	})
@@ -132,4 +130,18 @@ func ensure(ctx context.Context, home string, cmd []string, build, probe string)
 func disabled(v string) bool {
 	b, err := strconv.ParseBool(v)
 	return err == nil && b
+}
+
+// daemonEnv is the environment of a daemon started for a compile of the
+// real compiler probe: this process's, with daemon.ProbeHintEnv naming it
+// (nil, this process's environment as it is, when probe is "").
+func daemonEnv(probe string) []string {
+	if probe == "" {
+		return nil
+	}
+	// The child's getenv takes the first of duplicate entries.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, daemon.ProbeHintEnv+"=")
+	})
+	return append(env, daemon.ProbeHintEnv+"="+probe)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dcc-build/dcc/daemon"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -144,4 +145,16 @@ func TestLogUnasked(t *testing.T) {
 	assert.Equal(t, "/usr/bin/gcc", line["real"])
 	assert.Equal(t, "local", line["action"])
 	assert.Equal(t, "DCC_DISABLE is set", line["reason"])
+}
+
+func TestDaemonEnv(t *testing.T) {
+	t.Setenv(daemon.ProbeHintEnv, "/somewhere/else/cc")
+	assert.Nil(t, daemonEnv(""), "no compiler: the environment as it is")
+	var hints []string
+	for _, kv := range daemonEnv("/usr/bin/gcc") {
+		if strings.HasPrefix(kv, daemon.ProbeHintEnv+"=") {
+			hints = append(hints, kv)
+		}
+	}
+	assert.Equal(t, []string{daemon.ProbeHintEnv + "=/usr/bin/gcc"}, hints)
 }
