@@ -94,7 +94,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
-	res := daemon.CompileResult{Handled: true, Reason: "cache miss", Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
+	res := daemon.CompileResult{Handled: true, Reason: j.missReason(), Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
 	if out.exit != 0 {
 		j.s.count(cache.StatUncacheable)
 		res.Reason = "compile failed: not cached"

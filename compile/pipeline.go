@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, analys
 		s.count(cache.StatLocal)
 		return notHandled(a.Reason)
 	}
-	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs)}
+	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), recache: recacheRequested(req.Env)}
 	if !nested(req.Env) {
 		// A nested compile (a compiler wrapper script calling dcc again) is
 		// part of the compile that holds the lock: it must not wait for it.
@@ -113,6 +114,32 @@ type job struct {
 	textSafe bool
 	// projectName caches project().
 	projectName string
+	// recache: the compile runs (here) and its result replaces what the
+	// cache holds, without looking it up (RecacheEnv).
+	recache bool
+}
+
+// RecacheEnv, set to a true value in a compile's environment, makes dcc
+// compile without looking the result up and store it over what the cache
+// held, as ccache's CCACHE_RECACHE does: for an entry one suspects.
+const RecacheEnv = "DCC_RECACHE"
+
+// recacheRequested reads RecacheEnv from a compile's environment.
+func recacheRequested(env []string) bool {
+	v, ok := lookupEnv(env, RecacheEnv)
+	if !ok {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}
+
+// missReason is the reason a compiled and stored result gives.
+func (j *job) missReason() string {
+	if j.recache {
+		return "recached (" + RecacheEnv + " is set)"
+	}
+	return "cache miss"
 }
 
 // run looks the compile up in direct mode, then in preprocessor mode, and
@@ -128,6 +155,8 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	var directKey cache.Key
 	if direct {
 		directKey = j.directKey(src.Digest)
+	}
+	if direct && !j.recache {
 		if res, ok, err := j.lookupDirect(directKey); err != nil || ok {
 			if ok {
 				j.s.count(cache.StatHits, cache.StatDirectHits)
@@ -138,7 +167,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 
 	// A compile that may go to a host needs its preprocessed text: depend
 	// mode is for compiles that run here.
-	remoteOK := j.remoteCandidate()
+	remoteOK := j.remoteCandidate() && !j.recache
 	if direct && !remoteOK {
 		if res, ok, err := j.tryDepend(ctx, directKey); ok || err != nil {
 			return res, err
@@ -161,11 +190,13 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 			j.remember(ctx, direct, directKey, result, included)
 		}
 	}
-	if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
-		if ok {
-			hit(entry)
+	if !j.recache {
+		if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
+			if ok {
+				hit(entry)
+			}
+			return res, err
 		}
-		return res, err
 	}
 	// A unit that goes to its key's owner asks the owner's shared cache with
 	// its compile request: no lookup of its own.
@@ -193,7 +224,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
-	res := daemon.CompileResult{Handled: true, Reason: "cache miss", Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
+	res := daemon.CompileResult{Handled: true, Reason: j.missReason(), Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
 	if out.exit != 0 {
 		j.s.count(cache.StatUncacheable)
 		res.Reason = "compile failed: not cached"

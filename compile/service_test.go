@@ -2,9 +2,11 @@ package compile
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,4 +168,47 @@ func TestServiceDepFilesFollowTheirOptions(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(dir, "x.d")))
 	assert.Equal(t, "direct hit", compileAs("-MD", "-MP", "-c", "a.c", "-o", "x.o").Reason)
 	assert.Equal(t, wantMD, readT(t, dir, "x.d"))
+}
+
+// TestServiceRecache: with DCC_RECACHE set, a compile that would hit runs
+// the compiler and stores its result; without it, the next compile hits.
+// In preprocessor mode and in depend mode.
+func TestServiceRecache(t *testing.T) {
+	gcc := gccPath(t)
+	for _, depend := range []bool{false, true} {
+		t.Run(fmt.Sprintf("depend=%v", depend), func(t *testing.T) {
+			s := newTestService(t)
+			s.opts.DependMode = depend
+			dir := t.TempDir()
+			runs := filepath.Join(t.TempDir(), "runs")
+			cc := filepath.Join(t.TempDir(), "gcc")
+			require.NoError(t, os.WriteFile(cc, []byte("#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo run >> "+runs+";; esac\nexec "+gcc+" \"$@\"\n"), 0o755))
+			writeTree(t, dir, map[string]string{"a.c": "int f(void) { return 42; }\n"})
+			settle(t, dir)
+			req := daemon.CompileRequest{Compiler: "gcc", Real: cc, Dir: dir, Env: os.Environ(), Args: []string{"-O2", "-c", "a.c", "-o", "a.o"}}
+			compiles := func() int {
+				b, _ := os.ReadFile(runs)
+				return strings.Count(string(b), "run\n")
+			}
+			ctx := context.Background()
+
+			require.Equal(t, "cache miss", s.Compile(ctx, req).Reason)
+			require.Equal(t, 1, compiles())
+			require.Equal(t, "direct hit", s.Compile(ctx, req).Reason)
+			require.Equal(t, 1, compiles())
+
+			recache := req
+			recache.Env = append(os.Environ(), RecacheEnv+"=1")
+			res := s.Compile(ctx, recache)
+			require.True(t, res.Handled, res.Reason)
+			assert.Equal(t, "recached (DCC_RECACHE is set)", res.Reason)
+			assert.Equal(t, 2, compiles(), "the compiler ran although the cache held the result")
+			assert.Equal(t, "direct hit", s.Compile(ctx, req).Reason, "the stored result serves the next compile")
+			recache.Env = append(os.Environ(), RecacheEnv+"=0")
+			assert.Equal(t, "direct hit", s.Compile(ctx, recache).Reason, "a false value changes nothing")
+			st := s.opts.Stats.Snapshot()
+			assert.Equal(t, int64(2), st[cache.StatMisses])
+			assert.Equal(t, int64(3), st[cache.StatHits])
+		})
+	}
 }
