@@ -28,8 +28,9 @@ test-short: build
 	$(GO) test -short ./...
 
 # Benchmarks with ratios against plain gcc and ccache, from interleaved runs.
+# -p 1: no test binary is built while another package's benchmarks measure.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 40x -count 1 ./integration/ ./protocol/
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 40x -count 1 ./integration/ ./protocol/
 
 # Run every fuzz target briefly (FUZZTIME each): the decoders of untrusted
 # bytes (response files, cache values, daemon messages) and the classifier.
