@@ -228,6 +228,9 @@ func (j *job) resultForManifest(key cache.Key, e cache.Entry) (cache.Key, bool) 
 	}
 	files[kindDeps] = deps
 	j.describeDeps(files)
+	if j.readOnly {
+		return key, false
+	}
 	own := newKey("deps").bytes(key[:]).strs(depFlags(j.a.DependencyArgs)).sum()
 	copied := cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}
 	err = j.s.checkRoom(entrySize(copied))
@@ -348,6 +351,9 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 // logged: the compile is counted already (each compile counts once), and it
 // only costs later direct hits.
 func (j *job) addManifestResult(key cache.Key, r cache.ManifestResult) {
+	if j.readOnly {
+		return
+	}
 	err := j.s.checkRoom(int64(len(r.Files)+len(r.Absent)) * 128)
 	if err == nil {
 		err = j.s.opts.Store.AddManifestResult(key, r)

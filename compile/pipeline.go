@@ -59,7 +59,8 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, analys
 		s.count(cache.StatLocal)
 		return notHandled(a.Reason)
 	}
-	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), recache: recacheRequested(req.Env)}
+	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs),
+		recache: envFlag(req.Env, RecacheEnv), readOnly: envFlag(req.Env, ReadOnlyEnv)}
 	if !nested(req.Env) {
 		// A nested compile (a compiler wrapper script calling dcc again) is
 		// part of the compile that holds the lock: it must not wait for it.
@@ -117,6 +118,8 @@ type job struct {
 	// recache: the compile runs (here) and its result replaces what the
 	// cache holds, without looking it up (RecacheEnv).
 	recache bool
+	// readOnly: the caches are looked up but nothing is stored (ReadOnlyEnv).
+	readOnly bool
 }
 
 // RecacheEnv, set to a true value in a compile's environment, makes dcc
@@ -124,9 +127,16 @@ type job struct {
 // held, as ccache's CCACHE_RECACHE does: for an entry one suspects.
 const RecacheEnv = "DCC_RECACHE"
 
-// recacheRequested reads RecacheEnv from a compile's environment.
-func recacheRequested(env []string) bool {
-	v, ok := lookupEnv(env, RecacheEnv)
+// ReadOnlyEnv, set to a true value in a compile's environment, makes dcc
+// look the local and shared caches up as usual but store nothing in either,
+// as ccache's CCACHE_READONLY does: for a build that must not change a
+// prepared cache.
+const ReadOnlyEnv = "DCC_READONLY"
+
+// envFlag reads a boolean variable from a compile's environment: unset or
+// not a boolean is false.
+func envFlag(env []string, name string) bool {
+	v, ok := lookupEnv(env, name)
 	if !ok {
 		return false
 	}
@@ -136,7 +146,10 @@ func recacheRequested(env []string) bool {
 
 // missReason is the reason a compiled and stored result gives.
 func (j *job) missReason() string {
-	if j.recache {
+	switch {
+	case j.readOnly:
+		return "cache miss (" + ReadOnlyEnv + " is set: not stored)"
+	case j.recache:
 		return "recached (" + RecacheEnv + " is set)"
 	}
 	return "cache miss"
@@ -317,6 +330,9 @@ func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) 
 // store saves the outputs of a successful compile under key, and with share
 // also in the team's shared cache (encoded once for both).
 func (j *job) store(key cache.Key, out output, share bool) error {
+	if j.readOnly {
+		return nil
+	}
 	files, err := collectOutputs(j.req.Dir, j.paths)
 	if err != nil {
 		return err

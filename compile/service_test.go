@@ -212,3 +212,40 @@ func TestServiceRecache(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceReadOnly: with DCC_READONLY set, compiles are looked up as
+// usual but a miss stores nothing (no entry, no manifest), in preprocessor
+// mode and in depend mode.
+func TestServiceReadOnly(t *testing.T) {
+	gcc := gccPath(t)
+	for _, depend := range []bool{false, true} {
+		t.Run(fmt.Sprintf("depend=%v", depend), func(t *testing.T) {
+			s := newTestService(t)
+			s.opts.DependMode = depend
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{"a.c": "int f(void) { return 42; }\n"})
+			settle(t, dir)
+			req := daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: []string{"-O2", "-MD", "-c", "a.c", "-o", "a.o"}}
+			readOnly := req
+			readOnly.Env = append(os.Environ(), ReadOnlyEnv+"=1")
+			ctx := context.Background()
+			stored := func() int64 {
+				_, entries := s.opts.Store.Usage()
+				return entries
+			}
+
+			res := s.Compile(ctx, readOnly)
+			require.True(t, res.Handled, res.Reason)
+			assert.Equal(t, "cache miss (DCC_READONLY is set: not stored)", res.Reason)
+			assert.FileExists(t, filepath.Join(dir, "a.o"))
+			assert.Zero(t, stored(), "nothing stored")
+			assert.Equal(t, "cache miss (DCC_READONLY is set: not stored)", s.Compile(ctx, readOnly).Reason, "so the next one misses too")
+			assert.Zero(t, s.opts.Store.(*badgerstore.BadgerStore).Manifests(), "no manifest either")
+
+			require.Equal(t, "cache miss", s.Compile(ctx, req).Reason)
+			stored1 := stored()
+			assert.Equal(t, "direct hit", s.Compile(ctx, readOnly).Reason, "a read-only compile is served from the cache")
+			assert.Equal(t, stored1, stored())
+		})
+	}
+}
