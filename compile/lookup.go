@@ -215,6 +215,9 @@ func (j *job) lookupPreprocessed(key cache.Key) (res daemon.CompileResult, e cac
 // than the stored one (-MMD against -MD, say), a copy of the entry with the
 // dependency file just written is stored under a key of its own.
 func (j *job) resultForManifest(key cache.Key, e cache.Entry) (cache.Key, bool) {
+	if j.readOnly {
+		return key, false // nothing may be stored for the manifest to name
+	}
 	if _, wantDeps := j.paths[kindDeps]; !wantDeps || j.sameDepFlags(e.Files) {
 		return key, true
 	}
@@ -228,9 +231,6 @@ func (j *job) resultForManifest(key cache.Key, e cache.Entry) (cache.Key, bool) 
 	}
 	files[kindDeps] = deps
 	j.describeDeps(files)
-	if j.readOnly {
-		return key, false
-	}
 	own := newKey("deps").bytes(key[:]).strs(depFlags(j.a.DependencyArgs)).sum()
 	copied := cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}
 	err = j.s.checkRoom(entrySize(copied))
@@ -323,7 +323,7 @@ func (j *job) unchanged(r cache.ManifestResult) bool {
 // time macros or changed so recently that the compile may have read other
 // content than the digest says.
 func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result cache.Key, included []cache.FileDigest) {
-	if !direct || !j.manifestOK {
+	if !direct || !j.manifestOK || j.readOnly {
 		return
 	}
 	for _, f := range included {

@@ -170,6 +170,18 @@ func TestServiceDepFilesFollowTheirOptions(t *testing.T) {
 	assert.Equal(t, wantMD, readT(t, dir, "x.d"))
 }
 
+// newOneFileService opens a test service, in depend mode or not, and a
+// settled tree holding a.c.
+func newOneFileService(t *testing.T, depend bool) (*Service, string) {
+	t.Helper()
+	s := newTestService(t)
+	s.opts.DependMode = depend
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"a.c": "int f(void) { return 42; }\n"})
+	settle(t, dir)
+	return s, dir
+}
+
 // TestServiceRecache: with DCC_RECACHE set, a compile that would hit runs
 // the compiler and stores its result; without it, the next compile hits.
 // In preprocessor mode and in depend mode.
@@ -177,14 +189,10 @@ func TestServiceRecache(t *testing.T) {
 	gcc := gccPath(t)
 	for _, depend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("depend=%v", depend), func(t *testing.T) {
-			s := newTestService(t)
-			s.opts.DependMode = depend
-			dir := t.TempDir()
+			s, dir := newOneFileService(t, depend)
 			runs := filepath.Join(t.TempDir(), "runs")
 			cc := filepath.Join(t.TempDir(), "gcc")
 			require.NoError(t, os.WriteFile(cc, []byte("#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo run >> "+runs+";; esac\nexec "+gcc+" \"$@\"\n"), 0o755))
-			writeTree(t, dir, map[string]string{"a.c": "int f(void) { return 42; }\n"})
-			settle(t, dir)
 			req := daemon.CompileRequest{Compiler: "gcc", Real: cc, Dir: dir, Env: os.Environ(), Args: []string{"-O2", "-c", "a.c", "-o", "a.o"}}
 			compiles := func() int {
 				b, _ := os.ReadFile(runs)
@@ -220,11 +228,7 @@ func TestServiceReadOnly(t *testing.T) {
 	gcc := gccPath(t)
 	for _, depend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("depend=%v", depend), func(t *testing.T) {
-			s := newTestService(t)
-			s.opts.DependMode = depend
-			dir := t.TempDir()
-			writeTree(t, dir, map[string]string{"a.c": "int f(void) { return 42; }\n"})
-			settle(t, dir)
+			s, dir := newOneFileService(t, depend)
 			req := daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: []string{"-O2", "-MD", "-c", "a.c", "-o", "a.o"}}
 			readOnly := req
 			readOnly.Env = append(os.Environ(), ReadOnlyEnv+"=1")
