@@ -16,13 +16,14 @@ type process struct {
 }
 
 // spawn starts opts.Command detached: its own session, working directory /,
-// stdin and stdout on /dev/null, stderr appended to opts.LogPath, and none of
-// this process's other file descriptors (a daemon holding, say, make's
+// stdin and stdout on /dev/null, stderr appended to opts.LogPath, the Go
+// runtime's monitor paced for a daemon (daemonEnv), and none of this
+// process's other file descriptors (a daemon holding, say, make's
 // jobserver pipe open would keep whoever waits on it waiting).
 func spawn(opts EnsureOptions) (*process, error) {
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
 	cmd.Dir = "/"
-	cmd.Env = opts.Env
+	cmd.Env = daemonEnv(opts.Env)
 	cmd.SysProcAttr = detached()
 	if opts.LogPath != "" {
 		log, err := openLog(opts.LogPath)

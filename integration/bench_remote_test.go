@@ -174,7 +174,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	run(dccEnv, append(append([]string{dccGCC}, flags...), "warmup.c", "-o", "warmup.o")...)
 	const units = 60
 	var local, distcc, dccWrapper []time.Duration
-	var dccDaemon time.Duration
+	var dccDaemon, dccDaemonOwn time.Duration
 	for i := range units {
 		kinds := []string{"local", "distcc", "dcc"}
 		for j := range kinds {
@@ -189,9 +189,10 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 			case "distcc":
 				distcc = append(distcc, cpuOf(run(distccEnv, append([]string{"distcc", "gcc"}, args...)...)))
 			case "dcc":
-				before := procCPU(b, d.pid())
+				before, beforeOwn := procCPU(b, d.pid()), threadsCPU(b, d.pid())
 				dccWrapper = append(dccWrapper, cpuOf(run(dccEnv, append([]string{dccGCC}, args...)...)))
 				dccDaemon += procCPU(b, d.pid()) - before
+				dccDaemonOwn += threadsCPU(b, d.pid()) - beforeOwn
 			}
 		}
 	}
@@ -256,9 +257,10 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	b.ReportMetric(ratio(dccPerUnit, distccPerUnit), "dcc/distcc-client-cpu")
 	b.ReportMetric(ratio(median(variants[2].times), median(variants[0].times)), "dcc-wall/gcc")
 	b.ReportMetric(ratio(median(variants[1].times), median(variants[0].times)), "distcc-wall/gcc")
-	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (%.3f of local); dcc/distcc %.3f",
+	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (its own %s, its preprocessing runs %s) (%.3f of local); dcc/distcc %.3f",
 		units, localMean, distccPerUnit, ratio(distccPerUnit, localMean), dccPerUnit, mean(dccWrapper),
-		dccDaemon/time.Duration(units), ratio(dccPerUnit, localMean), ratio(dccPerUnit, distccPerUnit))
+		dccDaemon/time.Duration(units), dccDaemonOwn/time.Duration(units), (dccDaemon-dccDaemonOwn)/time.Duration(units),
+		ratio(dccPerUnit, localMean), ratio(dccPerUnit, distccPerUnit))
 	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s", median(local), median(distcc), median(dccWrapper))
 	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s; every round: gcc %s, distcc %s, dcc %s",
 		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times),

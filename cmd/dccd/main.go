@@ -30,6 +30,7 @@ func main() {
 	cli.NewBackend = func(_ context.Context, cfg *config.Config, log *slog.Logger) (daemon.Backend, error) {
 		return compile.Open(cfg, log)
 	}
+	daemon.DropSysmonPacing()
 	args := []string{"daemon", "run"}
 	if len(os.Args) == 1 {
 		setProcs()
