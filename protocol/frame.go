@@ -47,38 +47,45 @@ type frameHeader struct {
 // field past a limit, or larger than MaxMessageSize, is refused with
 // ErrTooLarge before anything is written.
 func WriteMessage(w io.Writer, m Message) error {
-	frame, err := encodeFrame(m)
+	frame, release, err := encodeFrame(m)
 	if err != nil {
 		return err
 	}
+	defer release() // a Writer does not retain what it is given
 	if _, err := w.Write(frame); err != nil {
 		return fmt.Errorf("protocol: write %s: %w", m.Type(), err)
 	}
 	return nil
 }
 
-// encodeFrame returns m's whole frame, lz4-compressed when that pays.
-func encodeFrame(m Message) ([]byte, error) {
+// encodeFrame returns m's whole frame, lz4-compressed when that pays, and
+// the function that gives its buffers back for reuse once the frame has
+// been written.
+func encodeFrame(m Message) (frame []byte, release func(), err error) {
 	if m == nil || reflect.ValueOf(m).IsNil() {
-		return nil, errors.New("protocol: write of a nil message")
+		return nil, nil, errors.New("protocol: write of a nil message")
 	}
 	typ := m.Type()
 	sizing := encoder{counting: true}
 	m.encode(&sizing)
 	if sizing.err != nil {
-		return nil, fmt.Errorf("protocol: encode %s: %w", typ, sizing.err)
+		return nil, nil, fmt.Errorf("protocol: encode %s: %w", typ, sizing.err)
 	}
 	if sizing.n > MaxMessageSize {
-		return nil, fmt.Errorf("protocol: encode %s: %w: %d bytes exceed %d",
+		return nil, nil, fmt.Errorf("protocol: encode %s: %w: %d bytes exceed %d",
 			typ, ErrTooLarge, sizing.n, MaxMessageSize)
 	}
-	e := encoder{buf: make([]byte, headerSize, headerSize+sizing.n)}
+	plain := getBuffer(headerSize + sizing.n)
+	e := encoder{buf: (*plain)[:headerSize]}
 	m.encode(&e)
+	*plain = e.buf
 	frame, codec := e.buf, byte(codecRaw)
 	payload := frame[headerSize:]
+	var packed *[]byte
 	if len(payload) >= compressMin {
-		out := make([]byte, headerSize+lz4.CompressBlockBound(len(payload)))
-		n, err := lz4.CompressBlock(payload, out[headerSize:], nil)
+		packed = getBuffer(headerSize + lz4.CompressBlockBound(len(payload)))
+		out := (*packed)[:cap(*packed)]
+		n, err := compressBlock(payload, out[headerSize:])
 		if err == nil && n > 0 && n < len(payload) {
 			frame, codec = out[:headerSize+n], codecLZ4
 		}
@@ -87,7 +94,7 @@ func encodeFrame(m Message) ([]byte, error) {
 	frame[1] = codec
 	binary.BigEndian.PutUint32(frame[2:6], uint32(len(payload)))
 	binary.BigEndian.PutUint32(frame[6:10], uint32(len(frame)-headerSize))
-	return frame, nil
+	return frame, func() { putBuffer(plain); putBuffer(packed) }, nil
 }
 
 // ReadMessage reads one frame and decodes it into a new message of the
