@@ -37,6 +37,8 @@ func TestCompression(t *testing.T) {
 		{"small stays raw", &CachePut{Entry: bytes.Repeat([]byte{'a'}, 400)}, codecRaw},
 		{"compressible is lz4", &CachePut{Entry: bytes.Repeat([]byte{'a'}, 4096)}, codecLZ4},
 		{"incompressible stays raw", &CachePut{Entry: randomBytes(4096)}, codecRaw},
+		{"large text is lz4", &CachePut{Entry: preprocessedLike(300 << 10)}, codecLZ4},
+		{"large incompressible stays raw", &CachePut{Entry: randomBytes(200 << 10)}, codecRaw},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +54,28 @@ func TestCompression(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Frames of every size around the switch to the reference algorithm
+// (largeBlock) read back as sent, also when written one after another with
+// the encoding buffers reused in between.
+func TestFramesRoundTripAcrossBlockSizes(t *testing.T) {
+	var stream bytes.Buffer
+	var sent []*CachePut
+	for _, size := range []int{600, largeBlock - 64, largeBlock, largeBlock + 1, 1 << 20, maxPooledBuffer + 1<<10} {
+		for _, payload := range [][]byte{preprocessedLike(size), randomBytes(size)} {
+			m := &CachePut{Project: "p", Key: "k", Entry: payload}
+			require.NoError(t, WriteMessage(&stream, m))
+			sent = append(sent, m)
+		}
+	}
+	for i, want := range sent {
+		got, err := ReadMessage(&stream)
+		require.NoError(t, err, "message %d", i)
+		require.Equal(t, want, got, "message %d (%d bytes)", i, len(want.Entry))
+	}
+	_, err := ReadMessage(&stream)
+	assert.ErrorIs(t, err, io.EOF)
 }
 
 func TestReadMessageLimits(t *testing.T) {
