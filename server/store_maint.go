@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcc-build/dcc/cache/lru"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -222,8 +221,7 @@ func (s *Store) evict() (int, error) {
 // oldest returns the least-recently-used items whose sizes add up to at
 // least excess, oldest first. Memory is bounded by the items returned.
 func (s *Store) oldest(excess int64) ([]victim, error) {
-	h := &newestFirst{}
-	var total int64
+	oldest := lru.NewOldest(excess, func(v victim) int64 { return v.access }, func(v victim) int64 { return v.size })
 	err := s.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = prefixIndex
@@ -246,35 +244,14 @@ func (s *Store) oldest(excess int64) ([]victim, error) {
 			}); err != nil {
 				return err
 			}
-			heap.Push(h, v)
-			total += v.size
-			for h.Len() > 0 && total-(*h)[0].size >= excess {
-				total -= heap.Pop(h).(victim).size
-			}
+			oldest.Offer(v)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache index scan: %s", firstLine(err.Error()))
 	}
-	victims := []victim(*h)
-	slices.SortFunc(victims, func(a, b victim) int { return cmp.Compare(a.access, b.access) })
-	return victims, nil
-}
-
-// newestFirst is a max-heap of victims by access time.
-type newestFirst []victim
-
-// Len, Less, Swap, Push and Pop implement heap.Interface.
-func (h newestFirst) Len() int           { return len(h) }
-func (h newestFirst) Less(i, j int) bool { return h[i].access > h[j].access }
-func (h newestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *newestFirst) Push(x any)        { *h = append(*h, x.(victim)) }
-func (h *newestFirst) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
+	return oldest.Items(), nil
 }
 
 // loadUsage restores the usage counters from the index records.

@@ -1,10 +1,9 @@
 package badgerstore
 
 import (
-	"cmp"
-	"container/heap"
 	"slices"
 
+	"github.com/dcc-build/dcc/cache/lru"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -57,8 +56,7 @@ func (s *BadgerStore) oldest(excess int64) ([]victim, error) {
 	if excess <= 0 {
 		return nil, nil
 	}
-	h := &newestFirst{}
-	var total int64
+	oldest := lru.NewOldest(excess, func(v victim) int64 { return v.access }, func(v victim) int64 { return v.size })
 	err := s.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = prefixIndex
@@ -80,33 +78,12 @@ func (s *BadgerStore) oldest(excess int64) ([]victim, error) {
 			}); err != nil {
 				return err
 			}
-			heap.Push(h, v)
-			total += v.size
-			// Drop the newest while the rest still cover the excess.
-			for h.Len() > 0 && total-(*h)[0].size >= excess {
-				total -= heap.Pop(h).(victim).size
-			}
+			oldest.Offer(v)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrapBadger("scanning the index", err)
 	}
-	victims := []victim(*h)
-	slices.SortFunc(victims, func(a, b victim) int { return cmp.Compare(a.access, b.access) })
-	return victims, nil
-}
-
-// newestFirst is a max-heap of victims by access time.
-type newestFirst []victim
-
-func (h newestFirst) Len() int           { return len(h) }
-func (h newestFirst) Less(i, j int) bool { return h[i].access > h[j].access }
-func (h newestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *newestFirst) Push(x any)        { *h = append(*h, x.(victim)) }
-func (h *newestFirst) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
+	return oldest.Items(), nil
 }
