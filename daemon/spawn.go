@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/dcc-build/dcc/pace"
 )
 
 // process is a daemon process Ensure started.
@@ -17,13 +19,13 @@ type process struct {
 
 // spawn starts opts.Command detached: its own session, working directory /,
 // stdin and stdout on /dev/null, stderr appended to opts.LogPath, the Go
-// runtime's monitor paced for a daemon (daemonEnv), and none of this
+// runtime's monitor paced for a daemon (package pace), and none of this
 // process's other file descriptors (a daemon holding, say, make's
 // jobserver pipe open would keep whoever waits on it waiting).
 func spawn(opts EnsureOptions) (*process, error) {
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
 	cmd.Dir = "/"
-	cmd.Env = daemonEnv(opts.Env)
+	cmd.Env = pace.Env(opts.Env)
 	cmd.SysProcAttr = detached()
 	if opts.LogPath != "" {
 		log, err := openLog(opts.LogPath)

@@ -4,15 +4,22 @@
 // shared cache the team's daemons fill. Run it in the foreground, or control
 // it as a daemon with --start, --stop, --restart and --status; -h lists the
 // flags. The work is done by package server.
+//
+// It runs itself again at start with the Go runtime's monitor paced for a
+// long-running server (package pace: about 0.5 ms less of its own CPU per
+// job, of 4.4-4.9 ms), unless GODEBUG sets schedtrace already.
 package main
 
 import (
 	"context"
 	"os"
 
+	"github.com/dcc-build/dcc/pace"
 	"github.com/dcc-build/dcc/server"
 )
 
 func main() {
+	pace.Reexec()
+	pace.Drop()
 	os.Exit(server.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

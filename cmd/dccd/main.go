@@ -23,6 +23,7 @@ import (
 	"github.com/dcc-build/dcc/compile"
 	"github.com/dcc-build/dcc/config"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/pace"
 	"github.com/dcc-build/dcc/wrapper"
 )
 
@@ -30,7 +31,7 @@ func main() {
 	cli.NewBackend = func(_ context.Context, cfg *config.Config, log *slog.Logger) (daemon.Backend, error) {
 		return compile.Open(cfg, log)
 	}
-	daemon.DropSysmonPacing()
+	pace.Drop() // Ensure started this daemon paced (package pace); its compilers need not be
 	args := []string{"daemon", "run"}
 	if len(os.Args) == 1 {
 		setProcs()
