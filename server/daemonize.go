@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dcc-build/dcc/pace"
 )
 
 // Environment of the background server that Start starts.
@@ -139,7 +141,9 @@ func Start(ctx context.Context, pidfile, logfile string, args []string, token st
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, 2)
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), DaemonEnv+"=1")
+	// Started paced (package pace), the background server need not run
+	// itself again to be.
+	cmd.Env = append(pace.Env(nil), DaemonEnv+"=1")
 	if token != "" {
 		cmd.Env = append(cmd.Env, DaemonTokenEnv+"="+token)
 	}
