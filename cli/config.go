@@ -34,7 +34,10 @@ DCC_TOKEN), connect_timeout (2s), send_timeout (10s), recv_timeout (5m)
 (DCC_CONNECT_TIMEOUT, ...), local_threshold (preprocessed bytes at or below
 which a unit compiles here, 4096; DCC_LOCAL_THRESHOLD), rerun_remote_errors
 (true: a unit that fails on a host compiles again here for the local
-compiler's diagnostics; DCC_RERUN_REMOTE_ERRORS). Hosts are [[hosts]] tables
+compiler's diagnostics; DCC_RERUN_REMOTE_ERRORS), remote_sources (which
+units go to gcc hosts as their source and headers rather than preprocessed
+text: debug, the default, for units with -g; all; off; DCC_REMOTE_SOURCES).
+Hosts are [[hosts]] tables
 in the file, each with connect = "HOST:PORT", token, njob (default 4) and
 optional timeouts; DCC_HOSTS="127.0.0.2:9693/4 127.0.0.3:9693/8" replaces them
 and turns remote on unless DCC_REMOTE=0. "dcc config" lists each host, its

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/depfile"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -137,7 +138,7 @@ func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeM
 		!bytes.HasPrefix(data, []byte(target+":")) {
 		return nil, false, "the dependency file does not start with the expected target"
 	}
-	files, ok := dependencyPrerequisites(data)
+	files, ok := depfile.Parse(data)
 	if !ok || len(files) == 0 {
 		return nil, false, "unreadable dependency file"
 	}
@@ -315,58 +316,4 @@ func (j *job) possibleIncluderDirs(isSystem func(abs string) bool) []string {
 	}
 	slices.Sort(dirs)
 	return dirs
-}
-
-// dependencyPrerequisites returns the prerequisites of the first rule of a
-// make-style dependency file as gcc and clang write it: blanks separate
-// names, a backslash before a newline continues the line, "\ " and "\#"
-// stand for a blank and a hash, and "$$" for a dollar. The targets end at
-// the first colon followed by a blank or the end of the line.
-func dependencyPrerequisites(data []byte) ([]string, bool) {
-	var names []string
-	var cur []byte
-	inTargets := true
-	have := false
-	flush := func() {
-		if have {
-			names = append(names, string(cur))
-		}
-		cur, have = cur[:0], false
-	}
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case c == '\\' && i+1 < len(data) && data[i+1] == '\n':
-			flush()
-			i++
-		case c == '\\' && i+2 < len(data) && data[i+1] == '\r' && data[i+2] == '\n':
-			flush()
-			i += 2
-		case c == '\\' && i+1 < len(data) && (data[i+1] == ' ' || data[i+1] == '#'):
-			cur, have = append(cur, data[i+1]), true
-			i++
-		case c == '$' && i+1 < len(data) && data[i+1] == '$':
-			cur, have = append(cur, '$'), true
-			i++
-		case c == ':' && inTargets && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\t' ||
-			data[i+1] == '\n' || data[i+1] == '\r'):
-			flush()
-			names, inTargets = names[:0], false
-		case c == '\n':
-			flush()
-			if !inTargets {
-				return names, true
-			}
-			return nil, false // a rule without a colon
-		case c == ' ' || c == '\t' || c == '\r':
-			flush()
-		default:
-			cur, have = append(cur, c), true
-		}
-	}
-	flush()
-	if inTargets {
-		return nil, false
-	}
-	return names, true
 }

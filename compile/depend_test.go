@@ -6,37 +6,6 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestDependencyPrerequisites(t *testing.T) {
-	cases := []struct {
-		name string
-		deps string
-		want []string
-		ok   bool
-	}{
-		{"gcc", "x.o: x.c /usr/include/stdc-predef.h a.h\n", []string{"x.c", "/usr/include/stdc-predef.h", "a.h"}, true},
-		{"continued", "out/x.o: x.c \\\n /usr/include/stdio.h \\\n  inc/a.h\n", []string{"x.c", "/usr/include/stdio.h", "inc/a.h"}, true},
-		{"crlf continuation", "x.o: x.c \\\r\n a.h\r\n", []string{"x.c", "a.h"}, true},
-		{"escaped blank and hash", "x.o: my\\ dir/x.c a\\#b.h\n", []string{"my dir/x.c", "a#b.h"}, true},
-		{"dollar", "x.o: $$v.c\n", []string{"$v.c"}, true},
-		{"several targets", "first second\\ t: x.c a.h\n", []string{"x.c", "a.h"}, true},
-		{"target with escaped blank", "b$$c\\ d: x.c\n", []string{"x.c"}, true},
-		{"phony targets after -MP", "x.o: x.c a.h\n\na.h:\n", []string{"x.c", "a.h"}, true},
-		{"no final newline", "x.o: x.c a.h", []string{"x.c", "a.h"}, true},
-		{"colon inside a name", "x.o: dir:1/x.c\n", []string{"dir:1/x.c"}, true},
-		{"no colon", "x.o x.c\n", nil, false},
-		{"empty", "", nil, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := dependencyPrerequisites([]byte(tc.deps))
-			assert.Equal(t, tc.ok, ok)
-			if tc.ok {
-				assert.Equal(t, tc.want, got)
-			}
-		})
-	}
-}
-
 func TestDirectIncludes(t *testing.T) {
 	cases := []struct {
 		name string
@@ -60,23 +29,6 @@ func TestDirectIncludes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzDependencyPrerequisites: any bytes (a dependency file is written by
-// the compiler, but a broken or hostile one must not crash the daemon).
-func FuzzDependencyPrerequisites(f *testing.F) {
-	for _, s := range []string{"x.o: x.c a.h\n", "a\\ b: c\\\n d\n", "$$: $$$\n", ":", "\\"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		names, ok := dependencyPrerequisites(data)
-		if !ok {
-			assert.Empty(t, names)
-		}
-		for _, n := range names {
-			assert.NotEmpty(t, n)
-		}
-	})
 }
 
 func TestWithin(t *testing.T) {

@@ -120,6 +120,9 @@ type job struct {
 	recache bool
 	// readOnly: the caches are looked up but nothing is stored (ReadOnlyEnv).
 	readOnly bool
+	// noHost: a compile from the sources found no free host, or was too
+	// small to send: it compiles here.
+	noHost bool
 }
 
 // RecacheEnv, set to a true value in a compile's environment, makes dcc
@@ -178,9 +181,14 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		}
 	}
 
+	if direct && j.sourcesCandidate() {
+		if res, ok, err := j.trySources(ctx, directKey); ok || err != nil {
+			return res, err
+		}
+	}
 	// A compile that may go to a host needs its preprocessed text: depend
 	// mode is for compiles that run here.
-	remoteOK := j.remoteCandidate() && !j.recache
+	remoteOK := j.remoteCandidate() && !j.recache && !j.noHost
 	if direct && !remoteOK {
 		if res, ok, err := j.tryDepend(ctx, directKey); ok || err != nil {
 			return res, err

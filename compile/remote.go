@@ -40,6 +40,9 @@ type RemoteOptions struct {
 	RerunErrors bool
 	// Timeout bounds one remote compile, send and receive.
 	Timeout time.Duration
+	// Sources says which units go to gcc hosts as their source and
+	// headers: "all", "debug" (those with debug information) or ""/"off".
+	Sources string
 	// Project names the project namespace of a working directory.
 	Project func(dir string) string
 }

@@ -77,6 +77,8 @@ type Service struct {
 	taken     map[string]int64
 	builtin   builtinMemo
 	cc1       cc1Memo
+	scans     scanMemo
+	contents  contentCache
 	outputs   pathLocks
 	saverDone chan struct{}
 	closeOnce sync.Once

@@ -55,6 +55,10 @@ type Config struct {
 	// locally, so that its diagnostics are the local compiler's (key
 	// rerun_remote_errors, default true).
 	RerunRemoteErrors bool
+	// RemoteSources says which units go to gcc hosts as their source and
+	// headers rather than preprocessed text (key remote_sources: "debug",
+	// the default, "all" or "off").
+	RemoteSources string
 	// Hosts are the compile hosts, resolved: the file's [[hosts]] tables, or
 	// DCC_HOSTS, which replaces them.
 	Hosts []Host

@@ -76,6 +76,7 @@ func TestLoadFile(t *testing.T) {
 		{"threshold size", `local_threshold = "16Ki"`, func(t *testing.T, c *Config) { assert.Equal(t, int64(16384), c.LocalThreshold) }},
 		{"threshold zero", `local_threshold = 0`, func(t *testing.T, c *Config) { assert.Zero(t, c.LocalThreshold) }},
 		{"no rerun", `rerun_remote_errors = false`, func(t *testing.T, c *Config) { assert.False(t, c.RerunRemoteErrors) }},
+		{"sources for all units", `remote_sources = "all"`, func(t *testing.T, c *Config) { assert.Equal(t, "all", c.RemoteSources) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +117,7 @@ func TestPrecedence(t *testing.T) {
 		{"recv_timeout", "5m0s", "default"},
 		{"local_threshold", "4KiB", "default"},
 		{"rerun_remote_errors", "true", "default"},
+		{"remote_sources", "debug", "default"},
 	}, c.Settings())
 }
 
@@ -161,7 +163,7 @@ func TestBadValues(t *testing.T) {
 		{"unquoted string", "log_level = debug\n", nil, ErrSyntax, "config.toml:1: not valid TOML:"},
 		{"duplicate key", "disable = true\ndisable = false\n", nil, ErrSyntax, "config.toml:2: not valid TOML: key disable is already defined"},
 		{"unknown key", "# c\nmax_size = \"1G\"\ncpp_threshold = 4096\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, local_threshold, rerun_remote_errors)`},
+			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, local_threshold, rerun_remote_errors, remote_sources)`},
 		{"unknown table", "[servers]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "servers"`},
 		{"bad size", "\n\nmax_size = \"lots\"\n", nil, ErrInvalid, `config.toml:3: max_size: invalid size "lots"`},
 		{"zero size", "max_size = 0\n", nil, ErrInvalid, `config.toml:1: max_size: invalid size "0": must be more than zero`},
@@ -179,6 +181,8 @@ func TestBadValues(t *testing.T) {
 		{"env level", "", map[string]string{"DCC_LOG_LEVEL": "trace"}, ErrInvalid, `$DCC_LOG_LEVEL: log_level: invalid log level "trace"`},
 		{"negative threshold", "local_threshold = -1\n", nil, ErrInvalid, `config.toml:1: local_threshold: invalid size "-1"`},
 		{"remote as string", "remote = \"on\"\n", nil, ErrInvalid, "config.toml:1: remote: want true or false, not a string"},
+		{"bad remote_sources", "remote_sources = \"some\"\n", nil, ErrInvalid, `config.toml:1: remote_sources: invalid value "some": want all, debug or off`},
+		{"env remote_sources", "", map[string]string{"DCC_REMOTE_SOURCES": "yes"}, ErrInvalid, `$DCC_REMOTE_SOURCES: remote_sources: invalid value "yes": want all, debug or off`},
 		{"token as int", "token = 5\n", nil, ErrInvalid, "config.toml:1: token: want a string, not an integer"},
 		{"zero timeout", "recv_timeout = \"0s\"\n", nil, ErrInvalid, `config.toml:1: recv_timeout: invalid duration "0s": must be more than zero`},
 		{"env timeout", "", map[string]string{"DCC_CONNECT_TIMEOUT": "fast"}, ErrInvalid, `$DCC_CONNECT_TIMEOUT: connect_timeout: invalid duration "fast"`},

@@ -33,6 +33,7 @@ type fileValues struct {
 	RecvTimeout       any `toml:"recv_timeout"`
 	LocalThreshold    any `toml:"local_threshold"`
 	RerunRemoteErrors any `toml:"rerun_remote_errors"`
+	RemoteSources     any `toml:"remote_sources"`
 	// Hosts is the [[hosts]] array of tables, checked by parseHosts.
 	Hosts any `toml:"hosts"`
 }
@@ -45,6 +46,7 @@ func (f *fileValues) byKey() map[string]any {
 		"remote": f.Remote, "token": f.Token, "connect_timeout": f.ConnectTimeout,
 		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
 		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors,
+		"remote_sources": f.RemoteSources,
 	}
 }
 

@@ -101,6 +101,18 @@ var keys = []keyDef{
 		parse: func(c *Config, s string) (err error) { c.RerunRemoteErrors, err = parseBool(s); return err },
 		show:  func(c *Config) string { return strconv.FormatBool(c.RerunRemoteErrors) },
 	},
+	{
+		name: "remote_sources", doc: "which units go to a gcc host as their source and headers instead of preprocessed text: debug (units with -g, which preprocessed text cannot reproduce), all (no preprocessing here, the least CPU; such units skip the shared cache), or off", env: "DCC_REMOTE_SOURCES", def: "debug", typ: tomlString,
+		parse: func(c *Config, s string) error {
+			switch s {
+			case "all", "debug", "off":
+				c.RemoteSources = s
+				return nil
+			}
+			return fmt.Errorf("invalid value %q: want all, debug or off", s)
+		},
+		show: func(c *Config) string { return c.RemoteSources },
+	},
 }
 
 // Keys returns the configuration keys dcc knows, in display order.

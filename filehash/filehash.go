@@ -5,6 +5,7 @@ package filehash
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -26,7 +27,14 @@ type Info struct {
 	// Changed is the later of the file's modification and status-change
 	// times (Unix nanoseconds) when it was hashed.
 	Changed int64
+	// ModTime is the file's modification time (Unix nanoseconds) when it
+	// was hashed.
+	ModTime int64
 }
+
+// ErrNotRegular is wrapped by the error Memo.Hash returns for a path that is
+// not a regular file (a directory, a device).
+var ErrNotRegular = errors.New("not a regular file")
 
 // HashBytes returns the BLAKE3-256 digest of data.
 func HashBytes(data []byte) cache.Digest { return blake3.Sum256(data) }

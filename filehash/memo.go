@@ -69,7 +69,7 @@ func (m *Memo) Hash(path string) (Info, error) {
 		return Info{}, fmt.Errorf("filehash: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return Info{}, fmt.Errorf("filehash: %s: not a regular file", path)
+		return Info{}, fmt.Errorf("filehash: %s: %w", path, ErrNotRegular)
 	}
 	if info, ok := m.lookup(path, keyOf(fi)); ok {
 		m.hits.Add(1)
@@ -79,7 +79,7 @@ func (m *Memo) Hash(path string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	info.Changed = max(key.mtime, key.ctime)
+	info.Changed, info.ModTime = max(key.mtime, key.ctime), key.mtime
 	m.reads.Add(1)
 	if stable && !m.recent(key) {
 		m.store(path, key, info)

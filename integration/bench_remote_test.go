@@ -151,12 +151,26 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		require.NoError(b, err)
 		require.NoError(b, os.WriteFile(filepath.Join(unitDir, h), data, 0o644))
 	}
-	d := newProjectDaemon(b, "10m")
-	b.Cleanup(func() { d.stop(b) })
 	masq := masqueradeDir(b, compilerLinks...)
 	dccGCC := filepath.Join(masq, "gcc")
-	dccEnv := append(append([]string{"PATH=" + withPath(masq)}, d.env...),
-		"DCC_HOSTS="+h1.addr+"/2", "DCC_TOKEN="+testToken, "DCC_PROJECT=bench-units")
+	// Two dcc clients, each with its own daemon: one sends preprocessed
+	// text (the default for units without -g), one the sources
+	// (remote_sources = all).
+	type dccClient struct {
+		name             string
+		d                *projectDaemon
+		env              []string
+		wrapper          []time.Duration
+		daemon, ownTotal time.Duration
+	}
+	var clients []*dccClient
+	for _, c := range []struct{ name, sources string }{{"dcc", "debug"}, {"dcc-src", "all"}} {
+		d := newProjectDaemon(b, "10m")
+		b.Cleanup(func() { d.stop(b) })
+		env := append(append([]string{"PATH=" + withPath(masq)}, d.env...),
+			"DCC_HOSTS="+h1.addr+"/2", "DCC_TOKEN="+testToken, "DCC_PROJECT=bench-units", "DCC_REMOTE_SOURCES="+c.sources)
+		clients = append(clients, &dccClient{name: c.name, d: d, env: env})
+	}
 	distccEnv := []string{"DISTCC_HOSTS=" + dh1.addr + "/2", "DISTCC_FALLBACK=0", "DISTCC_DIR=" + b.TempDir()}
 	flags := []string{"-O2", "-D_LARGEFILE64_SOURCE=1", "-DHAVE_HIDDEN", "-c"}
 	run := func(env []string, argv ...string) *exec.Cmd {
@@ -167,20 +181,22 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		require.NoError(b, err, "%v: %s", argv, out)
 		return cmd
 	}
-	// A first unit starts the daemon and has it identify the compiler; the
-	// measured units find it running.
-	warmup := append(append([]byte{}, deflate...), "\nint bench_warmup;\n"...)
-	require.NoError(b, os.WriteFile(filepath.Join(unitDir, "warmup.c"), warmup, 0o644))
-	run(dccEnv, append(append([]string{dccGCC}, flags...), "warmup.c", "-o", "warmup.o")...)
+	// A first unit starts each daemon and has it identify the compiler;
+	// the measured units find it running.
+	for _, c := range clients {
+		name := "warmup-" + c.name + ".c"
+		warmup := append(append([]byte{}, deflate...), "\nint bench_warmup;\n"...)
+		require.NoError(b, os.WriteFile(filepath.Join(unitDir, name), warmup, 0o644))
+		run(c.env, append(append([]string{dccGCC}, flags...), name, "-o", name+".o")...)
+	}
 	const units = 60
-	var local, distcc, dccWrapper []time.Duration
-	var dccDaemon, dccDaemonOwn time.Duration
+	var local, distcc []time.Duration
 	for i := range units {
-		kinds := []string{"local", "distcc", "dcc"}
+		kinds := []string{"local", "distcc", "dcc", "dcc-src"}
 		for j := range kinds {
 			v := kinds[(i+j)%len(kinds)] // rotate who goes first, and who follows whom
 			name := fmt.Sprintf("u%s%d.c", v, i)
-			unit := append(append([]byte{}, deflate...), fmt.Sprintf("\nint bench_unit_%s_%d = %d;\n", v, i, i)...)
+			unit := append(append([]byte{}, deflate...), fmt.Sprintf("\nint bench_unit_%d_%d = %d;\n", j, i, i)...)
 			require.NoError(b, os.WriteFile(filepath.Join(unitDir, name), unit, 0o644))
 			args := append(append([]string{}, flags...), name, "-o", name+".o")
 			switch v {
@@ -188,22 +204,28 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 				local = append(local, cpuOf(run(nil, append([]string{"gcc"}, args...)...)))
 			case "distcc":
 				distcc = append(distcc, cpuOf(run(distccEnv, append([]string{"distcc", "gcc"}, args...)...)))
-			case "dcc":
-				before, beforeOwn := procCPU(b, d.pid()), threadsCPU(b, d.pid())
-				dccWrapper = append(dccWrapper, cpuOf(run(dccEnv, append([]string{dccGCC}, args...)...)))
-				dccDaemon += procCPU(b, d.pid()) - before
-				dccDaemonOwn += threadsCPU(b, d.pid()) - beforeOwn
+			default:
+				c := clients[0]
+				if v == "dcc-src" {
+					c = clients[1]
+				}
+				before, beforeOwn := procCPU(b, c.d.pid()), threadsCPU(b, c.d.pid())
+				c.wrapper = append(c.wrapper, cpuOf(run(c.env, append([]string{dccGCC}, args...)...)))
+				c.daemon += procCPU(b, c.d.pid()) - before
+				c.ownTotal += threadsCPU(b, c.d.pid()) - beforeOwn
 			}
 		}
 	}
-	st := d.stats(b)
-	require.Equal(b, int64(units+1), st["remote"], "every dcc unit compiled on the host: %v", st)
+	for _, c := range clients {
+		st := c.d.stats(b)
+		require.Equal(b, int64(units+1), st["remote"], "every %s unit compiled on the host: %v", c.name, st)
+	}
 	// Means, not medians: the daemon's CPU counters tick every 10 ms, so
 	// its share is only known summed over all units, and the other figures
 	// are summed the same way (a median would leave out the slow runs of
 	// one side only).
 	localMean := mean(local)
-	dccPerUnit := mean(dccWrapper) + dccDaemon/time.Duration(units)
+	perUnit := func(c *dccClient) time.Duration { return mean(c.wrapper) + c.daemon/time.Duration(units) }
 	distccPerUnit := mean(distcc)
 
 	// Wall time of a zlib build.
@@ -218,13 +240,8 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		{name: "distcc", env: func(int) []string {
 			return []string{"CC=distcc gcc", "DISTCC_HOSTS=" + hostsD, "DISTCC_DIR=" + b.TempDir()}
 		}},
-		{name: "dcc", env: func(round int) []string {
-			pd := newProjectDaemon(b, "10m")
-			b.Cleanup(func() { pd.stop(b) })
-			return append(append([]string{"PATH=" + withPath(masqueradeDir(b, compilerLinks...))}, pd.env...),
-				"DCC_HOSTS="+h1.addr+"/2 "+h2.addr+"/2", "DCC_TOKEN="+testToken,
-				fmt.Sprintf("DCC_PROJECT=bench-build-%d", round))
-		}},
+		{name: "dcc", env: func(round int) []string { return dccBuildEnv(b, round, "debug", h1, h2) }},
+		{name: "dcc-src", env: func(round int) []string { return dccBuildEnv(b, round, "all", h1, h2) }},
 	}
 	trees := map[string]string{}
 	for _, v := range variants {
@@ -252,17 +269,39 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		// Measured above; b.Loop only satisfies -benchtime.
 	}
 	ratio := func(a, c time.Duration) float64 { return float64(a) / float64(c) }
-	b.ReportMetric(ratio(dccPerUnit, localMean), "dcc-client-cpu/local")
+	dcc, fromSrc := clients[0], clients[1]
+	b.ReportMetric(ratio(perUnit(dcc), localMean), "dcc-client-cpu/local")
+	b.ReportMetric(ratio(perUnit(fromSrc), localMean), "dcc-src-client-cpu/local")
 	b.ReportMetric(ratio(distccPerUnit, localMean), "distcc-client-cpu/local")
-	b.ReportMetric(ratio(dccPerUnit, distccPerUnit), "dcc/distcc-client-cpu")
+	b.ReportMetric(ratio(perUnit(dcc), distccPerUnit), "dcc/distcc-client-cpu")
+	b.ReportMetric(ratio(perUnit(fromSrc), distccPerUnit), "dcc-src/distcc-client-cpu")
 	b.ReportMetric(ratio(median(variants[2].times), median(variants[0].times)), "dcc-wall/gcc")
+	b.ReportMetric(ratio(median(variants[3].times), median(variants[0].times)), "dcc-src-wall/gcc")
 	b.ReportMetric(ratio(median(variants[1].times), median(variants[0].times)), "distcc-wall/gcc")
-	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local); dcc %s = wrapper %s + daemon %s (its own %s, its preprocessing runs %s) (%.3f of local); dcc/distcc %.3f",
-		units, localMean, distccPerUnit, ratio(distccPerUnit, localMean), dccPerUnit, mean(dccWrapper),
-		dccDaemon/time.Duration(units), dccDaemonOwn/time.Duration(units), (dccDaemon-dccDaemonOwn)/time.Duration(units),
-		ratio(dccPerUnit, localMean), ratio(dccPerUnit, distccPerUnit))
-	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s", median(local), median(distcc), median(dccWrapper))
-	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s; every round: gcc %s, distcc %s, dcc %s",
-		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times),
-		seconds(variants[0].times), seconds(variants[1].times), seconds(variants[2].times))
+	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local)",
+		units, localMean, distccPerUnit, ratio(distccPerUnit, localMean))
+	for _, c := range clients {
+		b.Logf("  %s: %s = wrapper %s + daemon %s (its own %s, its preprocessing runs %s) (%.3f of local); %s/distcc %.3f",
+			c.name, perUnit(c), mean(c.wrapper), c.daemon/time.Duration(units), c.ownTotal/time.Duration(units),
+			(c.daemon-c.ownTotal)/time.Duration(units), ratio(perUnit(c), localMean), c.name, ratio(perUnit(c), distccPerUnit))
+	}
+	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s, dcc-src wrapper %s", median(local), median(distcc),
+		median(dcc.wrapper), median(fromSrc.wrapper))
+	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s, dcc-src %s; every round: gcc %s, distcc %s, dcc %s, dcc-src %s",
+		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times), median(variants[3].times),
+		seconds(variants[0].times), seconds(variants[1].times), seconds(variants[2].times), seconds(variants[3].times))
+}
+
+// dccBuildEnv is the environment of a zlib build through dcc with two
+// hosts, a new daemon of its own and a project namespace of its own.
+func dccBuildEnv(b *testing.B, round int, sources string, hosts ...*compileHost) []string {
+	pd := newProjectDaemon(b, "10m")
+	b.Cleanup(func() { pd.stop(b) })
+	var list []string
+	for _, h := range hosts {
+		list = append(list, h.addr+"/2")
+	}
+	return append(append([]string{"PATH=" + withPath(masqueradeDir(b, compilerLinks...))}, pd.env...),
+		"DCC_HOSTS="+strings.Join(list, " "), "DCC_TOKEN="+testToken, "DCC_REMOTE_SOURCES="+sources,
+		fmt.Sprintf("DCC_PROJECT=bench-build-%s-%d", sources, round))
 }

@@ -17,25 +17,26 @@ import (
 
 // remoteRecipes are the projects built through compile hosts: zlib as it
 // comes, zlib with debug information, and lua5.4 with Debian's flags (-g
-// -O2 ...). distributed says whether its units go to the hosts: debug
-// information records source lines and columns, which preprocessing changes,
-// so -g units compile here (still through the cache), and their objects must
-// be identical all the same.
-func remoteRecipes() map[string]struct {
-	p           projectRecipe
-	distributed bool
-} {
+// -O2 -ffile-prefix-map=...). Units with -g go to the hosts with their
+// sources (remote_sources = debug, the default): the host compiles the
+// original source, so the objects are identical to a plain build's, debug
+// information included; zlib's other units go as preprocessed text, and
+// with remote_sources = all with their sources too.
+func remoteRecipes() map[string]remoteRecipe {
 	zlibG := zlibRecipe()
 	zlibG.setup = func(tb testing.TB, tree string) {
 		// The prefix map makes the plain and the dcc tree record one
 		// directory, as Debian's flags do for lua.
 		shell(tb, tree, []string{"CC=gcc"}, `CFLAGS="-O2 -g -ffile-prefix-map=$PWD=." ./configure`)
 	}
-	type recipe = struct {
-		p           projectRecipe
-		distributed bool
-	}
-	return map[string]recipe{"zlib": {zlibRecipe(), true}, "zlib-g": {zlibG, false}, "lua5.4": {luaRecipe(), false}}
+	return map[string]remoteRecipe{"zlib": {zlibRecipe(), nil}, "zlib-g": {zlibG, nil}, "lua5.4": {luaRecipe(), nil},
+		"zlib-sources": {zlibRecipe(), []string{"DCC_REMOTE_SOURCES=all"}}}
+}
+
+// remoteRecipe is a project and the client's extra environment.
+type remoteRecipe struct {
+	p   projectRecipe
+	env []string
 }
 
 // remoteBuild is one project tree built through dcc with compile hosts.
@@ -101,17 +102,12 @@ func TestRemoteProjectsThroughTwoHosts(t *testing.T) {
 	for name, r := range remoteRecipes() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := newRemoteBuild(t, r.p, hostsEnv(2, h1, h2))
+			b := newRemoteBuild(t, r.p, append(hostsEnv(2, h1, h2), r.env...))
 			b.build(t)
 			st := b.d.stats(t)
 			hosts := hostCounts(t, b.d)
 			t.Logf("%s: %v; per host %v", name, st, hosts)
 			assert.Zero(t, st["errors"], "daemon.log:\n%s", b.d.logTail(20))
-			if !r.distributed {
-				assert.Zero(t, st["remote"], "-g units compile here")
-				b.checkIdentical(t)
-				return
-			}
 			assert.Positive(t, st["remote"], "compiles went to the hosts; daemon.log:\n%s", b.d.logTail(20))
 			assert.Len(t, hosts, 2, "both hosts compiled")
 			var sum int64

@@ -12,7 +12,7 @@ package protocol
 import "errors"
 
 // Version is the protocol version both sides announce in the handshake.
-const Version uint16 = 2
+const Version uint16 = 3
 
 // DefaultPort is the TCP port dcc-server listens on by default.
 const DefaultPort = 9693
@@ -31,6 +31,9 @@ const (
 	MaxStringLen = 64 << 10
 	// MaxToolchains bounds the toolchains a server advertises.
 	MaxToolchains = 256
+	// MaxSources bounds the files of a CompileRequest compiled from its
+	// sources, and the dependencies of its result.
+	MaxSources = 16384
 	// MaxListLen bounds any other list.
 	MaxListLen = 4096
 )

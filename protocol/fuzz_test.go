@@ -21,6 +21,10 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		&Error{Code: CodeBusy, Message: "later"},
 		&CompileRequest{Toolchain: "id2-ab", Language: "c", Args: []string{"-O2", "-g"}, Preprocessed: []byte("int x;\n"), SourceName: "a.c", ClientDir: "/src", CacheKey: "00", TimeoutMS: 60000},
 		&CompileRequest{Preprocessed: bytes.Repeat([]byte("int x;\n"), 200)}, // lz4
+		&CompileRequest{Toolchain: "id3-ab", Language: "c", SourceName: "a.c", ClientDir: "/src",
+			Sources:     []SourceFile{{Path: "/src/a.c", ModTime: 5, Data: []byte("#include <a.h>\n")}, {Path: "/usr/include/a.h"}},
+			IncludeArgs: []string{"-I.", "-DX"}, SystemDirs: []string{"/usr/include"}, Preinclude: "stdc-predef.h"},
+		&CompileResult{Object: []byte("obj"), Deps: []string{"a.c", "/usr/include/a.h"}},
 		&CompileResult{ExitCode: 1, Stdout: []byte("o"), Stderr: []byte("e"), Cached: true, Load: Load{Slots: 8}},
 		&CacheGet{Project: "p", Key: "k"},
 		&CacheGetResult{Found: true, Entry: []byte("entry")},

@@ -218,6 +218,33 @@ type CompileRequest struct {
 	Project      string   // project namespace for the result cache ("" = default)
 	CacheKey     string   // hex key of this job in the result cache ("" = do not cache); the server validates [0-9a-f]{64}
 	TimeoutMS    int64    // the client's limit; the server applies min(this, its own)
+
+	// A request with Sources is compiled from the sources instead of
+	// Preprocessed text: the server lays the files out under a job
+	// directory at their paths on the client, runs in the client's
+	// directory there, searches only IncludeArgs' and SystemDirs'
+	// directories (below the job directory), and answers with the files
+	// the compile read (CompileResult.Deps). SourceName is then the
+	// source as the client names it, relative to ClientDir or absolute,
+	// and Language is "c" or "c++".
+	Sources []SourceFile
+	// IncludeArgs are the client's -I, -iquote, -isystem, -D and -U
+	// arguments, in order, each option and its value as one argument.
+	IncludeArgs []string
+	// SystemDirs are the compiler's own include directories on the
+	// client, in search order.
+	SystemDirs []string
+	// Preinclude is the file the compiler includes before the source on
+	// the client (gcc's stdc-predef.h), searched for in the directories;
+	// "" for none.
+	Preinclude string
+}
+
+// SourceFile is one file of a CompileRequest compiled from the sources.
+type SourceFile struct {
+	Path    string // absolute and clean, as on the client
+	ModTime int64  // modification time on the client, in Unix nanoseconds
+	Data    []byte
 }
 
 // Type returns MsgCompileRequest.
@@ -237,6 +264,38 @@ func (m *CompileRequest) encode(e *encoder) {
 	e.string("project", m.Project)
 	e.string("cache key", m.CacheKey)
 	e.varint(m.TimeoutMS)
+	if e.count("sources", len(m.Sources), MaxSources) {
+		for _, f := range m.Sources {
+			e.string("source path", f.Path)
+			e.varint(f.ModTime)
+			e.bytes(f.Data)
+		}
+	}
+	encodeStrings(e, "include args", m.IncludeArgs, MaxArgs)
+	encodeStrings(e, "system dirs", m.SystemDirs, MaxListLen)
+	e.string("preinclude", m.Preinclude)
+}
+
+// encodeStrings writes a counted list of strings.
+func encodeStrings(e *encoder, what string, list []string, limit int) {
+	if e.count(what, len(list), limit) {
+		for _, s := range list {
+			e.string(what, s)
+		}
+	}
+}
+
+// decodeStrings reads a counted list of strings.
+func decodeStrings(d *decoder, what string, limit int) []string {
+	n := d.count(what, limit, 1)
+	if n == 0 {
+		return nil
+	}
+	list := make([]string, n)
+	for i := range list {
+		list[i] = d.string(what)
+	}
+	return list
 }
 
 func (m *CompileRequest) decode(d *decoder) error {
@@ -254,6 +313,17 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.Project = d.string("project")
 	m.CacheKey = d.string("cache key")
 	m.TimeoutMS = d.varint("timeout")
+	if n := d.count("sources", MaxSources, 3); n > 0 {
+		m.Sources = make([]SourceFile, n)
+		for i := range m.Sources {
+			m.Sources[i].Path = d.string("source path")
+			m.Sources[i].ModTime = d.varint("source time")
+			m.Sources[i].Data = d.bytes("source data")
+		}
+	}
+	m.IncludeArgs = decodeStrings(d, "include args", MaxArgs)
+	m.SystemDirs = decodeStrings(d, "system dirs", MaxListLen)
+	m.Preinclude = d.string("preinclude")
 	return d.err
 }
 
@@ -272,6 +342,10 @@ type CompileResult struct {
 	// FromShared: nothing was compiled; the answer is the entry the
 	// server's shared cache holds under the request's CacheKey.
 	FromShared bool
+	// Deps are, for a request compiled from its sources, the files the
+	// compile read as the client names them, in the compiler's order (the
+	// source first).
+	Deps []string
 }
 
 // Type returns MsgCompileResult.
@@ -286,6 +360,7 @@ func (m *CompileResult) encode(e *encoder) {
 	m.Load.encode(e)
 	e.bool(m.Shared)
 	e.bool(m.FromShared)
+	encodeStrings(e, "deps", m.Deps, MaxSources)
 }
 
 func (m *CompileResult) decode(d *decoder) error {
@@ -297,6 +372,7 @@ func (m *CompileResult) decode(d *decoder) error {
 	m.Load.decode(d)
 	m.Shared = d.bool("shared")
 	m.FromShared = d.bool("from shared")
+	m.Deps = decodeStrings(d, "deps", MaxSources)
 	return d.err
 }
 

@@ -71,11 +71,22 @@ func roundTripCases() []struct {
 			Args: manyArgs(MaxArgs), Preprocessed: compressible, SourceName: "main.c",
 			ClientDir: "/home/u/src", Project: "p", CacheKey: strings.Repeat("a", 64), TimeoutMS: math.MinInt64,
 		}},
+		{"CompileRequest/sources", &CompileRequest{
+			Toolchain: "id3-ab", Language: "c", Args: []string{"-O2", "-g"}, SourceName: "src/a.c", ClientDir: "/home/u/p",
+			Sources: []SourceFile{
+				{Path: "/home/u/p/src/a.c", ModTime: 1700000000123456789, Data: []byte("#include \"a.h\"\nint x;\n")},
+				{Path: "/home/u/p/src/a.h", ModTime: -1, Data: nil},
+				{Path: "/usr/include/stdio.h", Data: compressible},
+			},
+			IncludeArgs: []string{"-Iinclude", "-DX=1", "-isystem/opt/inc"}, SystemDirs: []string{"/usr/local/include", "/usr/include"},
+			Preinclude: "stdc-predef.h",
+		}},
 		{"CompileRequest/incompressible", &CompileRequest{Preprocessed: randomBytes(3 << 20), TimeoutMS: math.MaxInt64}},
 		{"CompileResult/empty", &CompileResult{}},
 		{"CompileResult/full", &CompileResult{
 			ExitCode: -1, Stdout: []byte("out\n"), Stderr: randomBytes(100_000),
 			Object: compressible, Cached: true, Load: load, Shared: true, FromShared: true,
+			Deps: []string{"src/a.c", "/usr/include/stdc-predef.h", "src/a.h"},
 		}},
 		{"CacheGet/empty", &CacheGet{}},
 		{"CacheGet/full", &CacheGet{Project: long, Key: long}},

@@ -59,7 +59,9 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 	if err != nil {
 		return nil, err
 	}
-	if r.CacheKey == "" {
+	if r.CacheKey == "" || len(r.Sources) > 0 {
+		// Jobs compiled from their sources are not cached here: their
+		// clients keep the result.
 		res, err := s.runner.Run(ctx, job)
 		if err != nil {
 			return nil, err

@@ -160,6 +160,8 @@ type Job struct {
 	debug bool
 	// limit is the job's time limit.
 	limit time.Duration
+	// sources is set for a job compiled from its sources.
+	sources *sourcePlan
 }
 
 // Prepare checks a request: a toolchain this server advertised, a known
@@ -170,23 +172,29 @@ func (r *Runner) Prepare(req *protocol.CompileRequest) (*Job, error) {
 	if !ok {
 		return nil, refuse(protocol.CodeUnknownToolchain, "toolchain %s is not served here", quoteArg(req.Toolchain))
 	}
+	if err := CheckArgs(req.Args); err != nil {
+		return nil, err
+	}
+	j := &Job{req: req, compiler: comp, debug: debugInfo(req.Args), limit: r.opts.JobTimeout}
+	if req.TimeoutMS > 0 {
+		j.limit = min(j.limit, time.Duration(req.TimeoutMS)*time.Millisecond)
+	}
+	if len(req.Sources) > 0 {
+		if err := r.prepareSources(req, j); err != nil {
+			return nil, err
+		}
+		return j, nil
+	}
 	lang, ok := languages[req.Language]
 	if !ok {
 		return nil, refuse(protocol.CodeMalformed, "language %s refused: want c, c++, objective-c or objective-c++", quoteArg(req.Language))
 	}
-	if err := CheckArgs(req.Args); err != nil {
-		return nil, err
-	}
-	j := &Job{req: req, compiler: comp, lang: lang.x, input: inputName(req.SourceName, lang.ext),
-		debug: debugInfo(req.Args), limit: r.opts.JobTimeout}
+	j.lang, j.input = lang.x, inputName(req.SourceName, lang.ext)
 	if j.debug {
 		d := req.ClientDir
 		if d == "" || !strings.HasPrefix(d, "/") || path.Clean(d) != d || strings.ContainsAny(d, "\x00\n\r") {
 			return nil, refuse(protocol.CodeMalformed, "client directory %s refused: with -g it must be an absolute, clean path", quoteArg(d))
 		}
-	}
-	if req.TimeoutMS > 0 {
-		j.limit = min(j.limit, time.Duration(req.TimeoutMS)*time.Millisecond)
 	}
 	return j, nil
 }
@@ -296,17 +304,29 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 			r.log.Warn("removing a job directory", "dir", dir, "err", err)
 		}
 	}()
-	if err := os.WriteFile(filepath.Join(dir, j.input), j.req.Preprocessed, 0o600); err != nil {
-		return nil, fmt.Errorf("write the job's input: %w", err)
+	tree := filepath.Join(dir, treeName)
+	var args []string
+	workDir := dir
+	if j.sources != nil {
+		if err := layOut(tree, j.req, j.sources); err != nil {
+			return nil, err
+		}
+		args, workDir = sourceArgs(j, dir, tree), filepath.Join(tree, j.req.ClientDir)
+	} else {
+		if err := os.WriteFile(filepath.Join(dir, j.input), j.req.Preprocessed, 0o600); err != nil {
+			return nil, fmt.Errorf("write the job's input: %w", err)
+		}
+		args = r.commandArgs(j, dir)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, j.limit)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, j.compiler.Path, r.commandArgs(j, dir)...)
-	cmd.Dir = dir
+	cmd := exec.CommandContext(runCtx, j.compiler.Path, args...)
+	cmd.Dir = workDir
 	// A fixed environment: the server's PATH (the compiler finds its own
-	// programs through it), the job directory as working directory and
-	// TMPDIR, and no locale variables, so diagnostics come in the C locale.
-	cmd.Env = []string{"PATH=" + r.path, "PWD=" + dir, "TMPDIR=" + dir}
+	// programs through it), the job's working directory, the job directory
+	// as TMPDIR, and no locale variables, so diagnostics come in the C
+	// locale.
+	cmd.Env = []string{"PATH=" + r.path, "PWD=" + workDir, "TMPDIR=" + dir}
 	stdout, stderr := &cappedBuffer{limit: r.opts.MaxOutput}, &cappedBuffer{limit: r.opts.MaxOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Stdin = nil
@@ -337,6 +357,14 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 		return res, nil
 	}
 	room := protocol.MaxMessageSize - len(res.Stdout) - len(res.Stderr) - 64<<10
+	if j.sources != nil {
+		if res.Deps, err = sourceDeps(dir, tree); err != nil {
+			return nil, err
+		}
+		for _, d := range res.Deps {
+			room -= len(d) + 8
+		}
+	}
 	obj, err := readLimited(filepath.Join(dir, objectName), room)
 	if err != nil {
 		return nil, err

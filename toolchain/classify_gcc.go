@@ -39,9 +39,12 @@ func classifyGCC(a *Analysis, name CompilerName, cmd Command) {
 	a.PreprocessorArgs, a.CodegenArgs, a.DependencyArgs = s.pp, s.codegen, s.deps
 	a.RecordsWorkingDir = s.recordsWorkingDir(cmd.Dir)
 	a.Action, a.Reason = ActionRemote, fmt.Sprintf("compiles %s source %s to %s", a.Language, a.Source, a.Outputs.Object)
-	if why := s.cacheOnly(lang); why != "" {
+	why, fromSources := s.cacheOnly(lang)
+	if why != "" {
 		a.Action, a.Reason = ActionCache, why
 	}
+	a.RemoteFromSources = fromSources && !lang.preprocessed && s.fam == FamilyGCC &&
+		(a.Language == "c" || a.Language == "c++")
 	a.Reason = gccOneLine(a.Reason)
 	s.commands(a, cmd, lang)
 }

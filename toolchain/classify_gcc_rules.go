@@ -31,6 +31,10 @@ type gccCacheRule struct {
 	// reason explains it, or reasonFor does when the reason names an option.
 	reason    string
 	reasonFor func(s *gccScan) string
+	// fromSources: a compile of the original sources on another host, laid
+	// out at the same paths, writes the same bytes (the difference comes
+	// from compiling preprocessed text only).
+	fromSources bool
 }
 
 // gccCacheRules are the combinations under which a compile of preprocessed
@@ -71,7 +75,8 @@ var gccCacheRules = []gccCacheRule{
 		applies: func(s *gccScan, lang gccLanguage) bool {
 			return !lang.preprocessed && s.debug && !s.noColumns
 		},
-		reason: "debug information " + reasonColumns,
+		reason:      "debug information " + reasonColumns,
+		fromSources: true,
 	},
 	{
 		applies: func(s *gccScan, lang gccLanguage) bool {
@@ -96,26 +101,29 @@ var gccCacheRules = []gccCacheRule{
 		// columns, preprocessing joins the lines of a macro call written
 		// over several lines, so the line table of a compile of
 		// preprocessed text differs (zlib's gzlib.c shows it).
-		applies: func(s *gccScan, lang gccLanguage) bool { return !lang.preprocessed && s.debug },
-		reason:  "debug information records source lines, which preprocessing joins where a macro call spans several lines, so only a compile of the original source matches",
+		applies:     func(s *gccScan, lang gccLanguage) bool { return !lang.preprocessed && s.debug },
+		reason:      "debug information records source lines, which preprocessing joins where a macro call spans several lines, so only a compile of the original source matches",
+		fromSources: true,
 	},
 }
 
-// cacheOnly returns why a cacheable compile must stay on this machine, or "".
-func (s *gccScan) cacheOnly(lang gccLanguage) string {
+// cacheOnly returns why a cacheable compile cannot be compiled elsewhere
+// from its preprocessed text, or "". fromSources says a compile of its
+// original sources elsewhere would still do.
+func (s *gccScan) cacheOnly(lang gccLanguage) (why string, fromSources bool) {
 	if s.cacheReason != "" {
-		return s.cacheReason
+		return s.cacheReason, false
 	}
 	for _, r := range gccCacheRules {
 		if !r.applies(s, lang) {
 			continue
 		}
 		if r.reasonFor != nil {
-			return r.reasonFor(s)
+			return r.reasonFor(s), r.fromSources
 		}
-		return r.reason
+		return r.reason, r.fromSources
 	}
-	return ""
+	return "", true
 }
 
 // clangDwarfVersion is the DWARF version clang 14 writes on Linux: the last

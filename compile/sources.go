@@ -1,0 +1,491 @@
+package compile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/depfile"
+	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/includescan"
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/remote"
+	"github.com/dcc-build/dcc/toolchain"
+)
+
+// Remote compiles from the sources. Instead of preprocessing here and
+// sending the text, the daemon sends the source and every header it could
+// include (found by scanning the files' #include lines, without running the
+// preprocessor), each at its path here; the host compiles the original
+// source in a copy of that tree, as depend mode does here, and answers with
+// the object and the files the compile read. This costs the client no
+// preprocessing run, and the object is the one a local compile writes, debug
+// information included. Anything the scan cannot follow (an #include naming
+// a macro, an absolute name, a time macro) makes the unit go the other way.
+
+// Limits of one unit sent with its sources.
+const (
+	// maxSourceFiles bounds the files sent.
+	maxSourceFiles = 8192
+	// maxSourceBytes bounds their total size.
+	maxSourceBytes = 48 << 20
+	// maxScanMemo bounds the remembered scans; past it the memo starts over.
+	maxScanMemo = 65536
+)
+
+// predefHeader is the header gcc includes before every C and C++ source on
+// glibc systems, found in its own include directories.
+const predefHeader = "stdc-predef.h"
+
+// errNotFromSources says a unit cannot go to a host with its sources.
+var errNotFromSources = errors.New("not sent with its sources")
+
+// scanMemo remembers the scan of each file content by digest.
+type scanMemo struct {
+	mu sync.Mutex
+	m  map[cache.Digest]*includescan.File
+}
+
+// scan returns the directives and definitions of data, whose digest is d.
+func (m *scanMemo) scan(d cache.Digest, data []byte) (*includescan.File, error) {
+	m.mu.Lock()
+	f, ok := m.m[d]
+	m.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := includescan.ScanFile(data)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= maxScanMemo {
+		m.m = map[cache.Digest]*includescan.File{}
+	}
+	m.m[d] = f
+	m.mu.Unlock()
+	return f, nil
+}
+
+// maxContentBytes bounds the file contents the daemon keeps for units
+// sent with their sources.
+const maxContentBytes = 128 << 20
+
+// contentCache keeps file contents by digest, so that the headers every
+// unit sends are read once. The zero value is ready.
+type contentCache struct {
+	mu    sync.Mutex
+	m     map[cache.Digest][]byte
+	bytes int
+}
+
+// read returns the content of the file at path, whose digest the memo says
+// is want: the kept copy, or the file read now with its own digest (it
+// changed since the memo hashed it when the digests differ).
+func (c *contentCache) read(path string, want cache.Digest) ([]byte, cache.Digest, error) {
+	c.mu.Lock()
+	data, ok := c.m[want]
+	c.mu.Unlock()
+	if ok {
+		return data, want, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cache.Digest{}, err
+	}
+	got := filehash.HashBytes(data)
+	if got != want || len(data) > maxContentBytes/64 {
+		return data, got, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.bytes+len(data) > maxContentBytes {
+		c.m, c.bytes = map[cache.Digest][]byte{}, 0
+	}
+	if _, dup := c.m[got]; !dup {
+		c.m[got] = data
+		c.bytes += len(data)
+	}
+	return data, got, nil
+}
+
+// sourcesCandidate reports whether this compile may go to a gcc host with
+// its sources: configured so, a gcc compile of C or C++ whose original
+// source compiled elsewhere gives the same bytes, writing only an object
+// and a dependency file dcc can write from the host's list, with include
+// options dcc can lay out.
+func (j *job) sourcesCandidate() bool {
+	r := j.s.opts.Remote
+	if r.Farm == nil || j.recache || !j.a.RemoteFromSources || j.id.Family != toolchain.FamilyGCC {
+		return false
+	}
+	switch r.Sources {
+	case "all":
+	case "debug":
+		if j.a.Action == toolchain.ActionRemote {
+			return false // it goes as preprocessed text
+		}
+	default:
+		return false
+	}
+	for kind := range j.paths {
+		if kind != kindObject && kind != kindDeps {
+			return false
+		}
+	}
+	if _, ok := j.dependPlan(); !ok {
+		return false
+	}
+	if _, ok := includeArgs(j.a.PreprocessorArgs); !ok {
+		return false
+	}
+	for _, a := range j.a.CodegenArgs {
+		if strings.Contains(a, "prefix-map==") || strings.Contains(a, "compilation-dir=") || a == "-ffreestanding" ||
+			a == "-fno-hosted" || a == "-traditional" || a == "-traditional-cpp" {
+			return false
+		}
+	}
+	for _, name := range slices.Concat(includePathEnv, []string{"GCC_EXEC_PREFIX", "COMPILER_PATH", "SOURCE_DATE_EPOCH"}) {
+		if _, set := lookupEnv(j.req.Env, name); set {
+			return false
+		}
+	}
+	return filepath.IsAbs(j.req.Dir)
+}
+
+// includeArgs returns the -I, -iquote, -isystem, -D and -U options of args,
+// each joined to its value. ok is false when args hold anything else (other
+// search options, -include, -nostdinc, ...).
+func includeArgs(args []string) (out []string, ok bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		matched := false
+		for _, opt := range []string{"-isystem", "-iquote", "-I", "-D", "-U"} {
+			switch {
+			case a == opt && i+1 < len(args):
+				out = append(out, opt+args[i+1])
+				i++
+			case strings.HasPrefix(a, opt) && len(a) > len(opt):
+				if opt == "-I" && a == "-I-" {
+					return nil, false
+				}
+				out = append(out, a)
+			default:
+				continue
+			}
+			matched = true
+			break
+		}
+		if !matched {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// sourceSet is what a unit sends: its files, with the digest of each as
+// sent, by clean absolute path.
+type sourceSet struct {
+	files   []protocol.SourceFile
+	digests map[string]cache.Digest
+	index   map[string]int // position in files
+	size    int
+}
+
+// gatherSources finds the files this unit could read: the source, and
+// every file any #include of a file found could name, in every directory it
+// could be searched in (more than the compiler reads, never less).
+func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, []string, string, error) {
+	builtin, err := j.s.builtinDirs(ctx, j)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cwd := filepath.Clean(j.req.Dir)
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return filepath.Clean(p)
+		}
+		return filepath.Join(cwd, p)
+	}
+	var quoteDirs, dirs []string
+	for _, a := range incArgs {
+		switch {
+		case strings.HasPrefix(a, "-iquote"):
+			quoteDirs = append(quoteDirs, abs(a[len("-iquote"):]))
+		case strings.HasPrefix(a, "-isystem"):
+			dirs = append(dirs, abs(a[len("-isystem"):]))
+		case strings.HasPrefix(a, "-I"):
+			dirs = append(dirs, abs(a[2:]))
+		}
+	}
+	dirs = append(dirs, builtin...)
+	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}}
+	var queue []string
+	// add takes in one file found at the clean path p; a name that reaches
+	// it through a symbolic link and ".." is refused, since the copy on the
+	// host has no links.
+	tried := map[string]bool{}
+	add := func(p, spelled string) error {
+		if tried[spelled] {
+			return nil
+		}
+		tried[spelled] = true
+		if _, seen := set.digests[p]; seen {
+			return nil
+		}
+		if spelled != p {
+			info, err := os.Stat(p)
+			other, err2 := os.Stat(spelled)
+			switch {
+			case err != nil && err2 != nil:
+				return nil
+			case err != nil || err2 != nil || !os.SameFile(info, other):
+				return fmt.Errorf("%s and %s are different files: %w", spelled, p, errNotFromSources)
+			}
+		}
+		info, err := j.s.opts.Memo.Hash(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, filehash.ErrNotRegular):
+			return nil // not there, or a directory: the compiler skips it too
+		case err != nil:
+			return fmt.Errorf("%v: %w", err, errNotFromSources)
+		case info.TimeMacros:
+			return fmt.Errorf("%s uses __DATE__, __TIME__ or __TIMESTAMP__: %w", p, errNotFromSources)
+		}
+		if len(set.files) >= maxSourceFiles || set.size+int(info.Size) > maxSourceBytes {
+			return fmt.Errorf("more than %d files or %d bytes: %w", maxSourceFiles, maxSourceBytes, errNotFromSources)
+		}
+		data, digest, err := j.s.contents.read(p, info.Digest)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		if digest != info.Digest && filehash.HasTimeMacros(data) {
+			return fmt.Errorf("%s uses __DATE__, __TIME__ or __TIMESTAMP__: %w", p, errNotFromSources)
+		}
+		set.size += len(data)
+		set.digests[p] = digest
+		set.index[p] = len(set.files)
+		set.files = append(set.files, protocol.SourceFile{Path: p, ModTime: info.ModTime, Data: data})
+		queue = append(queue, p)
+		return nil
+	}
+	if err := add(abs(j.a.Source), abs(j.a.Source)); err != nil {
+		return nil, nil, "", err
+	}
+	if _, ok := set.digests[abs(j.a.Source)]; !ok {
+		return nil, nil, "", fmt.Errorf("source %s is not a regular file: %w", j.a.Source, errNotFromSources)
+	}
+	preinclude := ""
+	for _, d := range builtin {
+		p := filepath.Join(d, predefHeader)
+		if _, err := os.Stat(p); err == nil {
+			if _, err := os.Stat(filepath.Join(cwd, predefHeader)); err == nil {
+				// The host's -include would look in the working directory first.
+				return nil, nil, "", fmt.Errorf("%s in the working directory: %w", predefHeader, errNotFromSources)
+			}
+			preinclude = predefHeader
+			if err := add(p, p); err != nil {
+				return nil, nil, "", err
+			}
+			break
+		}
+	}
+	// follow looks for the file name d gives in file p, as gcc's rules
+	// do: a quoted name in the including file's directory and the -iquote
+	// directories first; every name then in the -I, -isystem and built-in
+	// directories (#include_next starts further down that list: all of it
+	// is looked at).
+	follow := func(p string, d includescan.Directive) error {
+		if filepath.IsAbs(d.Name) || d.Name == "" {
+			return fmt.Errorf("%s line %d names %q: %w", p, d.Line, d.Name, errNotFromSources)
+		}
+		search := dirs
+		if !d.Angle {
+			search = append(append([]string{filepath.Dir(p)}, quoteDirs...), dirs...)
+		}
+		for _, dir := range search {
+			spelled := dir + "/" + d.Name
+			if err := add(filepath.Clean(spelled), spelled); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// computed are the #include lines naming a macro, by file.
+	type computedInclude struct {
+		file string
+		d    includescan.Directive
+	}
+	var computed []computedInclude
+	scans := map[string]*includescan.File{}
+	for {
+		for len(queue) > 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, "", err
+			}
+			p := queue[0]
+			queue = queue[1:]
+			scanned, err := j.s.scans.scan(set.digests[p], set.files[set.index[p]].Data)
+			if err != nil {
+				return nil, nil, "", fmt.Errorf("%s: %v: %w", p, err, errNotFromSources)
+			}
+			scans[p] = scanned
+			for _, d := range scanned.Directives {
+				if d.Macro {
+					computed = append(computed, computedInclude{p, d})
+					continue
+				}
+				if err := follow(p, d); err != nil {
+					return nil, nil, "", err
+				}
+			}
+		}
+		if len(computed) == 0 {
+			break
+		}
+		// Every definition of the macros, in every file found and on the
+		// command line, must be a file name: each is followed from the
+		// #include line. A macro defined nowhere stops the compile there,
+		// or the line is skipped, here as on the host.
+		names := map[string]bool{}
+		for _, c := range computed {
+			names[c.d.Name] = true
+		}
+		values, err := includescan.MacroValues(names, incArgs, maps.All(scans))
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("%v: %w", err, errNotFromSources)
+		}
+		for _, c := range computed {
+			for _, v := range values[c.d.Name] {
+				v.Line, v.Next = c.d.Line, c.d.Next
+				if err := follow(c.file, v); err != nil {
+					return nil, nil, "", err
+				}
+			}
+		}
+		if len(queue) == 0 {
+			break // no new file: no new definition either
+		}
+	}
+	return set, builtin, preinclude, nil
+}
+
+// trySources compiles this unit on a host from its sources. ok is false
+// when it cannot or the host did not compile it cleanly: the unit then goes
+// the usual way (a failed or chatty compile runs here, with the local
+// compiler's own diagnostics).
+func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.CompileResult, ok bool, err error) {
+	incArgs, _ := includeArgs(j.a.PreprocessorArgs)
+	set, builtin, preinclude, err := j.gatherSources(ctx, incArgs)
+	if err != nil {
+		if !errors.Is(err, errNotFromSources) && ctx.Err() != nil {
+			return res, false, err
+		}
+		j.s.log.Debug("not sent with its sources", "source", j.a.Source, "why", err)
+		return res, false, nil
+	}
+	if set.size <= j.s.opts.Remote.LocalThreshold {
+		j.noHost = true // small: compiled here
+		return res, false, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
+	defer cancel()
+	req := &protocol.CompileRequest{
+		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, SourceName: j.a.Source,
+		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), TimeoutMS: j.s.remoteTimeout().Milliseconds(),
+		Sources: set.files, IncludeArgs: incArgs, SystemDirs: builtin, Preinclude: preinclude,
+	}
+	rres, host, err := j.s.opts.Remote.Farm.Compile(rctx, j.id.Key(), req)
+	switch {
+	case errors.Is(err, remote.ErrNoHost):
+		j.noHost = true // every host is busy: this one compiles here
+		return res, false, nil
+	case err != nil:
+		j.s.log.Warn("remote compile from sources failed: compiling here", "source", j.a.Source, "host", host, "err", err)
+		j.s.count(cache.StatFallbacks)
+		return res, false, nil
+	case rres.ExitCode != 0 || len(rres.Stdout) > 0 || len(rres.Stderr) > 0:
+		j.s.count(cache.StatRemoteReruns)
+		return res, false, nil
+	}
+	included, why := j.sentFiles(rres.Deps, set)
+	if included == nil {
+		j.s.log.Warn("remote compile from sources: compiling here", "source", j.a.Source, "host", host, "why", why)
+		j.s.count(cache.StatFallbacks)
+		return res, false, nil
+	}
+	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), rres.Object); err != nil {
+		return res, false, fmt.Errorf("write remote object: %w", err)
+	}
+	if depsPath, wanted := j.paths[kindDeps]; wanted {
+		target, _ := depTarget(j.a)
+		phony := slices.Contains(depFlags(j.a.DependencyArgs), "-MP")
+		if err := writeAtomic(resolve(j.req.Dir, depsPath), depfile.FormatGCC(target, rres.Deps, phony)); err != nil {
+			return res, false, fmt.Errorf("write dependency file: %w", err)
+		}
+	}
+	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
+	res = daemon.CompileResult{Handled: true, Reason: j.missReason() + ", compiled on " + host + " from the sources"}
+	if why != "" {
+		j.s.count(cache.StatMisses)
+		j.s.log.Debug("miss not stored", "source", j.a.Source, "why", why)
+		res.Reason = "cache miss, not stored: " + why
+		return res, true, nil
+	}
+	key := j.dependKey(directKey, included)
+	if err := j.store(key, output{}, false); err != nil {
+		j.s.count(cache.StatErrors)
+		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
+		return res, true, nil
+	}
+	j.s.count(cache.StatMisses)
+	j.remember(ctx, true, directKey, key, included)
+	return res, true, nil
+}
+
+// sentFiles checks the host's list of files read against what was sent,
+// and returns the manifest of a depend-mode result. included is nil when
+// the host read a file that was not sent (the result is not used); why,
+// when not empty, says why the result is used but not stored: a file that
+// changed since it was sent.
+func (j *job) sentFiles(deps []string, set *sourceSet) (included []cache.FileDigest, why string) {
+	if len(deps) == 0 || len(deps) > maxManifestFiles {
+		return nil, fmt.Sprintf("the host listed %d files read", len(deps))
+	}
+	j.manifestOK = true
+	j.mainFile = j.a.Source
+	j.includers = make(map[string]string, len(deps))
+	included = make([]cache.FileDigest, 0, len(deps))
+	for _, f := range deps {
+		p := resolve(j.req.Dir, f)
+		sent, ok := set.digests[filepath.Clean(p)]
+		if !ok {
+			return nil, f + " was read on the host but not sent"
+		}
+		info, err := j.s.opts.Memo.Hash(p)
+		switch {
+		case err != nil:
+			why = fmt.Sprintf("hash %s: %v", f, err)
+		case info.Digest != sent || j.changedTooRecently(info):
+			why = f + " changed while the compile ran"
+		}
+		if f == j.a.Source {
+			j.includers[f] = ""
+		} else {
+			j.includers[f] = unknownIncluder
+		}
+		included = append(included, cache.FileDigest{Path: f, Digest: sent})
+	}
+	j.verified = why == ""
+	return included, why
+}
