@@ -44,6 +44,9 @@ const (
 	// StatRemoteReruns counts remote compiles that failed or printed
 	// diagnostics and were run again here, for the local compiler's words.
 	StatRemoteReruns = "remote_reruns"
+	// StatRemoteSources counts the remote compiles sent with their sources
+	// (also counted in remote).
+	StatRemoteSources = "remote_sources"
 	// StatHostPrefix starts the per-host counters, "host <addr>": compiles
 	// done on that host.
 	StatHostPrefix = "host "
@@ -53,7 +56,7 @@ const (
 var StatNames = []string{
 	StatHits, StatDirectHits, StatPreprocessedHits, StatMisses, StatUncacheable,
 	StatLocal, StatErrors, StatCorrupt, StatEvictions,
-	StatRemote, StatFallbacks, StatRemoteCacheHits, StatRemoteReruns,
+	StatRemote, StatFallbacks, StatRemoteCacheHits, StatRemoteReruns, StatRemoteSources,
 }
 
 // ErrStatsDamaged: the statistics file did not decode. LoadStats returns zero

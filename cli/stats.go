@@ -97,8 +97,8 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 	fmt.Fprintf(w, "Uncacheable calls:  %s\n", ratio(c[cache.StatUncacheable], calls))
 	fmt.Fprintf(w, "Run unchanged:      %s\n", ratio(c[cache.StatLocal], calls))
 	fmt.Fprintf(w, "Errors:             %d\n", c[cache.StatErrors])
-	fmt.Fprintf(w, "Compiled on hosts:  %d (fallbacks to local: %d, re-run here: %d)\n",
-		c[cache.StatRemote], c[cache.StatFallbacks], c[cache.StatRemoteReruns])
+	fmt.Fprintf(w, "Compiled on hosts:  %d (from the sources: %d; fallbacks to local: %d, re-run here: %d)\n",
+		c[cache.StatRemote], c[cache.StatRemoteSources], c[cache.StatFallbacks], c[cache.StatRemoteReruns])
 	fmt.Fprintf(w, "Shared cache hits:  %d\n", c[cache.StatRemoteCacheHits])
 	for _, name := range slices.Sorted(maps.Keys(c)) {
 		if host, ok := strings.CutPrefix(name, cache.StatHostPrefix); ok {

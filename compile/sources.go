@@ -434,7 +434,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 			return res, false, fmt.Errorf("write dependency file: %w", err)
 		}
 	}
-	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
+	j.s.count(cache.StatRemote, cache.StatRemoteSources, cache.StatHostPrefix+host)
 	res = daemon.CompileResult{Handled: true, Reason: j.missReason() + ", compiled on " + host + " from the sources"}
 	if why != "" {
 		j.s.count(cache.StatMisses)

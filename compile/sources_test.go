@@ -157,6 +157,7 @@ func TestServiceCompilesFromSources(t *testing.T) {
 			assert.Equal(t, string(bytes.ReplaceAll(wantDeps, []byte("plain.o"), []byte("main.o"))), string(readT(t, dir, "main.d")))
 			st := s.opts.Stats.Snapshot()
 			assert.Equal(t, int64(1), st[cache.StatRemote])
+			assert.Equal(t, int64(1), st[cache.StatRemoteSources])
 			assert.Equal(t, int64(1), st[cache.StatHostPrefix+runnerHost])
 
 			reqs := farm.requests()

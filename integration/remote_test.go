@@ -29,14 +29,16 @@ func remoteRecipes() map[string]remoteRecipe {
 		// directory, as Debian's flags do for lua.
 		shell(tb, tree, []string{"CC=gcc"}, `CFLAGS="-O2 -g -ffile-prefix-map=$PWD=." ./configure`)
 	}
-	return map[string]remoteRecipe{"zlib": {zlibRecipe(), nil}, "zlib-g": {zlibG, nil}, "lua5.4": {luaRecipe(), nil},
-		"zlib-sources": {zlibRecipe(), []string{"DCC_REMOTE_SOURCES=all"}}}
+	return map[string]remoteRecipe{"zlib": {zlibRecipe(), nil, false}, "zlib-g": {zlibG, nil, true},
+		"lua5.4": {luaRecipe(), nil, true}, "zlib-sources": {zlibRecipe(), []string{"DCC_REMOTE_SOURCES=all"}, true}}
 }
 
-// remoteRecipe is a project and the client's extra environment.
+// remoteRecipe is a project, the client's extra environment, and whether
+// its units go with their sources.
 type remoteRecipe struct {
-	p   projectRecipe
-	env []string
+	p       projectRecipe
+	env     []string
+	sources bool
 }
 
 // remoteBuild is one project tree built through dcc with compile hosts.
@@ -109,6 +111,11 @@ func TestRemoteProjectsThroughTwoHosts(t *testing.T) {
 			t.Logf("%s: %v; per host %v", name, st, hosts)
 			assert.Zero(t, st["errors"], "daemon.log:\n%s", b.d.logTail(20))
 			assert.Positive(t, st["remote"], "compiles went to the hosts; daemon.log:\n%s", b.d.logTail(20))
+			if r.sources {
+				assert.Equal(t, st["remote"], st["remote_sources"], "every remote compile went with its sources")
+			} else {
+				assert.Zero(t, st["remote_sources"], "units without -g go as preprocessed text")
+			}
 			assert.Len(t, hosts, 2, "both hosts compiled")
 			var sum int64
 			for _, n := range hosts {
