@@ -36,6 +36,12 @@ var (
 // ObjectFile is the Files key of an entry's object file.
 const ObjectFile = "object"
 
+// ReadListFile is the Files key, in a shared-cache entry of a unit compiled
+// from its sources, of the files the compile read (one per line, as the
+// client names them): the client writes its dependency file and manifest
+// from it.
+const ReadListFile = "read-list"
+
 // Entry is the result of one successful compile.
 type Entry struct {
 	// Files maps an output kind ("object", "deps", "dwo", "gcno", "su") to the

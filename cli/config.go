@@ -36,7 +36,7 @@ which a unit compiles here, 4096; DCC_LOCAL_THRESHOLD), rerun_remote_errors
 (true: a unit that fails on a host compiles again here for the local
 compiler's diagnostics; DCC_RERUN_REMOTE_ERRORS), remote_sources (which
 units go to gcc hosts as their source and headers rather than preprocessed
-text: debug, the default, for units with -g; all; off; DCC_REMOTE_SOURCES).
+text: all, the default; debug, for units with -g only; off; DCC_REMOTE_SOURCES).
 Hosts are [[hosts]] tables
 in the file, each with connect = "HOST:PORT", token, njob (default 4) and
 optional timeouts; DCC_HOSTS="127.0.0.2:9693/4 127.0.0.3:9693/8" replaces them

@@ -105,7 +105,7 @@ func TestConfigSetGetRoundTrip(t *testing.T) {
 		{"max_size", "10GiB", ""}, {"idle_timeout", "1h0m0s", ""}, {"direct_mode", "false", ""}, {"depend_mode", "false", ""},
 		{"disable", "true", ""}, {"log_level", "error", ""}, {"remote", "true", ""}, {"token", "s3cret", "set"},
 		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
-		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"remote_sources", "all", ""},
+		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"remote_sources", "off", ""},
 	} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
 		require.Equal(t, 0, code, errOut)

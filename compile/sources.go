@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/depfile"
 	"github.com/dcc-build/dcc/filehash"
@@ -394,6 +395,15 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		j.s.log.Debug("not sent with its sources", "source", j.a.Source, "why", err)
 		return res, false, nil
 	}
+	farm := j.s.opts.Remote.Farm
+	key := j.sourcesKey(set, incArgs, builtin, preinclude)
+	// A unit that goes to its key's owner asks the owner's shared cache
+	// with its compile request: no lookup of its own.
+	if !farm.OwnerTakes(j.id.Key(), key.String()) {
+		if res, ok, err := j.lookupSharedSources(ctx, directKey, key, set); ok || err != nil {
+			return res, ok, err
+		}
+	}
 	if set.size <= j.s.opts.Remote.LocalThreshold {
 		j.noHost = true // small: compiled here
 		return res, false, nil
@@ -402,10 +412,11 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 	defer cancel()
 	req := &protocol.CompileRequest{
 		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, SourceName: j.a.Source,
-		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), TimeoutMS: j.s.remoteTimeout().Milliseconds(),
-		Sources: set.files, IncludeArgs: incArgs, SystemDirs: builtin, Preinclude: preinclude,
+		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), CacheKey: key.String(),
+		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
+		Sources:   set.files, IncludeArgs: incArgs, SystemDirs: builtin, Preinclude: preinclude,
 	}
-	rres, host, err := j.s.opts.Remote.Farm.Compile(rctx, j.id.Key(), req)
+	rres, host, err := farm.Compile(rctx, j.id.Key(), req)
 	switch {
 	case errors.Is(err, remote.ErrNoHost):
 		j.noHost = true // every host is busy: this one compiles here
@@ -418,28 +429,101 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		j.s.count(cache.StatRemoteReruns)
 		return res, false, nil
 	}
-	included, why := j.sentFiles(rres.Deps, set)
-	if included == nil {
-		j.s.log.Warn("remote compile from sources: compiling here", "source", j.a.Source, "host", host, "why", why)
-		j.s.count(cache.StatFallbacks)
-		return res, false, nil
+	reason := j.missReason() + ", compiled on " + host + " from the sources"
+	if rres.FromShared {
+		reason = "shared cache hit"
 	}
-	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), rres.Object); err != nil {
-		return res, false, fmt.Errorf("write remote object: %w", err)
+	res, ok, err = j.finishSources(ctx, directKey, set, rres.Object, rres.Deps, reason)
+	if !ok || err != nil {
+		j.s.log.Warn("remote compile from sources: compiling here", "source", j.a.Source, "host", host, "why", res.Reason, "err", err)
+		j.s.count(cache.StatFallbacks)
+		return daemon.CompileResult{}, false, err
+	}
+	switch {
+	case rres.FromShared:
+		j.s.count(cache.StatHits, cache.StatRemoteCacheHits)
+	default:
+		j.s.count(cache.StatMisses, cache.StatRemote, cache.StatRemoteSources, cache.StatHostPrefix+host)
+		if !j.readOnly && !(rres.Shared && farm.SharedOwner(key.String()) == host) {
+			j.shareSources(key, rres.Object, rres.Deps)
+		}
+	}
+	return res, true, nil
+}
+
+// sourcesKey is the team's shared-cache key of a unit sent with its
+// sources: the code-generation inputs (baseKey: the working directory only
+// when the object records it), the include options, the compiler's
+// directories, and every file sent with its digest, named relative to the
+// working directory when inside it, so that checkouts of a project at
+// different places share entries where the objects are the same.
+func (j *job) sourcesKey(set *sourceSet, incArgs, builtin []string, preinclude string) cache.Key {
+	k := j.baseKey("sources").strs(incArgs).strs(builtin).str(preinclude).str(j.a.Source)
+	cwd := filepath.Clean(j.req.Dir) + "/"
+	paths := slices.Sorted(maps.Keys(set.digests))
+	for _, p := range paths {
+		k.str(strings.TrimPrefix(p, cwd)).digest(set.digests[p])
+	}
+	return k.sum()
+}
+
+// lookupSharedSources asks the team's shared cache for a unit sent with its
+// sources; a hit is used as a host's answer would be.
+func (j *job) lookupSharedSources(ctx context.Context, directKey, key cache.Key, set *sourceSet) (daemon.CompileResult, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
+	defer cancel()
+	b, ok := j.s.opts.Remote.Farm.CacheGet(ctx, j.project(), key.String())
+	if !ok {
+		return daemon.CompileResult{}, false, nil
+	}
+	e, err := badgerstore.DecodePortableEntry(b)
+	if err != nil || e.ExitCode != 0 || len(e.Files[cache.ObjectFile]) == 0 || len(e.Files[cache.ReadListFile]) == 0 {
+		j.s.log.Warn("unusable entry from the shared cache", "source", j.a.Source, "err", err)
+		return daemon.CompileResult{}, false, nil
+	}
+	deps := strings.Split(string(e.Files[cache.ReadListFile]), "\n")
+	res, ok, err := j.finishSources(ctx, directKey, set, e.Files[cache.ObjectFile], deps, "shared cache hit")
+	if ok && err == nil {
+		j.s.count(cache.StatHits, cache.StatRemoteCacheHits)
+	}
+	return res, ok, err
+}
+
+// shareSources puts a unit compiled from its sources into the shared cache
+// (in the background), with the files it read.
+func (j *job) shareSources(key cache.Key, object []byte, deps []string) {
+	enc, err := badgerstore.EncodePortableEntry(cache.Entry{Files: map[string][]byte{
+		cache.ObjectFile: object, cache.ReadListFile: []byte(strings.Join(deps, "\n"))}})
+	if err != nil {
+		j.s.log.Warn("encode shared entry", "source", j.a.Source, "err", err)
+		return
+	}
+	j.shareEncoded(key, enc)
+}
+
+// finishSources writes the object and the dependency file of a unit
+// compiled from its sources, from the object and the files the compile
+// read, and stores it like a depend-mode result. ok is false (nothing
+// written) when a file read was not one of those sent.
+func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourceSet, object []byte, deps []string, reason string) (daemon.CompileResult, bool, error) {
+	included, why := j.sentFiles(deps, set)
+	if included == nil {
+		return daemon.CompileResult{Reason: why}, false, nil
+	}
+	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), object); err != nil {
+		return daemon.CompileResult{}, false, fmt.Errorf("write remote object: %w", err)
 	}
 	if depsPath, wanted := j.paths[kindDeps]; wanted {
 		target, _ := depTarget(j.a)
 		phony := slices.Contains(depFlags(j.a.DependencyArgs), "-MP")
-		if err := writeAtomic(resolve(j.req.Dir, depsPath), depfile.FormatGCC(target, rres.Deps, phony)); err != nil {
-			return res, false, fmt.Errorf("write dependency file: %w", err)
+		if err := writeAtomic(resolve(j.req.Dir, depsPath), depfile.FormatGCC(target, deps, phony)); err != nil {
+			return daemon.CompileResult{}, false, fmt.Errorf("write dependency file: %w", err)
 		}
 	}
-	j.s.count(cache.StatRemote, cache.StatRemoteSources, cache.StatHostPrefix+host)
-	res = daemon.CompileResult{Handled: true, Reason: j.missReason() + ", compiled on " + host + " from the sources"}
+	res := daemon.CompileResult{Handled: true, Reason: reason}
 	if why != "" {
-		j.s.count(cache.StatMisses)
-		j.s.log.Debug("miss not stored", "source", j.a.Source, "why", why)
-		res.Reason = "cache miss, not stored: " + why
+		j.s.log.Debug("result not stored", "source", j.a.Source, "why", why)
+		res.Reason = reason + ", not stored: " + why
 		return res, true, nil
 	}
 	key := j.dependKey(directKey, included)
@@ -448,7 +532,6 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, true, nil
 	}
-	j.s.count(cache.StatMisses)
 	j.remember(ctx, true, directKey, key, included)
 	return res, true, nil
 }

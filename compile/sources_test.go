@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/cache/badgerstore"
@@ -53,9 +54,10 @@ func TestIncludeArgs(t *testing.T) {
 // runnerFarm is a Farm whose one host is a real dcc-server runner in this
 // process.
 type runnerFarm struct {
-	r    *server.Runner
-	mu   sync.Mutex
-	reqs []*protocol.CompileRequest
+	r      *server.Runner
+	mu     sync.Mutex
+	reqs   []*protocol.CompileRequest
+	shared map[string][]byte // project "/" key -> entry
 }
 
 const runnerHost = "127.0.0.2:9693"
@@ -71,10 +73,29 @@ func (f *runnerFarm) Compile(ctx context.Context, _ string, req *protocol.Compil
 	res, err := f.r.Run(ctx, j)
 	return res, runnerHost, err
 }
-func (f *runnerFarm) CacheGet(context.Context, string, string) ([]byte, bool) { return nil, false }
-func (f *runnerFarm) CachePut(context.Context, string, string, []byte)        {}
-func (f *runnerFarm) SharedOwner(string) string                               { return "" }
-func (f *runnerFarm) OwnerTakes(string, string) bool                          { return false }
+func (f *runnerFarm) CacheGet(_ context.Context, project, key string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.shared[project+"/"+key]
+	return e, ok
+}
+func (f *runnerFarm) CachePut(_ context.Context, project, key string, entry []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.shared == nil {
+		f.shared = map[string][]byte{}
+	}
+	f.shared[project+"/"+key] = entry
+}
+func (f *runnerFarm) SharedOwner(string) string      { return "" }
+func (f *runnerFarm) OwnerTakes(string, string) bool { return false }
+
+// sharedEntries counts the shared cache's entries.
+func (f *runnerFarm) sharedEntries() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.shared)
+}
 
 // requests returns the requests the farm received.
 func (f *runnerFarm) requests() []*protocol.CompileRequest {
@@ -255,6 +276,46 @@ func TestGatherSourcesSymlinkDotDot(t *testing.T) {
 	for _, r := range farm.requests() {
 		assert.Empty(t, r.Sources, "sent with its sources despite the link")
 	}
+}
+
+// TestServiceSourcesSharedCache: a unit compiled from its sources goes to
+// the team's shared cache with the files it read; another client with the
+// same project checked out elsewhere gets it from there, object and
+// dependency file as its own compile would write them.
+func TestServiceSourcesSharedCache(t *testing.T) {
+	s1, farm := newSourcesService(t, "all")
+	store2, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
+	require.NoError(t, err)
+	s2 := New(Options{Store: store2, Stats: cache.NewStats(), Memo: filehash.NewMemo(100), Prober: &toolchain.Prober{},
+		DirectMode: true, DependMode: true, TempDir: t.TempDir(),
+		Remote: RemoteOptions{Farm: farm, Sources: "all", RerunErrors: true}})
+	t.Cleanup(func() { require.NoError(t, s2.Close()) })
+	dir1 := sourcesTree(t)
+	dir2 := filepath.Join(t.TempDir(), "elsewhere", "proj")
+	require.NoError(t, os.MkdirAll(filepath.Dir(dir2), 0o755))
+	require.NoError(t, exec.Command("cp", "-a", dir1, dir2).Run())
+	settle(t, dir2)
+	args := []string{"-O2", "-Iinc", "-MD", "-c", "src/main.c", "-o", "main.o"}
+	env := append(os.Environ(), "DCC_PROJECT=shared-test")
+	res := s1.Compile(t.Context(), daemon.CompileRequest{Compiler: "gcc", Real: gccPath(t), Dir: dir1, Env: env, Args: args})
+	require.Contains(t, res.Reason, "from the sources")
+	require.Eventually(t, func() bool { return farm.sharedEntries() == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	wantObj, wantDeps := plainCompile(t, dir2, "-O2", "-Iinc", "-c", "src/main.c")
+	res = s2.Compile(t.Context(), daemon.CompileRequest{Compiler: "gcc", Real: gccPath(t), Dir: dir2, Env: env, Args: args})
+	require.True(t, res.Handled, res.Reason)
+	assert.Equal(t, "shared cache hit", res.Reason)
+	assert.Equal(t, wantObj, readT(t, dir2, "main.o"))
+	assert.Equal(t, string(bytes.ReplaceAll(wantDeps, []byte("plain.o"), []byte("main.o"))), string(readT(t, dir2, "main.d")))
+	st := s2.opts.Stats.Snapshot()
+	assert.Equal(t, int64(1), st[cache.StatRemoteCacheHits])
+	assert.Zero(t, st[cache.StatRemote])
+	assert.Len(t, farm.requests(), 1, "one compile on the host")
+
+	// Direct hit next time, from the local cache the hit filled.
+	require.NoError(t, os.Remove(filepath.Join(dir2, "main.o")))
+	res = s2.Compile(t.Context(), daemon.CompileRequest{Compiler: "gcc", Real: gccPath(t), Dir: dir2, Env: env, Args: args})
+	assert.Equal(t, "direct hit", res.Reason)
 }
 
 var _ Farm = (*runnerFarm)(nil)

@@ -56,8 +56,8 @@ type Config struct {
 	// rerun_remote_errors, default true).
 	RerunRemoteErrors bool
 	// RemoteSources says which units go to gcc hosts as their source and
-	// headers rather than preprocessed text (key remote_sources: "debug",
-	// the default, "all" or "off").
+	// headers rather than preprocessed text (key remote_sources: "all",
+	// the default, "debug" or "off").
 	RemoteSources string
 	// Hosts are the compile hosts, resolved: the file's [[hosts]] tables, or
 	// DCC_HOSTS, which replaces them.

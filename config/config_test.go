@@ -76,7 +76,7 @@ func TestLoadFile(t *testing.T) {
 		{"threshold size", `local_threshold = "16Ki"`, func(t *testing.T, c *Config) { assert.Equal(t, int64(16384), c.LocalThreshold) }},
 		{"threshold zero", `local_threshold = 0`, func(t *testing.T, c *Config) { assert.Zero(t, c.LocalThreshold) }},
 		{"no rerun", `rerun_remote_errors = false`, func(t *testing.T, c *Config) { assert.False(t, c.RerunRemoteErrors) }},
-		{"sources for all units", `remote_sources = "all"`, func(t *testing.T, c *Config) { assert.Equal(t, "all", c.RemoteSources) }},
+		{"sources for debug units", `remote_sources = "debug"`, func(t *testing.T, c *Config) { assert.Equal(t, "debug", c.RemoteSources) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPrecedence(t *testing.T) {
 		{"recv_timeout", "5m0s", "default"},
 		{"local_threshold", "4KiB", "default"},
 		{"rerun_remote_errors", "true", "default"},
-		{"remote_sources", "debug", "default"},
+		{"remote_sources", "all", "default"},
 	}, c.Settings())
 }
 

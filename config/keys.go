@@ -102,7 +102,7 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return strconv.FormatBool(c.RerunRemoteErrors) },
 	},
 	{
-		name: "remote_sources", doc: "which units go to a gcc host as their source and headers instead of preprocessed text: debug (units with -g, which preprocessed text cannot reproduce), all (no preprocessing here, the least CPU; such units skip the shared cache), or off", env: "DCC_REMOTE_SOURCES", def: "debug", typ: tomlString,
+		name: "remote_sources", doc: "which units go to a gcc host as their source and headers instead of preprocessed text: all (no preprocessing here), debug (only units with -g, which preprocessed text cannot reproduce), or off", env: "DCC_REMOTE_SOURCES", def: "all", typ: tomlString,
 		parse: func(c *Config, s string) error {
 			switch s {
 			case "all", "debug", "off":

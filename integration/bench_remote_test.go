@@ -153,9 +153,9 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	}
 	masq := masqueradeDir(b, compilerLinks...)
 	dccGCC := filepath.Join(masq, "gcc")
-	// Two dcc clients, each with its own daemon: one sends preprocessed
-	// text (the default for units without -g), one the sources
-	// (remote_sources = all).
+	// Two dcc clients, each with its own daemon: one sends the sources
+	// (remote_sources = all, the default), one preprocessed text
+	// (remote_sources = off).
 	type dccClient struct {
 		name             string
 		d                *projectDaemon
@@ -164,7 +164,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		daemon, ownTotal time.Duration
 	}
 	var clients []*dccClient
-	for _, c := range []struct{ name, sources string }{{"dcc", "debug"}, {"dcc-src", "all"}} {
+	for _, c := range []struct{ name, sources string }{{"dcc", "all"}, {"dcc-cpp", "off"}} {
 		d := newProjectDaemon(b, "10m")
 		b.Cleanup(func() { d.stop(b) })
 		env := append(append([]string{"PATH=" + withPath(masq)}, d.env...),
@@ -192,7 +192,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 	const units = 60
 	var local, distcc []time.Duration
 	for i := range units {
-		kinds := []string{"local", "distcc", "dcc", "dcc-src"}
+		kinds := []string{"local", "distcc", "dcc", "dcc-cpp"}
 		for j := range kinds {
 			v := kinds[(i+j)%len(kinds)] // rotate who goes first, and who follows whom
 			name := fmt.Sprintf("u%s%d.c", v, i)
@@ -206,7 +206,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 				distcc = append(distcc, cpuOf(run(distccEnv, append([]string{"distcc", "gcc"}, args...)...)))
 			default:
 				c := clients[0]
-				if v == "dcc-src" {
+				if v == "dcc-cpp" {
 					c = clients[1]
 				}
 				before, beforeOwn := procCPU(b, c.d.pid()), threadsCPU(b, c.d.pid())
@@ -240,8 +240,8 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		{name: "distcc", env: func(int) []string {
 			return []string{"CC=distcc gcc", "DISTCC_HOSTS=" + hostsD, "DISTCC_DIR=" + b.TempDir()}
 		}},
-		{name: "dcc", env: func(round int) []string { return dccBuildEnv(b, round, "debug", h1, h2) }},
-		{name: "dcc-src", env: func(round int) []string { return dccBuildEnv(b, round, "all", h1, h2) }},
+		{name: "dcc", env: func(round int) []string { return dccBuildEnv(b, round, "all", h1, h2) }},
+		{name: "dcc-cpp", env: func(round int) []string { return dccBuildEnv(b, round, "off", h1, h2) }},
 	}
 	trees := map[string]string{}
 	for _, v := range variants {
@@ -269,14 +269,14 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		// Measured above; b.Loop only satisfies -benchtime.
 	}
 	ratio := func(a, c time.Duration) float64 { return float64(a) / float64(c) }
-	dcc, fromSrc := clients[0], clients[1]
+	dcc, cpp := clients[0], clients[1]
 	b.ReportMetric(ratio(perUnit(dcc), localMean), "dcc-client-cpu/local")
-	b.ReportMetric(ratio(perUnit(fromSrc), localMean), "dcc-src-client-cpu/local")
+	b.ReportMetric(ratio(perUnit(cpp), localMean), "dcc-cpp-client-cpu/local")
 	b.ReportMetric(ratio(distccPerUnit, localMean), "distcc-client-cpu/local")
 	b.ReportMetric(ratio(perUnit(dcc), distccPerUnit), "dcc/distcc-client-cpu")
-	b.ReportMetric(ratio(perUnit(fromSrc), distccPerUnit), "dcc-src/distcc-client-cpu")
+	b.ReportMetric(ratio(perUnit(cpp), distccPerUnit), "dcc-cpp/distcc-client-cpu")
 	b.ReportMetric(ratio(median(variants[2].times), median(variants[0].times)), "dcc-wall/gcc")
-	b.ReportMetric(ratio(median(variants[3].times), median(variants[0].times)), "dcc-src-wall/gcc")
+	b.ReportMetric(ratio(median(variants[3].times), median(variants[0].times)), "dcc-cpp-wall/gcc")
 	b.ReportMetric(ratio(median(variants[1].times), median(variants[0].times)), "distcc-wall/gcc")
 	b.Logf("client CPU per remote unit (deflate.c -O2, means of %d): local compile %s; distcc %s (%.3f of local)",
 		units, localMean, distccPerUnit, ratio(distccPerUnit, localMean))
@@ -285,9 +285,9 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 			c.name, perUnit(c), mean(c.wrapper), c.daemon/time.Duration(units), c.ownTotal/time.Duration(units),
 			(c.daemon-c.ownTotal)/time.Duration(units), ratio(perUnit(c), localMean), c.name, ratio(perUnit(c), distccPerUnit))
 	}
-	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s, dcc-src wrapper %s", median(local), median(distcc),
-		median(dcc.wrapper), median(fromSrc.wrapper))
-	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s, dcc-src %s; every round: gcc %s, distcc %s, dcc %s, dcc-src %s",
+	b.Logf("medians: local compile %s, distcc %s, dcc wrapper %s, dcc-cpp wrapper %s", median(local), median(distcc),
+		median(dcc.wrapper), median(cpp.wrapper))
+	b.Logf("zlib cold build at -j8, two loopback hosts of 2 slots (same 2-core machine), medians of %d: gcc %s, distcc %s, dcc %s, dcc-cpp %s; every round: gcc %s, distcc %s, dcc %s, dcc-cpp %s",
 		rounds, median(variants[0].times), median(variants[1].times), median(variants[2].times), median(variants[3].times),
 		seconds(variants[0].times), seconds(variants[1].times), seconds(variants[2].times), seconds(variants[3].times))
 }

@@ -17,11 +17,11 @@ import (
 
 // remoteRecipes are the projects built through compile hosts: zlib as it
 // comes, zlib with debug information, and lua5.4 with Debian's flags (-g
-// -O2 -ffile-prefix-map=...). Units with -g go to the hosts with their
-// sources (remote_sources = debug, the default): the host compiles the
-// original source, so the objects are identical to a plain build's, debug
-// information included; zlib's other units go as preprocessed text, and
-// with remote_sources = all with their sources too.
+// -O2 -ffile-prefix-map=...). Units go to the hosts with their sources
+// (remote_sources = all, the default): the host compiles the original
+// source, so the objects are identical to a plain build's, debug
+// information included. zlib also goes as preprocessed text
+// (remote_sources = off), the way of units the scan cannot follow.
 func remoteRecipes() map[string]remoteRecipe {
 	zlibG := zlibRecipe()
 	zlibG.setup = func(tb testing.TB, tree string) {
@@ -29,8 +29,8 @@ func remoteRecipes() map[string]remoteRecipe {
 		// directory, as Debian's flags do for lua.
 		shell(tb, tree, []string{"CC=gcc"}, `CFLAGS="-O2 -g -ffile-prefix-map=$PWD=." ./configure`)
 	}
-	return map[string]remoteRecipe{"zlib": {zlibRecipe(), nil, false}, "zlib-g": {zlibG, nil, true},
-		"lua5.4": {luaRecipe(), nil, true}, "zlib-sources": {zlibRecipe(), []string{"DCC_REMOTE_SOURCES=all"}, true}}
+	return map[string]remoteRecipe{"zlib": {zlibRecipe(), nil, true}, "zlib-g": {zlibG, nil, true},
+		"lua5.4": {luaRecipe(), nil, true}, "zlib-preprocessed": {zlibRecipe(), []string{"DCC_REMOTE_SOURCES=off"}, false}}
 }
 
 // remoteRecipe is a project, the client's extra environment, and whether
@@ -114,7 +114,7 @@ func TestRemoteProjectsThroughTwoHosts(t *testing.T) {
 			if r.sources {
 				assert.Equal(t, st["remote"], st["remote_sources"], "every remote compile went with its sources")
 			} else {
-				assert.Zero(t, st["remote_sources"], "units without -g go as preprocessed text")
+				assert.Zero(t, st["remote_sources"], "units go as preprocessed text")
 			}
 			assert.Len(t, hosts, 2, "both hosts compiled")
 			var sum int64

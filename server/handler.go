@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dcc-build/dcc/cache"
@@ -59,9 +60,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 	if err != nil {
 		return nil, err
 	}
-	if r.CacheKey == "" || len(r.Sources) > 0 {
-		// Jobs compiled from their sources are not cached here: their
-		// clients keep the result.
+	if r.CacheKey == "" {
 		res, err := s.runner.Run(ctx, job)
 		if err != nil {
 			return nil, err
@@ -76,24 +75,30 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 	if err := CheckProject(r.Project); err != nil {
 		return nil, err
 	}
-	if res, ok := s.fromShared(log, r.Project, sharedKey); ok {
+	if res, ok := s.fromShared(log, r.Project, sharedKey, len(r.Sources) > 0); ok {
 		res.Load = s.runner.Load()
 		return res, nil
 	}
 	key := job.ResultKey()
-	res, ok, err := s.store.GetResult(r.Project, key)
-	if err != nil {
-		log.Warn("result cache lookup", "err", err)
-	}
-	if ok {
-		res.Cached, res.Load = true, s.runner.Load()
-		return res, nil
+	if len(r.Sources) == 0 {
+		// A job compiled from its sources is cached in the shared cache
+		// only, with the list of files it read.
+		res, ok, err := s.store.GetResult(r.Project, key)
+		if err != nil {
+			log.Warn("result cache lookup", "err", err)
+		}
+		if ok {
+			res.Cached, res.Load = true, s.runner.Load()
+			return res, nil
+		}
 	}
 	// The same unit sent by several clients at once compiles once.
 	res, shared, err := s.flights.do(ctx, flightKey{r.Project, key}, func() (*protocol.CompileResult, error) {
 		res, err := s.runner.Run(ctx, job)
 		if err == nil && res.ExitCode == 0 {
-			s.storeResult(ctx, log, r.Project, key, res)
+			if len(r.Sources) == 0 {
+				s.storeResult(ctx, log, r.Project, key, res)
+			}
 			res.Shared = s.share(ctx, log, r.Project, sharedKey, res)
 		}
 		return res, err
@@ -126,17 +131,21 @@ func logStoreFailure(ctx context.Context, log *slog.Logger, what string, err err
 // when it holds a clean entry under the client's key: the same answer the
 // client's own shared-cache lookup would have had, without a second round
 // trip. An entry that does not decode is no answer.
-func (s *Server) fromShared(log *slog.Logger, project string, key [32]byte) (*protocol.CompileResult, bool) {
+func (s *Server) fromShared(log *slog.Logger, project string, key [32]byte, sources bool) (*protocol.CompileResult, bool) {
 	b, ok, err := s.store.Get(project, key)
 	if err != nil || !ok {
 		return nil, false
 	}
 	e, err := badgerstore.DecodePortableEntry(b)
-	if err != nil || e.ExitCode != 0 || len(e.Files[cache.ObjectFile]) == 0 {
+	if err != nil || e.ExitCode != 0 || len(e.Files[cache.ObjectFile]) == 0 || sources && len(e.Files[cache.ReadListFile]) == 0 {
 		log.Debug("shared cache entry unusable for a compile", "err", err)
 		return nil, false
 	}
-	return &protocol.CompileResult{Object: e.Files[cache.ObjectFile], Stdout: e.Stdout, Stderr: e.Stderr, FromShared: true}, true
+	res := &protocol.CompileResult{Object: e.Files[cache.ObjectFile], Stdout: e.Stdout, Stderr: e.Stderr, FromShared: true}
+	if sources {
+		res.Deps = strings.Split(string(e.Files[cache.ReadListFile]), "\n")
+	}
+	return res, true
 }
 
 // share puts a clean compile's object (no diagnostics: a client replays
@@ -147,7 +156,11 @@ func (s *Server) share(ctx context.Context, log *slog.Logger, project string, ke
 	if len(res.Stdout) > 0 || len(res.Stderr) > 0 || len(res.Object) == 0 {
 		return false
 	}
-	entry, err := badgerstore.EncodePortableEntry(cache.Entry{Files: map[string][]byte{cache.ObjectFile: res.Object}})
+	files := map[string][]byte{cache.ObjectFile: res.Object}
+	if len(res.Deps) > 0 {
+		files[cache.ReadListFile] = []byte(strings.Join(res.Deps, "\n"))
+	}
+	entry, err := badgerstore.EncodePortableEntry(cache.Entry{Files: files})
 	if err == nil {
 		err = s.store.Put(project, key, entry)
 	}

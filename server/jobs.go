@@ -249,6 +249,25 @@ func (j *Job) ResultKey() [32]byte {
 	var n [binary.MaxVarintLen64]byte
 	h.Write(n[:binary.PutUvarint(n[:], uint64(len(j.req.Preprocessed)))])
 	h.Write(j.req.Preprocessed)
+	if j.sources != nil {
+		// Compiled from its sources: everything the compile could read.
+		field("sources")
+		field(j.req.SourceName)
+		field(j.req.ClientDir)
+		field(j.req.Preinclude)
+		for _, list := range [][]string{j.sources.includeArgs, j.req.SystemDirs} {
+			for _, a := range list {
+				field(a)
+			}
+			field("\x00")
+		}
+		for _, f := range j.req.Sources {
+			field(f.Path)
+			h.Write(n[:binary.PutVarint(n[:], f.ModTime)])
+			d := blake3.Sum256(f.Data)
+			h.Write(d[:])
+		}
+	}
 	var k [32]byte
 	copy(k[:], h.Sum(nil))
 	return k
