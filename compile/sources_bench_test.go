@@ -72,3 +72,46 @@ func BenchmarkEncodeSourcesRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHostCompileFromSources runs deflate.c's job on a host (a runner
+// in this process): sent with its sources, and as preprocessed text.
+func BenchmarkHostCompileFromSources(b *testing.B) {
+	dir, _ := filepath.Abs("../.work/src/zlib/zlib-1.2.13.dfsg")
+	if _, err := os.Stat(filepath.Join(dir, "deflate.c")); err != nil {
+		b.Skip("zlib sources not fetched")
+	}
+	s, farm := newSourcesService(b, "all")
+	id, err := s.opts.Prober.Probe(b.Context(), "/usr/bin/gcc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"-O2", "-D_REENTRANT", "-c", "deflate.c", "-o", "deflate.o"}
+	a := toolchain.Classify(toolchain.Command{Compiler: "gcc", Args: args, Dir: dir, Family: id.Family, Driver: id.Driver})
+	j := &job{s: s, req: daemon.CompileRequest{Compiler: "gcc", Real: "/usr/bin/gcc", Dir: dir, Args: args}, a: &a, id: id, paths: outputPaths(a.Outputs)}
+	inc, _ := includeArgs(a.PreprocessorArgs)
+	set, builtin, pre, err := j.gatherSources(b.Context(), inc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := &protocol.CompileRequest{Toolchain: id.Key(), Language: "c", Args: a.CodegenArgs, SourceName: a.Source,
+		ClientDir: dir, Sources: set.files, IncludeArgs: inc, SystemDirs: builtin, Preinclude: pre}
+	text, _, err := j.preprocess(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpp := &protocol.CompileRequest{Toolchain: id.Key(), Language: "c", Args: a.CodegenArgs, SourceName: a.Source,
+		ClientDir: dir, Preprocessed: text}
+	for _, bc := range []struct {
+		name string
+		req  *protocol.CompileRequest
+	}{{"sources", src}, {"preprocessed", cpp}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				res, _, err := farm.Compile(b.Context(), id.Key(), bc.req)
+				if err != nil || res.ExitCode != 0 {
+					b.Fatal(err, res)
+				}
+			}
+		})
+	}
+}

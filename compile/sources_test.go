@@ -113,7 +113,7 @@ func newSourcesService(t testing.TB, mode string) (*Service, *runnerFarm) {
 	}
 	tcs, err := server.DiscoverToolchains(t.Context(), &toolchain.Prober{}, nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	r, err := server.NewRunner(server.RunnerOptions{Workdir: t.TempDir(), Jobs: 2, Toolchains: tcs})
+	r, err := server.NewRunner(server.RunnerOptions{Workdir: t.TempDir(), TreeDir: t.TempDir(), Jobs: 2, Toolchains: tcs})
 	require.NoError(t, err)
 	farm := &runnerFarm{r: r}
 	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
@@ -163,7 +163,7 @@ func plainCompile(t *testing.T, dir string, args ...string) ([]byte, []byte) {
 // compile's, byte for byte; the host was sent every file the compiler
 // read; the next compile is a direct hit.
 func TestServiceCompilesFromSources(t *testing.T) {
-	for _, args := range [][]string{{"-g", "-O2"}, {"-O2", "-Wall"}} {
+	for _, args := range [][]string{{"-g", "-O2"}, {"-O2", "-Wall"}, {"-g", "-MP", "-MT", "$(OBJ) x y"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			s, farm := newSourcesService(t, "all")
 			dir := sourcesTree(t)
@@ -201,6 +201,15 @@ func TestServiceCompilesFromSources(t *testing.T) {
 			res = s.Compile(t.Context(), req)
 			assert.Equal(t, "direct hit", res.Reason)
 			assert.Equal(t, wantObj, readT(t, dir, "main.o"))
+
+			// A header changes: compiled again from the sources.
+			writeTree(t, dir, map[string]string{"inc/point.h": "#ifndef POINT_H\n#define POINT_H\n#include <limits.h>\nstruct point { long x, y; };\n#define SQUARE(v) ((v) * (v))\n#endif\n"})
+			settle(t, dir)
+			wantObj, _ = plainCompile(t, dir, cargs...)
+			res = s.Compile(t.Context(), req)
+			assert.Contains(t, res.Reason, "from the sources")
+			assert.Equal(t, wantObj, readT(t, dir, "main.o"))
+			assert.Len(t, farm.requests(), 2)
 		})
 	}
 }

@@ -45,6 +45,9 @@ func newTestRunner(t *testing.T, opts RunnerOptions, compilers ...Compiler) (*Ru
 	if opts.Workdir == "" {
 		opts.Workdir = filepath.Join(t.TempDir(), "work")
 	}
+	if opts.TreeDir == "" {
+		opts.TreeDir = filepath.Join(t.TempDir(), "trees")
+	}
 	if opts.Jobs == 0 {
 		opts.Jobs = 2
 	}

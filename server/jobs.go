@@ -53,6 +53,10 @@ var languages = map[string]struct{ x, ext string }{
 type RunnerOptions struct {
 	// Workdir holds the job directories; it is created if needed.
 	Workdir string
+	// TreeDir holds the trees of jobs compiled from their sources; ""
+	// means a private directory under /dev/shm when there is one, else
+	// the workdir.
+	TreeDir string
 	// Jobs is how many compiles run at once (at least 1).
 	Jobs int
 	// QueueLen is how many compiles may wait for a slot; 0 means 4×Jobs.
@@ -76,6 +80,7 @@ type RunnerOptions struct {
 type Runner struct {
 	opts    RunnerOptions
 	workdir string // the real path of opts.Workdir
+	treeDir string // where the trees of jobs compiled from their sources go
 	path    string // PATH of the compiles
 	slots   *slots
 	log     *slog.Logger
@@ -114,35 +119,57 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if err := checkWorkdir(real); err != nil {
 		return nil, fmt.Errorf("server: workdir %s: %w", real, err)
 	}
-	r := &Runner{opts: opts, workdir: real, path: os.Getenv("PATH"),
+	r := &Runner{opts: opts, workdir: real, treeDir: opts.TreeDir, path: os.Getenv("PATH"),
 		slots: newSlots(opts.Jobs, opts.QueueLen), log: opts.Logger}
+	if r.treeDir == "" {
+		r.treeDir = defaultTreeDir(real)
+	} else if err := os.MkdirAll(r.treeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create the tree directory: %w", err)
+	}
+	if r.treeDir, err = filepath.EvalSymlinks(r.treeDir); err != nil {
+		return nil, fmt.Errorf("server: tree directory: %w", err)
+	}
+	if err := checkWorkdir(r.treeDir); err != nil {
+		return nil, fmt.Errorf("server: tree directory %s: %w", r.treeDir, err)
+	}
 	if r.path == "" {
 		r.path = "/usr/local/bin:/usr/bin:/bin"
 	}
-	r.removeStale()
+	r.removeStale(r.workdir, "job-")
+	if r.treeDir != r.workdir {
+		r.removeStale(r.treeDir, "tree-")
+	}
 	return r, nil
 }
 
 // removeStale removes job directories left by a server that died, old
 // enough that no live job can own them.
-func (r *Runner) removeStale() {
-	entries, err := os.ReadDir(r.workdir)
+func (r *Runner) removeStale(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		r.log.Warn("reading the workdir", "err", err)
 		return
 	}
 	limit := max(staleJobAge, 2*r.opts.JobTimeout)
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "job-") {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
 		}
 		info, err := e.Info()
 		if err != nil || time.Since(info.ModTime()) < limit {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(r.workdir, e.Name())); err != nil {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			r.log.Warn("removing a stale job directory", "dir", e.Name(), "err", err)
 		}
+	}
+}
+
+// Close removes the directory of the trees when it is the runner's own and
+// empty: a server that stops leaves nothing under /dev/shm.
+func (r *Runner) Close() {
+	if r.treeDir != r.workdir {
+		os.Remove(r.treeDir) // fails, harmlessly, while another server uses it
 	}
 }
 
@@ -323,10 +350,20 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 			r.log.Warn("removing a job directory", "dir", dir, "err", err)
 		}
 	}()
-	tree := filepath.Join(dir, treeName)
 	var args []string
+	var tree string
 	workDir := dir
 	if j.sources != nil {
+		treeParent, err := os.MkdirTemp(r.treeDir, "tree-")
+		if err != nil {
+			return nil, fmt.Errorf("create the job's tree: %w", err)
+		}
+		defer func() {
+			if err := os.RemoveAll(treeParent); err != nil {
+				r.log.Warn("removing a job's tree", "dir", treeParent, "err", err)
+			}
+		}()
+		tree = filepath.Join(treeParent, treeName)
 		if err := layOut(tree, j.req, j.sources); err != nil {
 			return nil, err
 		}

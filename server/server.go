@@ -242,8 +242,10 @@ func (s *Server) welcome() protocol.Welcome {
 	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load()}
 }
 
-// Close releases the caches. Call it after Serve returned.
+// Close releases the caches and removes the runner's tree directory when
+// empty. Call it after Serve returned.
 func (s *Server) Close() error {
+	s.runner.Close()
 	return s.store.Close()
 }
 

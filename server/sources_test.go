@@ -93,6 +93,7 @@ func TestJobFromSourcesIdenticalToLocalCompile(t *testing.T) {
 			assert.False(t, bytes.Contains(res.Object, []byte(work)), "the object records the server's directory")
 			assert.Equal(t, deps, res.Deps)
 			assertEmptyDir(t, work)
+			assertEmptyDir(t, r.treeDir)
 		})
 	}
 }
@@ -192,6 +193,31 @@ func TestJobFromSourcesLayoutConflict(t *testing.T) {
 	require.True(t, errors.As(err, &ref), "%v", err)
 	assert.Contains(t, ref.Message, "cannot be laid out")
 	assertEmptyDir(t, work)
+}
+
+// TestDefaultTreeDir: the trees go to a private directory under /dev/shm
+// when there is one; one that another user could write is not used.
+func TestDefaultTreeDir(t *testing.T) {
+	work := t.TempDir()
+	if info, err := os.Stat(shmDir); err != nil || !info.IsDir() {
+		assert.Equal(t, work, defaultTreeDir(work))
+		return
+	}
+	dir := defaultTreeDir(work)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.True(t, strings.HasPrefix(dir, shmDir+"/dcc-server-"), dir)
+	info, err := os.Lstat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	assert.Equal(t, dir, defaultTreeDir(work), "the same workdir, the same directory")
+
+	open := filepath.Join(t.TempDir(), "open")
+	require.NoError(t, os.Mkdir(open, 0o777))
+	require.NoError(t, os.Chmod(open, 0o777))
+	assert.ErrorContains(t, privateDir(open), "open to other users")
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(t.TempDir(), link))
+	assert.ErrorContains(t, privateDir(link), "not a directory")
 }
 
 func TestStaysInside(t *testing.T) {

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+)
+
+// Where the trees of jobs compiled from their sources go. A tree is a
+// hundred files and a score of directories per job; on a busy ext4 file
+// system creating their inodes cost the server more CPU than the compile
+// (find_inode_bit in perf profiles), while on tmpfs it costs next to
+// nothing. So by default the trees go to a directory of this server's own
+// under /dev/shm when there is one, else to the workdir.
+
+// shmDir is the tmpfs most Linux systems mount.
+const shmDir = "/dev/shm"
+
+// defaultTreeDir returns the directory for the trees of the server whose
+// real workdir is workdir: a private directory under /dev/shm named after
+// the user and the workdir, when it can be made safely, else workdir.
+func defaultTreeDir(workdir string) string {
+	if runtime.GOOS != "linux" {
+		return workdir
+	}
+	if info, err := os.Stat(shmDir); err != nil || !info.IsDir() {
+		return workdir
+	}
+	sum := sha256.Sum256([]byte(workdir))
+	user := filepath.Join(shmDir, "dcc-server-"+strconv.Itoa(os.Getuid()))
+	dir := filepath.Join(user, hex.EncodeToString(sum[:6]))
+	for _, d := range []string{user, dir} {
+		if err := privateDir(d); err != nil {
+			return workdir
+		}
+	}
+	return dir
+}
+
+// privateDir makes dir (mode 0700) if needed and checks that it is a real
+// directory of this user that nobody else may write: /dev/shm is shared,
+// and a directory someone else made there in advance must not receive jobs.
+func privateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return err
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	switch {
+	case !info.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	case !ok || int(st.Uid) != os.Getuid():
+		return fmt.Errorf("%s belongs to another user", dir)
+	case info.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s is open to other users", dir)
+	}
+	return nil
+}
