@@ -276,7 +276,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		set.size += len(data)
 		set.digests[p] = digest
 		set.index[p] = len(set.files)
-		set.files = append(set.files, protocol.SourceFile{Path: p, ModTime: info.ModTime, Data: data})
+		set.files = append(set.files, protocol.SourceFile{Path: p, ModTime: info.ModTime, Digest: digest, Data: data})
 		queue = append(queue, p)
 		return nil
 	}

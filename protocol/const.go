@@ -49,6 +49,7 @@ const (
 	CodeBusy             = "busy"              // the server refuses more work for now
 	CodeInternal         = "internal"          // the server failed
 	CodeTimeout          = "timeout"           // the job ran past its time limit
+	CodeMissingSources   = "missing-sources"   // files sent by digest that the server no longer keeps
 )
 
 // Sentinel errors. Errors returned by this package wrap them, so callers test

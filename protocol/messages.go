@@ -242,9 +242,14 @@ type CompileRequest struct {
 
 // SourceFile is one file of a CompileRequest compiled from the sources.
 type SourceFile struct {
-	Path    string // absolute and clean, as on the client
-	ModTime int64  // modification time on the client, in Unix nanoseconds
-	Data    []byte
+	Path    string   // absolute and clean, as on the client
+	ModTime int64    // modification time on the client, in Unix nanoseconds
+	Digest  [32]byte // BLAKE3-256 of the content
+	// ByDigest: Data is not sent; the server takes the content it keeps
+	// under Digest (from an earlier request), or refuses the request with
+	// CodeMissingSources.
+	ByDigest bool
+	Data     []byte
 }
 
 // Type returns MsgCompileRequest.
@@ -268,7 +273,11 @@ func (m *CompileRequest) encode(e *encoder) {
 		for _, f := range m.Sources {
 			e.string("source path", f.Path)
 			e.varint(f.ModTime)
-			e.bytes(f.Data)
+			e.raw(f.Digest[:])
+			e.bool(f.ByDigest)
+			if !f.ByDigest {
+				e.bytes(f.Data)
+			}
 		}
 	}
 	encodeStrings(e, "include args", m.IncludeArgs, MaxArgs)
@@ -313,12 +322,16 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.Project = d.string("project")
 	m.CacheKey = d.string("cache key")
 	m.TimeoutMS = d.varint("timeout")
-	if n := d.count("sources", MaxSources, 3); n > 0 {
+	if n := d.count("sources", MaxSources, 35); n > 0 {
 		m.Sources = make([]SourceFile, n)
 		for i := range m.Sources {
-			m.Sources[i].Path = d.string("source path")
-			m.Sources[i].ModTime = d.varint("source time")
-			m.Sources[i].Data = d.bytes("source data")
+			f := &m.Sources[i]
+			f.Path = d.string("source path")
+			f.ModTime = d.varint("source time")
+			d.fixed("source digest", f.Digest[:])
+			if f.ByDigest = d.bool("source by digest"); !f.ByDigest {
+				f.Data = d.bytes("source data")
+			}
 		}
 	}
 	m.IncludeArgs = decodeStrings(d, "include args", MaxArgs)

@@ -75,7 +75,7 @@ func roundTripCases() []struct {
 			Toolchain: "id3-ab", Language: "c", Args: []string{"-O2", "-g"}, SourceName: "src/a.c", ClientDir: "/home/u/p",
 			Sources: []SourceFile{
 				{Path: "/home/u/p/src/a.c", ModTime: 1700000000123456789, Data: []byte("#include \"a.h\"\nint x;\n")},
-				{Path: "/home/u/p/src/a.h", ModTime: -1, Data: nil},
+				{Path: "/home/u/p/src/a.h", ModTime: -1, Digest: [32]byte{1, 2, 3}, ByDigest: true},
 				{Path: "/usr/include/stdio.h", Data: compressible},
 			},
 			IncludeArgs: []string{"-Iinclude", "-DX=1", "-isystem/opt/inc"}, SystemDirs: []string{"/usr/local/include", "/usr/include"},

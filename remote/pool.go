@@ -85,6 +85,9 @@ type host struct {
 
 	sent, ok, failed, busy         int64
 	cacheGets, cacheHits, cachePut int64
+
+	// files are the file contents sent whole on the current session.
+	files sentFiles
 }
 
 // NewPool returns a pool of hosts. It dials nothing yet.
@@ -209,7 +212,22 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout+h.cfg.RecvTimeout)
 	defer cancel()
 	start := time.Now()
+	if len(req.Sources) > 0 {
+		job.Sources = h.files.elide(gen, req.Sources)
+	}
 	resp, err := sess.Call(cctx, &job, protocol.MsgCompileResult)
+	if len(req.Sources) > 0 {
+		var re *protocol.RemoteError
+		if errors.As(err, &re) && re.Code == protocol.CodeMissingSources {
+			// The host no longer keeps some: everything goes whole.
+			h.files.forget()
+			job.Sources = req.Sources
+			resp, err = sess.Call(cctx, &job, protocol.MsgCompileResult)
+		}
+		if err == nil {
+			h.files.add(gen, req.Sources)
+		}
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -593,3 +593,64 @@ func TestPoolAsRemoteBackend(t *testing.T) {
 	assert.Equal(t, []string{"proj"}, s.Cleaned())
 	assert.Equal(t, 1, s.Entries())
 }
+
+// TestCompileSendsEachFileOnce: files sent whole once go by digest in the
+// next jobs to the same host; a host that no longer keeps them refuses, and
+// the job goes again whole at once.
+func TestCompileSendsEachFileOnce(t *testing.T) {
+	var mu sync.Mutex
+	kept := map[[32]byte]bool{}
+	var whole, byDigest int
+	srv := remotetest.Start(t, "127.0.0.2", remotetest.Options{Compile: func(_ context.Context, req *protocol.CompileRequest) protocol.Message {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range req.Sources {
+			if f.ByDigest && !kept[f.Digest] {
+				return &protocol.Error{Code: protocol.CodeMissingSources, Message: "not kept"}
+			}
+		}
+		for _, f := range req.Sources {
+			if f.ByDigest {
+				byDigest++
+			} else {
+				whole++
+				kept[f.Digest] = true
+			}
+		}
+		return &protocol.CompileResult{Object: []byte("o")}
+	}})
+	p := newTestPool(t, []config.Host{hostOf(srv.Addr, 2)}, Options{})
+	files := func(names ...string) []protocol.SourceFile {
+		var out []protocol.SourceFile
+		for _, n := range names {
+			out = append(out, protocol.SourceFile{Path: "/p/" + n, Digest: [32]byte{n[0]}, Data: []byte(n)})
+		}
+		return out
+	}
+	counts := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		w, d := whole, byDigest
+		whole, byDigest = 0, 0
+		return w, d
+	}
+	compile := func(names ...string) {
+		req := job("")
+		req.Sources = files(names...)
+		_, _, err := p.Compile(t.Context(), remotetest.GCCKey, req)
+		require.NoError(t, err)
+	}
+	compile("a.c", "b.h", "c.h")
+	w, d := counts()
+	assert.Equal(t, [2]int{3, 0}, [2]int{w, d}, "first job: all whole")
+	compile("d.c", "b.h", "c.h")
+	w, d = counts()
+	assert.Equal(t, [2]int{1, 2}, [2]int{w, d}, "second job: the headers by digest")
+
+	mu.Lock()
+	clear(kept) // the host restarted its cache
+	mu.Unlock()
+	compile("e.c", "b.h")
+	w, d = counts()
+	assert.Equal(t, [2]int{2, 0}, [2]int{w, d}, "refused as missing, then sent whole")
+}

@@ -53,6 +53,10 @@ var languages = map[string]struct{ x, ext string }{
 type RunnerOptions struct {
 	// Workdir holds the job directories; it is created if needed.
 	Workdir string
+	// SourceCacheBytes bounds the file contents kept from jobs compiled
+	// from their sources, which later jobs name by digest; 0 means
+	// DefaultSourceCacheBytes.
+	SourceCacheBytes int
 	// TreeDir holds the trees of jobs compiled from their sources; ""
 	// means a private directory under /dev/shm when there is one, else
 	// the workdir.
@@ -81,6 +85,7 @@ type Runner struct {
 	opts    RunnerOptions
 	workdir string // the real path of opts.Workdir
 	treeDir string // where the trees of jobs compiled from their sources go
+	blobs   *blobCache
 	path    string // PATH of the compiles
 	slots   *slots
 	log     *slog.Logger
@@ -104,6 +109,9 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if opts.MaxOutput <= 0 {
 		opts.MaxOutput = DefaultMaxOutput
 	}
+	if opts.SourceCacheBytes <= 0 {
+		opts.SourceCacheBytes = DefaultSourceCacheBytes
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -119,7 +127,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if err := checkWorkdir(real); err != nil {
 		return nil, fmt.Errorf("server: workdir %s: %w", real, err)
 	}
-	r := &Runner{opts: opts, workdir: real, treeDir: opts.TreeDir, path: os.Getenv("PATH"),
+	r := &Runner{opts: opts, workdir: real, treeDir: opts.TreeDir, blobs: newBlobCache(opts.SourceCacheBytes), path: os.Getenv("PATH"),
 		slots: newSlots(opts.Jobs, opts.QueueLen), log: opts.Logger}
 	if r.treeDir == "" {
 		r.treeDir = defaultTreeDir(real)
@@ -291,8 +299,7 @@ func (j *Job) ResultKey() [32]byte {
 		for _, f := range j.req.Sources {
 			field(f.Path)
 			h.Write(n[:binary.PutVarint(n[:], f.ModTime)])
-			d := blake3.Sum256(f.Data)
-			h.Write(d[:])
+			h.Write(f.Digest[:]) // checked against the content in Prepare
 		}
 	}
 	var k [32]byte

@@ -15,6 +15,7 @@ import (
 	"github.com/dcc-build/dcc/includescan"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/toolchain"
+	"github.com/zeebo/blake3"
 )
 
 // A job compiled from its sources: the client sends the source and every
@@ -67,6 +68,9 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		if _, ok := treePrefixMap(a, "/tree"); !ok {
 			return refuse(protocol.CodeForbiddenArg, "argument %s refused with sources: a prefix map needs a non-empty old prefix", quoteArg(a))
 		}
+	}
+	if err := r.fillSources(req); err != nil {
+		return err
 	}
 	files := make(map[string]bool, len(req.Sources))
 	for _, f := range req.Sources {
@@ -147,6 +151,34 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		}
 	}
 	j.sources = plan
+	return nil
+}
+
+// fillSources checks the digest of every file sent with its content and
+// keeps the content, and takes the content of every file sent by digest
+// from what is kept: a request naming a content not kept (evicted, or the
+// server restarted) is refused with CodeMissingSources, and the client
+// sends it again whole.
+func (r *Runner) fillSources(req *protocol.CompileRequest) error {
+	missing := 0
+	for i := range req.Sources {
+		f := &req.Sources[i]
+		if f.ByDigest {
+			data, ok := r.blobs.get(f.Digest)
+			if !ok {
+				missing++
+			}
+			f.Data = data
+			continue
+		}
+		if blake3.Sum256(f.Data) != f.Digest {
+			return refuse(protocol.CodeMalformed, "source %s refused: its digest does not match its content", quoteArg(f.Path))
+		}
+		r.blobs.put(f.Digest, f.Data)
+	}
+	if missing > 0 {
+		return refuse(protocol.CodeMissingSources, "%d of the %d files were sent by digest and are not kept here: send them whole", missing, len(req.Sources))
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zeebo/blake3"
 )
 
 // gccSystemDirs lists gcc's own include directories for C, in order.
@@ -70,7 +71,7 @@ func sourcesUnit(t *testing.T, comp Compiler, args []string) (string, *protocol.
 		}
 		data, err := os.ReadFile(p)
 		require.NoError(t, err)
-		req.Sources = append(req.Sources, protocol.SourceFile{Path: filepath.Clean(p), Data: data})
+		req.Sources = append(req.Sources, protocol.SourceFile{Path: filepath.Clean(p), Digest: blake3.Sum256(data), Data: data})
 	}
 	return dir, req, obj, deps
 }
@@ -96,6 +97,42 @@ func TestJobFromSourcesIdenticalToLocalCompile(t *testing.T) {
 			assertEmptyDir(t, r.treeDir)
 		})
 	}
+}
+
+// sourceFile is a file sent whole.
+func sourceFile(path, text string) protocol.SourceFile {
+	return protocol.SourceFile{Path: path, Digest: blake3.Sum256([]byte(text)), Data: []byte(text)}
+}
+
+// TestJobFromSourcesByDigest: files sent whole are kept; a later job may
+// name them by digest and compiles the same.
+func TestJobFromSourcesByDigest(t *testing.T) {
+	comp := realCompiler(t, "gcc")
+	r, work := newTestRunner(t, RunnerOptions{}, comp)
+	_, req, want, _ := sourcesUnit(t, comp, []string{"-g", "-O2"})
+	res, err := runJob(t.Context(), r, req)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, res.Object))
+
+	byDigest := *req
+	byDigest.Sources = nil
+	for _, f := range req.Sources {
+		byDigest.Sources = append(byDigest.Sources, protocol.SourceFile{Path: f.Path, ModTime: f.ModTime, Digest: f.Digest, ByDigest: true})
+	}
+	res, err = runJob(t.Context(), r, &byDigest)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(want, res.Object), "the same object from the kept contents")
+	assertEmptyDir(t, work)
+
+	// A cache too small for them keeps nothing: the job is refused as
+	// missing its sources.
+	small, _ := newTestRunner(t, RunnerOptions{SourceCacheBytes: 1}, comp)
+	_, err = runJob(t.Context(), small, req)
+	require.NoError(t, err)
+	_, err = small.Prepare(&byDigest)
+	var ref *Refusal
+	require.True(t, errors.As(err, &ref), "%v", err)
+	assert.Equal(t, protocol.CodeMissingSources, ref.Code)
 }
 
 // TestJobFromSourcesMissingHeader: a header that was not sent is not found
@@ -125,10 +162,10 @@ func TestJobFromSourcesRefusals(t *testing.T) {
 	r, work := newTestRunner(t, RunnerOptions{}, comp)
 	base := func() *protocol.CompileRequest {
 		return &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", SourceName: "a.c", ClientDir: "/home/u/p",
-			Sources: []protocol.SourceFile{{Path: "/home/u/p/a.c", Data: []byte("int x;\n")}}, SystemDirs: []string{"/usr/include"}}
+			Sources: []protocol.SourceFile{sourceFile("/home/u/p/a.c", "int x;\n")}, SystemDirs: []string{"/usr/include"}}
 	}
 	withSource := func(text string) func(*protocol.CompileRequest) {
-		return func(r *protocol.CompileRequest) { r.Sources[0].Data = []byte(text) }
+		return func(r *protocol.CompileRequest) { r.Sources[0] = sourceFile(r.Sources[0].Path, text) }
 	}
 	tests := []struct {
 		name   string
@@ -142,7 +179,7 @@ func TestJobFromSourcesRefusals(t *testing.T) {
 		{"computed include", withSource("#define S(x) #x\n#define F S(stdio.h)\n#include F\n"), protocol.CodeForbiddenArg, "line 2: F is defined as something else"},
 		{"macro include of an absolute name", withSource("#define F </etc/passwd>\n#include F\n"), protocol.CodeForbiddenArg, `line 2 refused: it names "/etc/passwd"`},
 		{"macro include from -D climbing", func(r *protocol.CompileRequest) {
-			r.Sources[0].Data = []byte("#include F\n")
+			r.Sources[0] = sourceFile(r.Sources[0].Path, "#include F\n")
 			r.IncludeArgs = []string{`-DF="../../../../etc/passwd"`}
 		}, protocol.CodeForbiddenArg, "climbs out"},
 		{"macro include of a builtin", withSource("#include __FILE__\n"), protocol.CodeForbiddenArg, "__FILE__"},
@@ -164,6 +201,10 @@ func TestJobFromSourcesRefusals(t *testing.T) {
 		{"preinclude path", func(r *protocol.CompileRequest) { r.Preinclude = "/etc/passwd" }, protocol.CodeMalformed, "preinclude"},
 		{"empty prefix map", func(r *protocol.CompileRequest) { r.Args = []string{"-g", "-ffile-prefix-map==/b"} }, protocol.CodeForbiddenArg, "non-empty old prefix"},
 		{"forbidden arg", func(r *protocol.CompileRequest) { r.Args = []string{"-fplugin=/x.so"} }, protocol.CodeForbiddenArg, "-fplugin"},
+		{"digest mismatch", func(r *protocol.CompileRequest) { r.Sources[0].Data = []byte("int y;\n") }, protocol.CodeMalformed, "digest does not match"},
+		{"unknown digest", func(r *protocol.CompileRequest) {
+			r.Sources[0] = protocol.SourceFile{Path: r.Sources[0].Path, Digest: [32]byte{9}, ByDigest: true}
+		}, protocol.CodeMissingSources, "1 of the 1 files were sent by digest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,7 +228,7 @@ func TestJobFromSourcesLayoutConflict(t *testing.T) {
 	comp := realCompiler(t, "gcc")
 	r, work := newTestRunner(t, RunnerOptions{}, comp)
 	req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", SourceName: "a.c", ClientDir: "/home/u/p",
-		Sources: []protocol.SourceFile{{Path: "/home/u/p/a.c", Data: []byte("int x;\n")}, {Path: "/home/u/p/a.c/b.h", Data: []byte("")}}}
+		Sources: []protocol.SourceFile{sourceFile("/home/u/p/a.c", "int x;\n"), sourceFile("/home/u/p/a.c/b.h", "")}}
 	_, err := runJob(t.Context(), r, req)
 	var ref *Refusal
 	require.True(t, errors.As(err, &ref), "%v", err)
