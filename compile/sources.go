@@ -174,16 +174,19 @@ func includeArgs(args []string) (out []string, ok bool) {
 		for _, opt := range []string{"-isystem", "-iquote", "-I", "-D", "-U"} {
 			switch {
 			case a == opt && i+1 < len(args):
-				out = append(out, opt+args[i+1])
+				a = opt + args[i+1]
 				i++
 			case strings.HasPrefix(a, opt) && len(a) > len(opt):
-				if opt == "-I" && a == "-I-" {
-					return nil, false
-				}
-				out = append(out, a)
 			default:
 				continue
 			}
+			if v := a[len(opt):]; opt[1] == 'i' || opt == "-I" {
+				// A directory: not the old -I-, nor one under the sysroot.
+				if v == "-" || strings.HasPrefix(v, "=") || strings.HasPrefix(v, "$SYSROOT") {
+					return nil, false
+				}
+			}
+			out = append(out, a)
 			matched = true
 			break
 		}

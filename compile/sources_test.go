@@ -39,6 +39,9 @@ func TestIncludeArgs(t *testing.T) {
 		{[]string{"-idirafter", "d"}, nil, false},
 		{[]string{"-nostdinc"}, nil, false},
 		{[]string{"-I-"}, nil, false},
+		{[]string{"-I=/usr/include"}, nil, false},
+		{[]string{"-isystem", "$SYSROOT/usr/include"}, nil, false},
+		{[]string{"-D", "X=-I-"}, []string{"-DX=-I-"}, true},
 		{[]string{"-I"}, nil, false},
 		{[]string{"--sysroot=/x"}, nil, false},
 	}
