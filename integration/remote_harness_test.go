@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcc-build/dcc/server"
 )
 
 // testToken is the token the test servers accept (dcc-server wants 16
@@ -60,7 +62,13 @@ func launchHost(tb testing.TB, addr string, jobs int, token string) *compileHost
 	h.cmd.Env = append(os.Environ(), "DCC_DIR="+filepath.Join(h.dir, "dcc"))
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	require.NoError(tb, h.cmd.Start())
-	tb.Cleanup(func() { h.kill(syscall.SIGTERM) })
+	tb.Cleanup(func() {
+		h.kill(syscall.SIGTERM)
+		// A host killed mid-build leaves the trees of its jobs.
+		if work, err := filepath.EvalSymlinks(filepath.Join(h.dir, "work")); err == nil {
+			os.RemoveAll(server.ShmTreeDir(work))
+		}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", h.addr, 200*time.Millisecond)

@@ -247,6 +247,7 @@ func TestDefaultTreeDir(t *testing.T) {
 	dir := defaultTreeDir(work)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	require.True(t, strings.HasPrefix(dir, shmDir+"/dcc-server-"), dir)
+	assert.Equal(t, ShmTreeDir(work), dir)
 	info, err := os.Lstat(dir)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())

@@ -31,15 +31,23 @@ func defaultTreeDir(workdir string) string {
 	if info, err := os.Stat(shmDir); err != nil || !info.IsDir() {
 		return workdir
 	}
-	sum := sha256.Sum256([]byte(workdir))
-	user := filepath.Join(shmDir, "dcc-server-"+strconv.Itoa(os.Getuid()))
-	dir := filepath.Join(user, hex.EncodeToString(sum[:6]))
-	for _, d := range []string{user, dir} {
+	dir := ShmTreeDir(workdir)
+	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := privateDir(d); err != nil {
 			return workdir
 		}
 	}
 	return dir
+}
+
+// ShmTreeDir is the directory under /dev/shm where a server whose real
+// workdir is workdir lays out the trees of jobs compiled from their
+// sources, when it can. A server removes it when it stops; one killed
+// leaves it, and the next server with that workdir removes trees left
+// there an hour later.
+func ShmTreeDir(workdir string) string {
+	sum := sha256.Sum256([]byte(workdir))
+	return filepath.Join(shmDir, "dcc-server-"+strconv.Itoa(os.Getuid()), hex.EncodeToString(sum[:6]))
 }
 
 // privateDir makes dir (mode 0700) if needed and checks that it is a real
