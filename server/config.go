@@ -55,6 +55,9 @@ type Config struct {
 	Listen string
 	// Workdir holds the per-job directories.
 	Workdir string
+	// TreeDir holds the trees of jobs compiled from their sources; "" means
+	// a private directory under /dev/shm when there is one, else Workdir.
+	TreeDir string
 	// Logfile receives the log when running as a daemon.
 	Logfile string
 	// Pidfile holds the daemon's process id.

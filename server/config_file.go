@@ -60,10 +60,11 @@ type fileConfig struct {
 	Toolchains   *[]string `toml:"toolchains"`
 	CacheDir     *string   `toml:"cache_dir"`
 	CacheMaxSize any       `toml:"cache_max_size"`
+	TreeDir      *string   `toml:"tree_dir"`
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size"
+const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -115,6 +116,7 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 	}{
 		{"workdir", fc.Workdir, &c.Workdir}, {"logfile", fc.Logfile, &c.Logfile},
 		{"pidfile", fc.Pidfile, &c.Pidfile}, {"cache_dir", fc.CacheDir, &c.CacheDir},
+		{"tree_dir", fc.TreeDir, &c.TreeDir},
 	} {
 		if p.val == nil {
 			continue
@@ -130,6 +132,11 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 	}
 	if err := checkWorkdir(c.Workdir); err != nil {
 		return nil, bad("workdir", err)
+	}
+	if c.TreeDir != "" {
+		if err := checkWorkdir(c.TreeDir); err != nil {
+			return nil, bad("tree_dir", err)
+		}
 	}
 	if fc.Jobs != nil {
 		if err := checkJobs(*fc.Jobs); err != nil {
@@ -341,6 +348,12 @@ func (c *Config) fileText() string {
 	line("compilers served besides the gcc, g++, clang and clang++ found on PATH\n# (paths, such as \"/usr/bin/gcc-12\"); clients name them by identity, never by path", "toolchains", tomlStrings(c.Toolchains))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
 	line("size limit of the caches; least-recently-used entries are evicted past it", "cache_max_size", tomlString(FormatSize(c.CacheMaxSize)))
+	if c.TreeDir != "" {
+		line("where jobs sent with their sources are laid out", "tree_dir", tomlString(c.TreeDir))
+	} else {
+		b.WriteString("\n# where jobs sent with their sources are laid out (default: a private directory\n" +
+			"# under /dev/shm when there is one, else the workdir; tmpfs makes it cheap)\n# tree_dir = \"/dev/shm/dcc\"\n")
+	}
 	return b.String()
 }
 

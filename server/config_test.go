@@ -77,6 +77,7 @@ allow = ["10.1.0.0/16", "192.168.1.7", "fd00::/8"]
 toolchains = ["/opt/gcc-13/bin/gcc", "clang-15", "tools/cc"]
 cache_dir = "~/cache"
 cache_max_size = "2GiB"
+tree_dir = "/dev/shm/trees"
 `
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 	home, err := homedir.Dir()
@@ -98,6 +99,7 @@ cache_max_size = "2GiB"
 		Toolchains:   []string{"/opt/gcc-13/bin/gcc", "clang-15", filepath.Join(dir, "etc", "tools", "cc")},
 		CacheDir:     filepath.Join(home, "cache"),
 		CacheMaxSize: 2 << 30,
+		TreeDir:      "/dev/shm/trees",
 	}, cfg)
 }
 
@@ -126,6 +128,8 @@ func TestConfigMalformedNamesFileAndLine(t *testing.T) {
 		{"tokens not list", `tokens = "0123456789abcdef0123"` + "\n", 1, "tokens: wrong type"},
 		{"allow bad", tok + `allow = ["10.0.0.0/33"]` + "\n", 2, `allow: "10.0.0.0/33" is not a network`},
 		{"allow empty", tok + "allow = []\n", 2, "allow: empty"},
+		{"tree_dir empty", tok + `tree_dir = ""` + "\n", 2, "tree_dir: want a path"},
+		{"tree_dir with an equals sign", tok + `tree_dir = "/tmp/a=b"` + "\n", 2, "tree_dir: the path must not contain '='"},
 		{"cache size", tok + `cache_max_size = "lots"` + "\n", 2, `cache_max_size: "lots" is not a size`},
 		{"cache size small", tok + "cache_max_size = 1024\n", 2, "cache_max_size: 1KiB is below the minimum"},
 		{"cache size bool", tok + "cache_max_size = true\n", 2, "cache_max_size: want a size"},

@@ -97,7 +97,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		prober = nil // given compilers were not probed here
 	}
-	runner, err := NewRunner(RunnerOptions{Workdir: cfg.Workdir, Jobs: cfg.Jobs, JobTimeout: cfg.JobTimeout,
+	runner, err := NewRunner(RunnerOptions{Workdir: cfg.Workdir, TreeDir: cfg.TreeDir, Jobs: cfg.Jobs, JobTimeout: cfg.JobTimeout,
 		Toolchains: tcs, Prober: prober, Logger: log})
 	if err != nil {
 		return nil, err
