@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -164,6 +165,21 @@ func (j *job) sourcesCandidate() bool {
 	return filepath.IsAbs(j.req.Dir)
 }
 
+// strictISO reports whether the last -std= of args is a strict ISO mode
+// (c99, c11, iso9899:..., not gnu99 and the like), in which gcc has no raw
+// string literals.
+func strictISO(args []string) bool {
+	strict := false
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "-std="); ok {
+			strict = strings.HasPrefix(v, "c") || strings.HasPrefix(v, "iso")
+		} else if a == "-ansi" {
+			strict = true
+		}
+	}
+	return strict
+}
+
 // includeArgs returns the -I, -iquote, -isystem, -D and -U options of args,
 // each joined to its value. ok is false when args hold anything else (other
 // search options, -include, -nostdinc, ...).
@@ -234,6 +250,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	}
 	dirs = append(dirs, builtin...)
 	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}}
+	strictC := j.a.Language == "c" && strictISO(j.a.CodegenArgs)
 	var queue []string
 	// add takes in one file found at the clean path p; a name that reaches
 	// it through a symbolic link and ".." is refused, since the copy on the
@@ -275,6 +292,11 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 		if digest != info.Digest && filehash.HasTimeMacros(data) {
 			return fmt.Errorf("%s uses __DATE__, __TIME__ or __TIMESTAMP__: %w", p, errNotFromSources)
+		}
+		if strictC && bytes.Contains(data, []byte(`R"`)) {
+			// includescan reads R"( as a raw string, which strict ISO C
+			// does not have: it could hide an #include there.
+			return fmt.Errorf("%s may hold a raw string, which %s does not have: %w", p, j.a.Language, errNotFromSources)
 		}
 		set.size += len(data)
 		set.digests[p] = digest

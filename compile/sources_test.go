@@ -237,6 +237,8 @@ func TestServiceSourcesModes(t *testing.T) {
 		{"time macro", "all", []string{"-O2"}, "const char *t = __TIME__;\n", false},
 		{"absolute include", "all", []string{"-O2"}, "#include \"/usr/include/stdio.h\"\nint x;\n", false},
 		{"include option", "all", []string{"-O2", "-include", "stdio.h"}, "int x;\n", false},
+		{"raw string in strict C", "all", []string{"-O2", "-std=c11"}, "const char *s = R\"(x)\";\nint x;\n", false},
+		{"raw string in GNU C", "all", []string{"-O2", "-std=gnu11"}, "const char *s = R\"(x)\";\nint x;\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
