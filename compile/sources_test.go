@@ -333,3 +333,42 @@ func TestServiceSourcesSharedCache(t *testing.T) {
 }
 
 var _ Farm = (*runnerFarm)(nil)
+
+// TestServiceCompilesCXXFromSources: a C++ unit using the standard library
+// (libstdc++'s #include_next, __has_include and many headers) goes to the
+// host with its sources and comes back identical to a plain g++ compile,
+// debug information included.
+func TestServiceCompilesCXXFromSources(t *testing.T) {
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		t.Skip("g++ not installed")
+	}
+	s, farm := newSourcesService(t, "all")
+	dir := filepath.Join(t.TempDir(), "cxx")
+	writeTree(t, dir, map[string]string{"main.cpp": `#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+#include <cmath>
+int main() {
+  std::map<std::string, std::vector<double>> m{{"a", {1, 2}}, {"b", {std::sqrt(2.0)}}};
+  for (auto &[k, v] : m) std::cout << k << " " << v.size() << "\n";
+}
+`})
+	settle(t, dir)
+	args := []string{"-g", "-O2", "-std=c++17", "-c", "main.cpp"}
+	cmd := exec.Command(gxx, append(args, "-o", "plain.o")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PWD="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	want := readT(t, dir, "plain.o")
+	res := s.Compile(t.Context(), daemon.CompileRequest{Compiler: "g++", Real: gxx, Dir: dir, Env: os.Environ(),
+		Args: append(args, "-o", "main.o")})
+	require.True(t, res.Handled, res.Reason)
+	assert.Contains(t, res.Reason, "from the sources")
+	assert.Equal(t, want, readT(t, dir, "main.o"), "object identical to a plain g++ compile")
+	reqs := farm.requests()
+	require.Len(t, reqs, 1)
+	t.Logf("%d files sent", len(reqs[0].Sources))
+}
