@@ -30,8 +30,9 @@ func TestAwaitExit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(tc.argv[0], tc.argv[1:]...)
-			require.NoError(t, cmd.Start())
+			// The clock starts before the process: its sleep begins after.
 			start := time.Now()
+			require.NoError(t, cmd.Start())
 			if tc.kill {
 				time.AfterFunc(20*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
 			}

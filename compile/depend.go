@@ -12,6 +12,7 @@ import (
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/depfile"
+	"github.com/dcc-build/dcc/includescan"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -145,11 +146,7 @@ func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeM
 	if len(files) > maxManifestFiles {
 		return nil, false, "too many included files"
 	}
-	j.manifestOK = true
-	// The source is not always listed first: clang lists the headers of an
-	// -include's precompiled form before it.
-	j.mainFile = j.a.Source
-	j.includers = make(map[string]string, len(files))
+	j.listedFiles(files)
 	included = make([]cache.FileDigest, 0, len(files))
 	for _, f := range files {
 		if strings.HasSuffix(f, ".gch") || strings.HasSuffix(f, ".pch") {
@@ -165,17 +162,29 @@ func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeM
 			timeMacros = true
 			why = f + " uses __DATE__, __TIME__ or __TIMESTAMP__"
 		}
-		if f == j.a.Source {
-			j.includers[f] = ""
-		} else {
-			j.includers[f] = unknownIncluder
-		}
 		included = append(included, cache.FileDigest{Path: f, Digest: info.Digest})
 	}
 	// Hashed after the compile, and none changed since it started: remember
 	// need not check them again.
 	j.verified = why == ""
 	return included, timeMacros, why
+}
+
+// listedFiles records, for the manifest, the files a compile read as a
+// dependency list gives them: the source, and headers whose includer is
+// not known.
+func (j *job) listedFiles(files []string) {
+	j.manifestOK = true
+	// The source is not always listed first: clang lists the headers of an
+	// -include's precompiled form before it.
+	j.mainFile = j.a.Source
+	j.includers = make(map[string]string, len(files))
+	for _, f := range files {
+		j.includers[f] = unknownIncluder
+	}
+	if _, listed := j.includers[j.a.Source]; listed {
+		j.includers[j.a.Source] = ""
+	}
 }
 
 // preprocessorModeMarker is the result a manifest names for "these files
@@ -204,7 +213,7 @@ func (j *job) precompiledHeaderRisk() string {
 	}
 	names, ok := directIncludes(src)
 	if !ok {
-		return "an #include names a macro"
+		return "an #include names a macro, or the scan cannot follow the source"
 	}
 	names = append(names, optionDirs(j.a.PreprocessorArgs, []string{"-include", "-imacros"})...)
 	if len(names) == 0 {
@@ -238,47 +247,18 @@ func (j *job) precompiledHeaderRisk() string {
 }
 
 // directIncludes returns the names the #include, #include_next and #import
-// lines of a source give. ok is false when one names its file through a
-// macro.
+// lines of a source give (includescan's, without __has_include probes). ok
+// is false when one names its file through a macro, or the source does
+// something the scan does not follow.
 func directIncludes(src []byte) (names []string, ok bool) {
-	for len(src) > 0 {
-		line := src
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
-			line, src = src[:i], src[i+1:]
-		} else {
-			src = nil
+	directives, err := includescan.Scan(src)
+	if err != nil {
+		return nil, false
+	}
+	for _, d := range directives {
+		if !d.Probe {
+			names = append(names, d.Name)
 		}
-		line = bytes.TrimLeft(line, " \t")
-		if len(line) == 0 || line[0] != '#' {
-			continue
-		}
-		line = bytes.TrimLeft(line[1:], " \t")
-		var rest []byte
-		for _, d := range []string{"include_next", "include", "import"} {
-			if bytes.HasPrefix(line, []byte(d)) {
-				rest = bytes.TrimLeft(line[len(d):], " \t")
-				break
-			}
-		}
-		if rest == nil {
-			continue
-		}
-		if len(rest) == 0 {
-			return nil, false
-		}
-		closing := byte('"')
-		switch rest[0] {
-		case '"':
-		case '<':
-			closing = '>'
-		default:
-			return nil, false
-		}
-		end := bytes.IndexByte(rest[1:], closing)
-		if end < 0 {
-			return nil, false
-		}
-		names = append(names, string(rest[1:1+end]))
 	}
 	return names, true
 }

@@ -220,15 +220,19 @@ type sourceSet struct {
 	digests map[string]cache.Digest
 	index   map[string]int // position in files
 	size    int
+	// incArgs are the unit's include and macro options, systemDirs the
+	// compiler's own directories, preinclude what it includes first.
+	incArgs, systemDirs []string
+	preinclude          string
 }
 
 // gatherSources finds the files this unit could read: the source, and
 // every file any #include of a file found could name, in every directory it
 // could be searched in (more than the compiler reads, never less).
-func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, []string, string, error) {
+func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, error) {
 	builtin, err := j.s.builtinDirs(ctx, j)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	cwd := filepath.Clean(j.req.Dir)
 	abs := func(p string) string {
@@ -249,7 +253,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 	}
 	dirs = append(dirs, builtin...)
-	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}}
+	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}, incArgs: incArgs}
 	strictC := j.a.Language == "c" && strictISO(j.a.CodegenArgs)
 	var queue []string
 	// add takes in one file found at the clean path p; a name that reaches
@@ -306,10 +310,10 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		return nil
 	}
 	if err := add(abs(j.a.Source), abs(j.a.Source)); err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	if _, ok := set.digests[abs(j.a.Source)]; !ok {
-		return nil, nil, "", fmt.Errorf("source %s is not a regular file: %w", j.a.Source, errNotFromSources)
+		return nil, fmt.Errorf("source %s is not a regular file: %w", j.a.Source, errNotFromSources)
 	}
 	preinclude := ""
 	for _, d := range builtin {
@@ -317,11 +321,11 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		if _, err := os.Stat(p); err == nil {
 			if _, err := os.Stat(filepath.Join(cwd, predefHeader)); err == nil {
 				// The host's -include would look in the working directory first.
-				return nil, nil, "", fmt.Errorf("%s in the working directory: %w", predefHeader, errNotFromSources)
+				return nil, fmt.Errorf("%s in the working directory: %w", predefHeader, errNotFromSources)
 			}
 			preinclude = predefHeader
 			if err := add(p, p); err != nil {
-				return nil, nil, "", err
+				return nil, err
 			}
 			break
 		}
@@ -357,13 +361,13 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	for {
 		for len(queue) > 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, "", err
+				return nil, err
 			}
 			p := queue[0]
 			queue = queue[1:]
 			scanned, err := j.s.scans.scan(set.digests[p], set.files[set.index[p]].Data)
 			if err != nil {
-				return nil, nil, "", fmt.Errorf("%s: %v: %w", p, err, errNotFromSources)
+				return nil, fmt.Errorf("%s: %v: %w", p, err, errNotFromSources)
 			}
 			scans[p] = scanned
 			for _, d := range scanned.Directives {
@@ -372,7 +376,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 					continue
 				}
 				if err := follow(p, d); err != nil {
-					return nil, nil, "", err
+					return nil, err
 				}
 			}
 		}
@@ -389,13 +393,13 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 		values, err := includescan.MacroValues(names, incArgs, maps.All(scans))
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("%v: %w", err, errNotFromSources)
+			return nil, fmt.Errorf("%v: %w", err, errNotFromSources)
 		}
 		for _, c := range computed {
 			for _, v := range values[c.d.Name] {
 				v.Line, v.Next = c.d.Line, c.d.Next
 				if err := follow(c.file, v); err != nil {
-					return nil, nil, "", err
+					return nil, err
 				}
 			}
 		}
@@ -403,7 +407,8 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			break // no new file: no new definition either
 		}
 	}
-	return set, builtin, preinclude, nil
+	set.systemDirs, set.preinclude = builtin, preinclude
+	return set, nil
 }
 
 // trySources compiles this unit on a host from its sources. ok is false
@@ -412,7 +417,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 // compiler's own diagnostics).
 func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.CompileResult, ok bool, err error) {
 	incArgs, _ := includeArgs(j.a.PreprocessorArgs)
-	set, builtin, preinclude, err := j.gatherSources(ctx, incArgs)
+	set, err := j.gatherSources(ctx, incArgs)
 	if err != nil {
 		if !errors.Is(err, errNotFromSources) && ctx.Err() != nil {
 			return res, false, err
@@ -421,7 +426,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		return res, false, nil
 	}
 	farm := j.s.opts.Remote.Farm
-	key := j.sourcesKey(set, incArgs, builtin, preinclude)
+	key := j.sourcesKey(set)
 	// A unit that goes to its key's owner asks the owner's shared cache
 	// with its compile request: no lookup of its own.
 	if !farm.OwnerTakes(j.id.Key(), key.String()) {
@@ -439,7 +444,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, SourceName: j.a.Source,
 		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), CacheKey: key.String(),
 		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
-		Sources:   set.files, IncludeArgs: incArgs, SystemDirs: builtin, Preinclude: preinclude,
+		Sources:   set.files, IncludeArgs: set.incArgs, SystemDirs: set.systemDirs, Preinclude: set.preinclude,
 	}
 	rres, host, err := farm.Compile(rctx, j.id.Key(), req)
 	switch {
@@ -482,8 +487,8 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 // directories, and every file sent with its digest, named relative to the
 // working directory when inside it, so that checkouts of a project at
 // different places share entries where the objects are the same.
-func (j *job) sourcesKey(set *sourceSet, incArgs, builtin []string, preinclude string) cache.Key {
-	k := j.baseKey("sources").strs(incArgs).strs(builtin).str(preinclude).str(j.a.Source)
+func (j *job) sourcesKey(set *sourceSet) cache.Key {
+	k := j.baseKey("sources").strs(set.incArgs).strs(set.systemDirs).str(set.preinclude).str(j.a.Source)
 	cwd := filepath.Clean(j.req.Dir) + "/"
 	paths := slices.Sorted(maps.Keys(set.digests))
 	for _, p := range paths {
@@ -570,9 +575,7 @@ func (j *job) sentFiles(deps []string, set *sourceSet) (included []cache.FileDig
 	if len(deps) == 0 || len(deps) > maxManifestFiles {
 		return nil, fmt.Sprintf("the host listed %d files read", len(deps))
 	}
-	j.manifestOK = true
-	j.mainFile = j.a.Source
-	j.includers = make(map[string]string, len(deps))
+	j.listedFiles(deps)
 	included = make([]cache.FileDigest, 0, len(deps))
 	for _, f := range deps {
 		p := resolve(j.req.Dir, f)
@@ -586,11 +589,6 @@ func (j *job) sentFiles(deps []string, set *sourceSet) (included []cache.FileDig
 			why = fmt.Sprintf("hash %s: %v", f, err)
 		case info.Digest != sent || j.changedTooRecently(info):
 			why = f + " changed while the compile ran"
-		}
-		if f == j.a.Source {
-			j.includers[f] = ""
-		} else {
-			j.includers[f] = unknownIncluder
 		}
 		included = append(included, cache.FileDigest{Path: f, Digest: sent})
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ var sourceLanguages = map[string]string{"c": "c", "c++": "c++"}
 type sourcePlan struct {
 	// includeArgs are the client's include and macro options, checked.
 	includeArgs []string
+	// dirs are the directories the compile may search, as on the client:
+	// its working directory, the include options' and the compiler's own.
+	dirs []string
 }
 
 // prepareSources checks a request compiled from its sources: gcc, a source
@@ -98,8 +102,7 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 	if p := req.Preinclude; p != "" && (strings.ContainsAny(p, "/\x00\n\r") || strings.HasPrefix(p, "-")) {
 		return refuse(protocol.CodeMalformed, "preinclude %s refused: want a plain file name", quoteArg(p))
 	}
-	dirs := append([]string{req.ClientDir}, req.SystemDirs...)
-	plan := &sourcePlan{}
+	plan := &sourcePlan{dirs: append([]string{req.ClientDir}, req.SystemDirs...)}
 	for _, a := range req.IncludeArgs {
 		dir, isDir, err := includeArg(a)
 		if err != nil {
@@ -109,7 +112,7 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 			if !path.IsAbs(dir) && !staysInside(req.ClientDir, dir) {
 				return refuse(protocol.CodeForbiddenArg, "argument %s refused: it leaves the job's tree", quoteArg(a))
 			}
-			dirs = append(dirs, path.Join(req.ClientDir, dir))
+			plan.dirs = append(plan.dirs, path.Join(req.ClientDir, dir))
 		}
 		plan.includeArgs = append(plan.includeArgs, a)
 	}
@@ -124,7 +127,7 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		for _, d := range scanned.Directives {
 			if d.Macro {
 				names[d.Name] = true
-			} else if err := checkName(f.Path, d, dirs); err != nil {
+			} else if err := checkName(f.Path, d, plan.dirs); err != nil {
 				return err
 			}
 		}
@@ -143,7 +146,7 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 						break
 					}
 					v.Line = d.Line
-					if err := checkName(path, v, dirs); err != nil {
+					if err := checkName(path, v, plan.dirs); err != nil {
 						return err
 					}
 				}
@@ -212,7 +215,7 @@ func checkName(file string, d includescan.Directive, dirs []string) error {
 	if !strings.Contains(d.Name, "..") {
 		return nil
 	}
-	for _, base := range append(dirs, path.Dir(file)) {
+	for _, base := range slices.Concat(dirs, []string{path.Dir(file)}) {
 		if !staysInside(base, d.Name) {
 			return refuse(protocol.CodeForbiddenArg, "%s line %d refused: %s climbs out of the job's tree", quoteArg(file), d.Line, quoteArg(d.Name))
 		}
@@ -253,13 +256,7 @@ func staysInside(base, rel string) bool {
 // their client modification times (gcc's #pragma once compares them), and
 // makes the working and include directories.
 func layOut(tree string, req *protocol.CompileRequest, plan *sourcePlan) error {
-	dirs := append([]string{req.ClientDir}, req.SystemDirs...)
-	for _, a := range plan.includeArgs {
-		if dir, isDir, _ := includeArg(a); isDir {
-			dirs = append(dirs, path.Join(req.ClientDir, dir))
-		}
-	}
-	for _, d := range dirs {
+	for _, d := range plan.dirs {
 		if err := os.MkdirAll(filepath.Join(tree, d), 0o700); err != nil {
 			return refuse(protocol.CodeMalformed, "directory %s cannot be made in the job's tree: %v", quoteArg(d), unwrapPath(err))
 		}
