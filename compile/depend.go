@@ -72,27 +72,67 @@ func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.Co
 		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
 		return res, false, nil
 	}
-	var extra []string
+	deps := dependencyList{own: depsPath != ""}
 	if depsPath == "" {
-		tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
+		f, name, err := newDepsCapture()
 		if err != nil {
-			return res, false, fmt.Errorf("temporary dependency file: %w", err)
+			return res, false, fmt.Errorf("dependency file: %w", err)
 		}
-		tmp.Close()
-		defer os.Remove(tmp.Name())
-		depsPath = tmp.Name()
-		extra = []string{"-MD", "-MF", depsPath}
+		if f != nil {
+			defer f.Close()
+			deps.capture, depsPath = f, name
+		} else {
+			tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
+			if err != nil {
+				return res, false, fmt.Errorf("temporary dependency file: %w", err)
+			}
+			tmp.Close()
+			defer os.Remove(tmp.Name())
+			depsPath = tmp.Name()
+		}
+		deps.extraArgs = []string{"-MD", "-MF", depsPath}
 	}
-	res, err = j.runDepend(ctx, directKey, extra, depsPath)
+	deps.path = resolve(j.req.Dir, depsPath)
+	res, err = j.runDepend(ctx, directKey, deps)
 	return res, true, err
+}
+
+// dependencyList is where a compile in depend mode writes its list of files.
+type dependencyList struct {
+	// path is the file's absolute name (for the compiler), unless capture.
+	path string
+	// capture, when not nil, is the file itself, open in the daemon and
+	// given to the compiler as its descriptor 3.
+	capture *os.File
+	// extraArgs are the options that ask the compiler for the list (none
+	// when the command asks for it itself).
+	extraArgs []string
+	// own: the list is the command's own dependency file (an output).
+	own bool
+}
+
+// read returns what the compiler wrote.
+func (d dependencyList) read() ([]byte, error) {
+	if d.capture != nil {
+		return readCapture(d.capture)
+	}
+	return os.ReadFile(d.path)
+}
+
+// extraFiles are the descriptors the compiler gets from 3 on.
+func (d dependencyList) extraFiles() []*os.File {
+	if d.capture == nil {
+		return nil
+	}
+	return []*os.File{d.capture}
 }
 
 // runDepend compiles after a direct-mode miss in depend mode and stores the
 // result under a key made of the direct-mode key and the digests of the
 // files the compile read.
-func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string, depsPath string) (daemon.CompileResult, error) {
-	argv := append(append([]string{j.req.Real}, j.req.Args...), extra...)
-	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv)
+func (j *job) runDepend(ctx context.Context, directKey cache.Key, deps dependencyList) (daemon.CompileResult, error) {
+	argv := append(append([]string{j.req.Real}, j.req.Args...), deps.extraArgs...)
+	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv, deps.extraFiles()...)
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
@@ -102,7 +142,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
-	included, timeMacros, why := j.dependedFiles(resolve(j.req.Dir, depsPath))
+	included, timeMacros, why := j.dependedFiles(deps)
 	if timeMacros {
 		// Only preprocessor mode can serve this compile: say so in the
 		// manifest, so the next one preprocesses instead of compiling.
@@ -130,13 +170,12 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, extra []string
 // file it lists. why says, when not empty, why the compile cannot be
 // recorded: a file that cannot be hashed, that uses the time macros, that
 // changed while the compile ran, or that is a precompiled header.
-func (j *job) dependedFiles(depsPath string) (included []cache.FileDigest, timeMacros bool, why string) {
-	data, err := os.ReadFile(depsPath)
+func (j *job) dependedFiles(deps dependencyList) (included []cache.FileDigest, timeMacros bool, why string) {
+	data, err := deps.read()
 	if err != nil {
 		return nil, false, fmt.Sprintf("read dependency file: %v", err)
 	}
-	if target, known := depTarget(j.a); known && depsPath == resolve(j.req.Dir, j.paths[kindDeps]) &&
-		!bytes.HasPrefix(data, []byte(target+":")) {
+	if target, known := depTarget(j.a); known && deps.own && !bytes.HasPrefix(data, []byte(target+":")) {
 		return nil, false, "the dependency file does not start with the expected target"
 	}
 	files, ok := depfile.Parse(data)

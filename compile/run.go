@@ -18,8 +18,9 @@ type output struct {
 
 // runProcess runs argv in dir with env, capturing stdout and stderr. A non-zero
 // exit is not an error (it is in exit); failing to start the process is. The
-// process is killed when ctx is cancelled. Its stdin is /dev/null.
-func runProcess(ctx context.Context, dir string, env []string, argv []string) (output, error) {
+// process is killed when ctx is cancelled. Its stdin is /dev/null, and extra
+// are its descriptors from 3 on.
+func runProcess(ctx context.Context, dir string, env []string, argv []string, extra ...*os.File) (output, error) {
 	stdout, err := newCapture("stdout")
 	if err != nil {
 		return output{}, fmt.Errorf("run %s: %w", argv[0], err)
@@ -38,6 +39,7 @@ func runProcess(ctx context.Context, dir string, env []string, argv []string) (o
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.ExtraFiles = extra
 	if err = cmd.Start(); err == nil {
 		awaitExit(cmd.Process.Pid)
 		err = cmd.Wait()
