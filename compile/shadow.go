@@ -156,6 +156,18 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 	// includerDirs: where headers of unknown includer may have been
 	// searched from first (depend mode), computed when first needed.
 	var includerDirs []string
+	// placesFrom: the places searched, in order, for an #include in a file
+	// of the given directory, made once per directory.
+	placesFrom := map[string][]place{}
+	placesOf := func(first string) []place {
+		if p, ok := placesFrom[first]; ok {
+			return p
+		}
+		firstAbs := resolve(j.req.Dir, first)
+		p := append([]place{{first, firstAbs, system(firstAbs)}}, searched...)
+		placesFrom[first] = p
+		return p
+	}
 	record := func(earlier, rel string) {
 		// The shallowest missing path on the way to earlier/rel (the place
 		// itself included: a search directory that does not exist yet).
@@ -198,8 +210,7 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 			firsts = []string{filepath.Dir(filepath.Clean(includer))}
 		}
 		for _, first := range firsts {
-			firstAbs := resolve(j.req.Dir, first)
-			places := append([]place{{first, firstAbs, system(firstAbs)}}, searched...)
+			places := placesOf(first)
 			for k := range places {
 				rel, found := within(absP, places[k].abs)
 				if !found {
