@@ -132,7 +132,10 @@ func (d dependencyList) extraFiles() []*os.File {
 // files the compile read.
 func (j *job) runDepend(ctx context.Context, directKey cache.Key, deps dependencyList) (daemon.CompileResult, error) {
 	argv := append(append([]string{j.req.Real}, j.req.Args...), deps.extraArgs...)
-	out, err := runProcess(ctx, j.req.Dir, j.req.Env, argv, deps.extraFiles()...)
+	out, direct, err := j.compileWithoutDriver(ctx, argv, deps.extraFiles())
+	if err == nil && !direct {
+		out, err = runProcess(ctx, j.req.Dir, j.req.Env, argv, deps.extraFiles()...)
+	}
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}

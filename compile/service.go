@@ -73,16 +73,18 @@ type Service struct {
 	unsaved  bool
 	stop     chan struct{}
 	// taken are the store's own counts already added to the counters.
-	takenMu   sync.Mutex
-	taken     map[string]int64
-	builtin   builtinMemo
-	cc1       cc1Memo
-	scans     scanMemo
-	contents  contentCache
-	outputs   pathLocks
-	saverDone chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	takenMu sync.Mutex
+	taken   map[string]int64
+	builtin builtinMemo
+	cc1     cc1Memo
+	// driverShapes: what is known of running compiles without gcc's driver.
+	driverShapes driverShapes
+	scans        scanMemo
+	contents     contentCache
+	outputs      pathLocks
+	saverDone    chan struct{}
+	closeOnce    sync.Once
+	closeErr     error
 }
 
 // statsSaveInterval is how often the counters are written to their file while
