@@ -102,7 +102,7 @@ func TestConfigCommand(t *testing.T) {
 func TestConfigSetGetRoundTrip(t *testing.T) {
 	isolateConfig(t)
 	for _, kv := range [][3]string{
-		{"max_size", "10GiB", ""}, {"idle_timeout", "1h0m0s", ""}, {"direct_mode", "false", ""}, {"depend_mode", "false", ""},
+		{"max_size", "10GiB", ""}, {"idle_timeout", "1h0m0s", ""}, {"direct_mode", "false", ""}, {"depend_mode", "false", ""}, {"bypass_driver", "false", ""},
 		{"disable", "true", ""}, {"log_level", "error", ""}, {"remote", "true", ""}, {"token", "s3cret", "set"},
 		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
 		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"remote_sources", "off", ""},

@@ -266,9 +266,9 @@ func (j *job) precompiledHeaderRisk() string {
 	// own): they look in every directory the command names, which can only
 	// find more.
 	builtin, _ := j.s.builtinDirsIfKnown(j)
-	dirs := []string{filepath.Dir(j.a.Source), "."}
-	for _, d := range j.searchDirs(nil) {
-		if !slices.Contains(builtin, d) {
+	dirs := []string{filepath.Dir(j.a.Source)}
+	for _, d := range append([]string{"."}, j.searchDirs(nil)...) {
+		if !slices.Contains(builtin, d) && !slices.Contains(dirs, d) {
 			dirs = append(dirs, d)
 		}
 	}

@@ -283,7 +283,7 @@ func (j *job) driverShapeKey(argv []string, n unitNames) string {
 // driver; out is then empty and nothing was left behind that the driver
 // does not overwrite.
 func (j *job) compileWithoutDriver(ctx context.Context, argv []string, extra []*os.File) (out output, ok bool, err error) {
-	if j.a.Family != toolchain.FamilyGCC || j.a.Outputs.Object == "" {
+	if !j.s.opts.BypassDriver || j.a.Family != toolchain.FamilyGCC || j.a.Outputs.Object == "" {
 		return output{}, false, nil
 	}
 	n, ok := namesOf(j.a.Source, j.a.Outputs.Object)

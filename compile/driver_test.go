@@ -189,7 +189,7 @@ func newDependService(t *testing.T) *Service {
 	require.NoError(t, err)
 	s := New(Options{
 		Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},
-		DirectMode: true, DependMode: true, TempDir: t.TempDir(),
+		DirectMode: true, DependMode: true, BypassDriver: true, TempDir: t.TempDir(),
 	})
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
@@ -332,4 +332,25 @@ func TestDriverOnly(t *testing.T) {
 	for _, arg := range []string{"-O2", "-g", "-c", "-o", "a.o", "-Wall", "-Wa,--noexecstack", "-fPIC", "-DV=1", "-I.", "-MD"} {
 		assert.False(t, driverOnly(arg), arg)
 	}
+}
+
+// TestCompileWithDriverWhenAsked: bypass_driver = false leaves every
+// compile to the driver.
+func TestCompileWithDriverWhenAsked(t *testing.T) {
+	gcc := gccPath(t)
+	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
+	require.NoError(t, err)
+	s := New(Options{Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(100), Prober: &toolchain.Prober{},
+		DirectMode: true, DependMode: true, TempDir: t.TempDir()})
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"a.c": "int a(void) { return 1; }\n", "b.c": "int b(void) { return 2; }\n", "c.c": "int c;\n"})
+	settle(t, dir)
+	for _, u := range []string{"a", "b", "c"} {
+		res := s.Compile(context.Background(), daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(),
+			Args: []string{"-O2", "-c", u + ".c", "-o", u + ".o"}})
+		require.True(t, res.Handled, res.Reason)
+		assert.FileExists(t, filepath.Join(dir, u+".o"))
+	}
+	assert.Zero(t, s.driverShapes.asked)
 }

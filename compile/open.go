@@ -65,7 +65,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	opts2 := Options{
 		Store: store, Stats: stats, StatsPath: cfg.StatsPath(),
 		Memo: filehash.NewMemo(memoEntries), Prober: prober,
-		DirectMode: cfg.DirectMode, DependMode: cfg.DependMode, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
+		DirectMode: cfg.DirectMode, DependMode: cfg.DependMode, BypassDriver: cfg.BypassDriver, Disable: cfg.Disable, MaxSize: cfg.MaxSize,
 		CacheDir: cfg.CachePath(), TempDir: tmp, Logger: log,
 	}
 	if len(cfg.Hosts) > 0 {

@@ -36,6 +36,9 @@ type Options struct {
 	// and records the headers it lists, without a preprocessing run (see
 	// depend.go).
 	DependMode bool
+	// BypassDriver: a cold gcc compile runs cc1 and the assembler itself
+	// (see compileWithoutDriver).
+	BypassDriver bool
 	// Disable makes every compile run unchanged.
 	Disable bool
 	// MaxSize is the cache's size limit, for the stats report.

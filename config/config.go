@@ -29,6 +29,9 @@ type Config struct {
 	// DependMode makes a direct-mode miss compile once with dependency
 	// output instead of preprocessing first (key depend_mode, default true).
 	DependMode bool
+	// BypassDriver makes a cold gcc compile run cc1 and the assembler itself,
+	// as the driver's -### prints them (key bypass_driver, default true).
+	BypassDriver bool
 	// Disable makes dcc run every compile unchanged (key disable, default false).
 	Disable bool
 	// LogLevel is the daemon's log level (key log_level, default warn).

@@ -24,6 +24,7 @@ type fileValues struct {
 	IdleTimeout       any `toml:"idle_timeout"`
 	DirectMode        any `toml:"direct_mode"`
 	DependMode        any `toml:"depend_mode"`
+	BypassDriver      any `toml:"bypass_driver"`
 	Disable           any `toml:"disable"`
 	LogLevel          any `toml:"log_level"`
 	Remote            any `toml:"remote"`
@@ -42,7 +43,7 @@ type fileValues struct {
 func (f *fileValues) byKey() map[string]any {
 	return map[string]any{
 		"max_size": f.MaxSize, "idle_timeout": f.IdleTimeout, "direct_mode": f.DirectMode,
-		"depend_mode": f.DependMode, "disable": f.Disable, "log_level": f.LogLevel,
+		"depend_mode": f.DependMode, "bypass_driver": f.BypassDriver, "disable": f.Disable, "log_level": f.LogLevel,
 		"remote": f.Remote, "token": f.Token, "connect_timeout": f.ConnectTimeout,
 		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
 		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors,

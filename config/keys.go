@@ -57,6 +57,11 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return strconv.FormatBool(c.DependMode) },
 	},
 	{
+		name: "bypass_driver", doc: "a cold gcc compile runs cc1 and the assembler itself, as gcc -### prints them, instead of through the gcc driver (one process less per compile)", env: "DCC_BYPASS_DRIVER", def: "true", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.BypassDriver, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.BypassDriver) },
+	},
+	{
 		name: "disable", doc: "run every compile unchanged, without the cache", env: "DCC_DISABLE", def: "false", typ: tomlBool,
 		parse: func(c *Config, s string) (err error) { c.Disable, err = parseBool(s); return err },
 		show:  func(c *Config) string { return strconv.FormatBool(c.Disable) },
