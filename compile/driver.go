@@ -230,6 +230,11 @@ type driverShape struct {
 	sample   unitNames
 	// validated: a second plan with other names was predicted exactly.
 	validated bool
+	// mispredicted counts the plans the template did not predict: each
+	// replaces the template (a short name such as "a" also turns up inside
+	// other options, which spoils a template made from it), up to
+	// maxMispredicted.
+	mispredicted int
 	// useDriver: the shape goes through the driver.
 	useDriver bool
 }
@@ -244,6 +249,10 @@ type driverShapes struct {
 
 // maxDriverShapes bounds the memo; past it, it starts over.
 const maxDriverShapes = 4096
+
+// maxMispredicted is how many plans a shape's template may fail to predict
+// before the shape goes through the driver for good.
+const maxMispredicted = 3
 
 // driverShapeKey is the shape of this compile: everything but the base names
 // of its source and object (hashed: the environment is most of it).
@@ -354,10 +363,14 @@ func (d *driverShapes) plan(key string, n unitNames, ask func() (driverPlan, boo
 		s.useDriver = true
 	case n.sourceStem != s.sample.sourceStem && n.objectStem != s.sample.objectStem:
 		// Other names: the template must predict this plan exactly.
-		if s.template.mapStrings(n.concrete).equal(asked) {
+		switch {
+		case s.template.mapStrings(n.concrete).equal(asked):
 			s.validated = true
-		} else {
+		case s.mispredicted+1 >= maxMispredicted:
 			s.useDriver = true
+		default:
+			s.mispredicted++
+			s.template, s.sample = asked.mapStrings(n.abstract), n
 		}
 	}
 	return asked, ok

@@ -3,6 +3,7 @@ package compile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,18 +159,42 @@ func TestDriverShapesLearn(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, got.equal(driverFor(crc)), "predicted from the template")
 
-	// A second plan that differs from the prediction sends the shape to the
-	// driver for good.
+	// Plans that differ from the prediction replace the template; after
+	// maxMispredicted of them the shape goes to the driver for good.
 	var e driverShapes
 	_, ok = e.plan("k", zutil, ask(plan, true))
 	require.True(t, ok)
-	wrong := driverFor(adler)
-	wrong.compiler = append(wrong.compiler, "-fsomething")
-	got, ok = e.plan("k", adler, ask(wrong, true))
-	require.True(t, ok, "this compile still runs what the driver said")
-	assert.True(t, got.equal(wrong))
-	_, ok = e.plan("k", crc, ask(driverFor(crc), true))
+	for i, stem := range []string{"adler32", "crc32", "deflate"} {
+		n := names(stem)
+		wrong := driverFor(n)
+		wrong.compiler = append(wrong.compiler, fmt.Sprintf("-fseed=%d", i)) // not from the names
+		got, ok = e.plan("k", n, ask(wrong, true))
+		require.True(t, ok, "this compile still runs what the driver said")
+		assert.True(t, got.equal(wrong))
+		assert.Equal(t, i+1 == maxMispredicted, e.m["k"].useDriver, "after %s", stem)
+	}
+	_, ok = e.plan("k", names("inflate"), func() (driverPlan, bool) {
+		t.Fatal("a shape that goes through the driver does not ask again")
+		return driverPlan{}, false
+	})
 	assert.False(t, ok)
+
+	// A template made from a short name that turns up inside other options
+	// ("a" in -march=...) mispredicts; the next one, from another name, holds.
+	var g driverShapes
+	a := names("a")
+	_, ok = g.plan("k", a, ask(driverFor(a), true))
+	require.True(t, ok)
+	assert.Contains(t, strings.Join(g.m["k"].template.compiler, " "), "-m"+objectStemPlaceholder+"rch")
+	_, ok = g.plan("k", adler, ask(driverFor(adler), true))
+	require.True(t, ok)
+	assert.False(t, g.m["k"].validated)
+	_, ok = g.plan("k", crc, ask(driverFor(crc), true))
+	require.True(t, ok)
+	assert.True(t, g.m["k"].validated)
+	got, ok = g.plan("k", a, ask(driverPlan{}, false))
+	require.True(t, ok)
+	assert.True(t, got.equal(driverFor(a)), "predicted right for the short name too")
 
 	// A plan that does not parse does too.
 	var f driverShapes
