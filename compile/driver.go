@@ -51,7 +51,7 @@ type driverPlan struct {
 var driverEnv = []string{"COLLECT_GCC", "OFFLOAD_TARGET_NAMES", "OFFLOAD_TARGET_DEFAULT", "COLLECT_LTO_WRAPPER"}
 
 // asmPlaceholder stands for the assembly file in a parsed plan.
-const asmPlaceholder = "\x00asm"
+const asmPlaceholder = "\x00\x05"
 
 // parseDriverPlan reads gcc's -### output for a "-c" compile. ok is false
 // unless it is exactly: settings of driverEnv variables, then a
@@ -190,28 +190,55 @@ func namesOf(source, object string) (unitNames, bool) {
 
 // Placeholders for the names in a template.
 const (
-	sourcePlaceholder     = "\x00source"
-	objectPlaceholder     = "\x00object"
-	sourceStemPlaceholder = "\x00sstem"
-	objectStemPlaceholder = "\x00ostem"
+	sourcePlaceholder     = "\x00\x01"
+	objectPlaceholder     = "\x00\x02"
+	sourceStemPlaceholder = "\x00\x03"
+	objectStemPlaceholder = "\x00\x04"
 )
 
-// abstract replaces n's names in s with placeholders, longest first: the
-// whole names, then the stems (one placeholder when they are equal).
+// abstract replaces n's names in s with placeholders, longest first (the
+// stems share one placeholder when they are equal). A name is replaced only
+// where it stands on its own, not inside a longer word ("a" in -march): the
+// driver writes names between slashes, dots, quotes and blanks.
 func (n unitNames) abstract(s string) string {
-	pairs := []string{n.object, objectPlaceholder, n.source, sourcePlaceholder}
-	if len(n.source) > len(n.object) {
-		pairs = []string{n.source, sourcePlaceholder, n.object, objectPlaceholder}
-	}
-	s = strings.NewReplacer(pairs...).Replace(s)
+	names := [][2]string{{n.object, objectPlaceholder}, {n.source, sourcePlaceholder}}
 	if n.sourceStem == n.objectStem {
-		return strings.ReplaceAll(s, n.objectStem, objectStemPlaceholder)
+		names = append(names, [2]string{n.objectStem, objectStemPlaceholder})
+	} else {
+		names = append(names, [2]string{n.objectStem, objectStemPlaceholder}, [2]string{n.sourceStem, sourceStemPlaceholder})
 	}
-	stems := []string{n.objectStem, objectStemPlaceholder, n.sourceStem, sourceStemPlaceholder}
-	if len(n.sourceStem) > len(n.objectStem) {
-		stems = []string{n.sourceStem, sourceStemPlaceholder, n.objectStem, objectStemPlaceholder}
+	slices.SortStableFunc(names, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	for _, nm := range names {
+		s = replaceWord(s, nm[0], nm[1])
 	}
-	return strings.NewReplacer(stems...).Replace(s)
+	return s
+}
+
+// replaceWord replaces each occurrence of word in s that has no letter,
+// digit, '_' or '-' right before or after it.
+func replaceWord(s, word, with string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, word)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(word)
+		if (i > 0 && isWordByte(s[i-1])) || (end < len(s) && isWordByte(s[end])) {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(with)
+		s = s[end:]
+	}
+}
+
+// isWordByte: a byte that continues a name.
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
 // concrete puts n's names in place of the placeholders.

@@ -109,11 +109,16 @@ func TestUnitNamesAbstractAndConcrete(t *testing.T) {
 	assert.Contains(t, other.compilerOptions, "'-o' 'objs/adler32.o'")
 	assert.NotContains(t, strings.Join(other.compiler, " ")+other.compilerOptions, "zutil")
 
-	// Different stems of source and object each have their own placeholder.
+	// Different stems of source and object each have their own placeholder;
+	// a name inside a longer word stays.
 	n, ok := namesOf("src/main.c", "out/prog-main.o")
 	require.True(t, ok)
-	assert.Equal(t, sourcePlaceholder+" "+objectPlaceholder+" "+objectStemPlaceholder+".c "+sourceStemPlaceholder,
-		n.abstract("src/main.c out/prog-main.o prog-main.c main"))
+	assert.Equal(t, sourcePlaceholder+" "+objectPlaceholder+" "+objectStemPlaceholder+".c "+sourceStemPlaceholder+" -mainly xmain main_ '"+sourceStemPlaceholder+"'",
+		n.abstract("src/main.c out/prog-main.o prog-main.c main -mainly xmain main_ 'main'"))
+	a, ok := namesOf("a.c", "a.o")
+	require.True(t, ok)
+	assert.Equal(t, "-march=x86-64 -fasynchronous "+sourcePlaceholder+" "+objectStemPlaceholder+".d '-o' '"+objectPlaceholder+"'",
+		a.abstract("-march=x86-64 -fasynchronous a.c a.d '-o' 'a.o'"))
 
 	for _, bad := range [][2]string{{"a b.c", "a.o"}, {"a.c", "it's.o"}, {`a\.c`, "a.o"}, {"a.c", "$x.o"}, {".c", "a.o"}} {
 		_, ok := namesOf(bad[0], bad[1])
@@ -179,22 +184,24 @@ func TestDriverShapesLearn(t *testing.T) {
 	})
 	assert.False(t, ok)
 
-	// A template made from a short name that turns up inside other options
-	// ("a" in -march=...) mispredicts; the next one, from another name, holds.
+	// A template made from a name that turns up as a word of its own
+	// elsewhere ("objs", the objects' directory) mispredicts; the next one,
+	// from another name, holds, and predicts that name right too.
 	var g driverShapes
-	a := names("a")
-	_, ok = g.plan("k", a, ask(driverFor(a), true))
+	gnu := names("objs")
+	_, ok = g.plan("k", gnu, ask(driverFor(gnu), true))
 	require.True(t, ok)
-	assert.Contains(t, strings.Join(g.m["k"].template.compiler, " "), "-m"+objectStemPlaceholder+"rch")
+	assert.Contains(t, strings.Join(g.m["k"].template.compiler, " "), "-dumpdir "+objectStemPlaceholder+"/")
 	_, ok = g.plan("k", adler, ask(driverFor(adler), true))
 	require.True(t, ok)
 	assert.False(t, g.m["k"].validated)
 	_, ok = g.plan("k", crc, ask(driverFor(crc), true))
 	require.True(t, ok)
 	assert.True(t, g.m["k"].validated)
-	got, ok = g.plan("k", a, ask(driverPlan{}, false))
+	got, ok = g.plan("k", gnu, ask(driverPlan{}, false))
 	require.True(t, ok)
-	assert.True(t, got.equal(driverFor(a)), "predicted right for the short name too")
+	assert.True(t, got.equal(driverFor(gnu)), "predicted right for that name too")
+	assert.Contains(t, got.compiler, "objs/objs.o")
 
 	// A plan that does not parse does too.
 	var f driverShapes
