@@ -72,43 +72,19 @@ func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.Co
 		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
 		return res, false, nil
 	}
-	deps := dependencyList{own: depsPath != ""}
-	if depsPath == "" {
-		f, name, err := newDepsCapture()
-		if err != nil {
-			return res, false, fmt.Errorf("dependency file: %w", err)
-		}
-		if f != nil {
-			defer f.Close()
-			deps.capture, depsPath = f, name
-		} else {
-			tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
-			if err != nil {
-				return res, false, fmt.Errorf("temporary dependency file: %w", err)
-			}
-			tmp.Close()
-			defer os.Remove(tmp.Name())
-			depsPath = tmp.Name()
-		}
-		deps.extraArgs = []string{"-MD", "-MF", depsPath}
-	}
-	deps.path = resolve(j.req.Dir, depsPath)
-	res, err = j.runDepend(ctx, directKey, deps)
+	res, err = j.runDepend(ctx, directKey, depsPath)
 	return res, true, err
 }
 
-// dependencyList is where a compile in depend mode writes its list of files.
+// dependencyList is where a compile in depend mode wrote its list of files.
 type dependencyList struct {
-	// path is the file's absolute name (for the compiler), unless capture.
+	// path is the file's absolute name, unless capture.
 	path string
-	// capture, when not nil, is the file itself, open in the daemon and
-	// given to the compiler as its descriptor 3.
+	// capture, when not nil, is the file itself, open in the daemon.
 	capture *os.File
-	// extraArgs are the options that ask the compiler for the list (none
-	// when the command asks for it itself).
-	extraArgs []string
-	// own: the list is the command's own dependency file (an output).
-	own bool
+	// own: the list is the command's own dependency file (an output);
+	// temporary: a file of dcc's, removed by close.
+	own, temporary bool
 }
 
 // read returns what the compiler wrote.
@@ -119,23 +95,56 @@ func (d dependencyList) read() ([]byte, error) {
 	return os.ReadFile(d.path)
 }
 
-// extraFiles are the descriptors the compiler gets from 3 on.
-func (d dependencyList) extraFiles() []*os.File {
-	if d.capture == nil {
-		return nil
+// close releases the list once read.
+func (d dependencyList) close() {
+	if d.capture != nil {
+		d.capture.Close()
 	}
-	return []*os.File{d.capture}
+	if d.temporary {
+		os.Remove(d.path)
+	}
+}
+
+// compileForDeps runs the compile with dependency output: into ownDeps, the
+// command's own dependency file, or else into a list of dcc's. gcc run
+// without its driver (compileWithoutDriver) writes dcc's list to an
+// anonymous memory file it opens as /dev/fd/3; a command that goes through
+// the driver writes it to a temporary file, since a driver can be a script
+// that runs the compiler through other programs, dcc again among them,
+// which need not pass descriptors on.
+func (j *job) compileForDeps(ctx context.Context, ownDeps string) (output, dependencyList, error) {
+	argv := append([]string{j.req.Real}, j.req.Args...)
+	if ownDeps != "" {
+		deps := dependencyList{path: resolve(j.req.Dir, ownDeps), own: true}
+		out, direct, err := j.compileWithoutDriver(ctx, argv, nil)
+		if err == nil && !direct {
+			out, err = runProcess(ctx, j.req.Dir, j.req.Env, argv)
+		}
+		return out, deps, err
+	}
+	if f, name, err := newDepsCapture(); err == nil && f != nil {
+		out, direct, err := j.compileWithoutDriver(ctx, append(slices.Clone(argv), "-MD", "-MF", name), []*os.File{f})
+		if err != nil || direct {
+			return out, dependencyList{capture: f}, err
+		}
+		f.Close()
+	}
+	tmp, err := os.CreateTemp(j.s.opts.TempDir, "deps-*.d")
+	if err != nil {
+		return output{}, dependencyList{}, fmt.Errorf("temporary dependency file: %w", err)
+	}
+	tmp.Close()
+	deps := dependencyList{path: tmp.Name(), temporary: true}
+	out, err := runProcess(ctx, j.req.Dir, j.req.Env, append(argv, "-MD", "-MF", tmp.Name()))
+	return out, deps, err
 }
 
 // runDepend compiles after a direct-mode miss in depend mode and stores the
 // result under a key made of the direct-mode key and the digests of the
 // files the compile read.
-func (j *job) runDepend(ctx context.Context, directKey cache.Key, deps dependencyList) (daemon.CompileResult, error) {
-	argv := append(append([]string{j.req.Real}, j.req.Args...), deps.extraArgs...)
-	out, direct, err := j.compileWithoutDriver(ctx, argv, deps.extraFiles())
-	if err == nil && !direct {
-		out, err = runProcess(ctx, j.req.Dir, j.req.Env, argv, deps.extraFiles()...)
-	}
+func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string) (daemon.CompileResult, error) {
+	out, deps, err := j.compileForDeps(ctx, ownDeps)
+	defer deps.close()
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -327,7 +328,12 @@ func (j *job) compileWithoutDriver(ctx context.Context, argv []string, extra []*
 		return output{}, false, nil
 	}
 	key := j.driverShapeKey(argv, n)
-	plan, ok := j.s.driverShapes.plan(key, n, func() (driverPlan, bool) { return j.askDriver(ctx, argv) })
+	plan, ok := j.s.driverShapes.plan(key, n, func() (driverPlan, bool) {
+		if !isDriverProgram(j.req.Real) {
+			return driverPlan{}, false
+		}
+		return j.askDriver(ctx, argv)
+	})
 	if !ok {
 		return output{}, false, nil
 	}
@@ -401,6 +407,28 @@ func (d *driverShapes) plan(key string, n unitNames, ask func() (driverPlan, boo
 		}
 	}
 	return asked, ok
+}
+
+// isDriverProgram reports whether path is gcc's driver itself: a program
+// (not a script) whose real name is a gcc driver's. A script or another
+// program standing in for gcc may do more than the driver's plan shows
+// (print, log, keep a cache of its own): it must run.
+func isDriverProgram(path string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	if name, ok := toolchain.ParseCompilerName(real); !ok || name.Family != toolchain.FamilyGCC {
+		return false
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == "\x7fELF"
 }
 
 // askDriver runs the command with -### and parses what the driver would do.

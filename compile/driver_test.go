@@ -386,3 +386,41 @@ func TestCompileWithDriverWhenAsked(t *testing.T) {
 	}
 	assert.Zero(t, s.driverShapes.asked)
 }
+
+func TestIsDriverProgram(t *testing.T) {
+	gcc := gccPath(t)
+	assert.True(t, isDriverProgram(gcc), "gcc through its symbolic links")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "gcc")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho wrapped >&2\nexec "+gcc+" \"$@\"\n"), 0o755))
+	assert.False(t, isDriverProgram(script), "a script named gcc")
+	other := filepath.Join(dir, "bin", "gcc")
+	require.NoError(t, os.MkdirAll(filepath.Dir(other), 0o755))
+	truePath, err := exec.LookPath("true")
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink(truePath, other))
+	assert.False(t, isDriverProgram(other), "another program linked as gcc")
+	assert.False(t, isDriverProgram(filepath.Join(dir, "missing")))
+}
+
+// TestCompileThroughScriptDriver: a compiler that is a script calling gcc
+// runs, every time (its own output included), with dcc's dependency list in
+// a file it can pass on.
+func TestCompileThroughScriptDriver(t *testing.T) {
+	gcc := gccPath(t)
+	s := newDependService(t)
+	dir := t.TempDir()
+	script := filepath.Join(t.TempDir(), "gcc")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho wrapped >&2\nexec "+gcc+" \"$@\" </dev/null 3>&-\n"), 0o755))
+	writeTree(t, dir, map[string]string{"one.c": "int one;\n", "two.c": "int two;\n", "three.c": "int three;\n"})
+	settle(t, dir)
+	for _, u := range []string{"one", "two", "three"} {
+		res := s.Compile(context.Background(), daemon.CompileRequest{Compiler: "gcc", Real: script, Dir: dir, Env: os.Environ(),
+			Args: []string{"-O2", "-c", u + ".c", "-o", u + ".o"}})
+		require.True(t, res.Handled, res.Reason)
+		assert.Equal(t, "cache miss", res.Reason)
+		assert.Equal(t, "wrapped\n", string(res.Stderr))
+		assert.FileExists(t, filepath.Join(dir, u+".o"))
+	}
+	assert.Equal(t, 1, s.driverShapes.asked, "the shape learns once that it goes through the driver")
+}

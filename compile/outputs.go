@@ -88,14 +88,8 @@ func restoreOutputs(dir string, files map[string][]byte, paths map[string]string
 }
 
 // writeAtomic writes data to path through a temporary file in the same
-// directory, so a reader sees a whole file or none, never half of one. The
-// file gets the usual mode for new files (0666 less the umask).
-//
-// An old regular file at path is removed before the rename, as the assembler
-// removes an old object before writing its own: ext4 (auto_da_alloc) writes a
-// file renamed over another one out to disk at once, which made restoring an
-// object over its previous version cost three times as much CPU as the rest
-// of a cache hit.
+// directory, so a reader sees the old file or the new one, never half of
+// one. The file gets the usual mode for new files (0666 less the umask).
 func writeAtomic(path string, data []byte) error {
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
@@ -110,11 +104,7 @@ func writeAtomic(path string, data []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		if info, err := os.Lstat(path); err == nil && info.Mode().IsRegular() {
-			// Not an error if it fails: the rename replaces it then.
-			_ = os.Remove(path)
-		}
-		werr = os.Rename(tmp, path)
+		werr = replaceWith(tmp, path)
 	}
 	if werr != nil {
 		os.Remove(tmp)
