@@ -10,11 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcc-build/dcc/cache"
-	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
-	"github.com/dcc-build/dcc/filehash"
-	"github.com/dcc-build/dcc/toolchain"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -214,17 +210,11 @@ func TestDriverShapesLearn(t *testing.T) {
 	assert.False(t, ok)
 }
 
-// newDependService opens a service in depend mode over a fresh store.
+// newDependService opens a service in depend mode, bypassing gcc's driver
+// as a daemon does by default, over a fresh store.
 func newDependService(t *testing.T) *Service {
 	t.Helper()
-	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
-	require.NoError(t, err)
-	s := New(Options{
-		Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},
-		DirectMode: true, DependMode: true, BypassDriver: true, TempDir: t.TempDir(),
-	})
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
+	return newTestServiceWith(t, func(o *Options) { o.DependMode, o.BypassDriver = true, true })
 }
 
 // runPlain runs the real compiler in dir and returns its object, stderr
@@ -370,11 +360,7 @@ func TestDriverOnly(t *testing.T) {
 // compile to the driver.
 func TestCompileWithDriverWhenAsked(t *testing.T) {
 	gcc := gccPath(t)
-	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
-	require.NoError(t, err)
-	s := New(Options{Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(100), Prober: &toolchain.Prober{},
-		DirectMode: true, DependMode: true, TempDir: t.TempDir()})
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	s := newTestServiceWith(t, func(o *Options) { o.DependMode = true })
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"a.c": "int a(void) { return 1; }\n", "b.c": "int b(void) { return 2; }\n", "c.c": "int c;\n"})
 	settle(t, dir)

@@ -22,12 +22,23 @@ import (
 // newTestService opens a service over a fresh store.
 func newTestService(t *testing.T) *Service {
 	t.Helper()
+	return newTestServiceWith(t, nil)
+}
+
+// newTestServiceWith opens a service over a fresh store, its options those
+// of newTestService changed by set (if not nil).
+func newTestServiceWith(t *testing.T, set func(*Options)) *Service {
+	t.Helper()
 	store, err := badgerstore.Open(t.TempDir(), badgerstore.DefaultOptions())
 	require.NoError(t, err)
-	s := New(Options{
+	opts := Options{
 		Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},
 		DirectMode: true, TempDir: t.TempDir(),
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s := New(opts)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
 }
