@@ -320,7 +320,10 @@ func (j *job) driverShapeKey(argv []string, n unitNames) string {
 // driver; out is then empty and nothing was left behind that the driver
 // does not overwrite.
 func (j *job) compileWithoutDriver(ctx context.Context, argv []string, extra []*os.File) (out output, ok bool, err error) {
-	if !j.s.opts.BypassDriver || j.a.Family != toolchain.FamilyGCC || j.a.Outputs.Object == "" {
+	if !j.s.opts.BypassDriver || j.a.Family != toolchain.FamilyGCC || j.a.Outputs.Object == "" ||
+		(j.a.Language != "c" && j.a.Language != "c++") {
+		// Assembly and the other languages keep the driver: the plan is
+		// learned and checked on C and C++.
 		return output{}, false, nil
 	}
 	n, ok := namesOf(j.a.Source, j.a.Outputs.Object)
