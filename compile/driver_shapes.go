@@ -58,25 +58,27 @@ func (n unitNames) abstract(s string) string {
 }
 
 // replaceWord replaces each occurrence of word in s that has no letter,
-// digit, '_' or '-' right before or after it.
+// digit, '_' or '-' right before or after it in s.
 func replaceWord(s, word, with string) string {
 	var b strings.Builder
-	for {
-		i := strings.Index(s, word)
+	written := 0 // s[:written] is in b
+	for from := 0; ; {
+		i := strings.Index(s[from:], word)
 		if i < 0 {
-			b.WriteString(s)
-			return b.String()
+			break
 		}
+		i += from
 		end := i + len(word)
 		if (i > 0 && isWordByte(s[i-1])) || (end < len(s) && isWordByte(s[end])) {
-			b.WriteString(s[:i+1])
-			s = s[i+1:]
+			from = i + 1
 			continue
 		}
-		b.WriteString(s[:i])
+		b.WriteString(s[written:i])
 		b.WriteString(with)
-		s = s[end:]
+		written, from = end, end
 	}
+	b.WriteString(s[written:])
+	return b.String()
 }
 
 // isWordByte: a byte that continues a name.

@@ -410,3 +410,16 @@ func TestCompileThroughScriptDriver(t *testing.T) {
 	}
 	assert.Equal(t, 1, s.driverShapes.asked, "the shape learns once that it goes through the driver")
 }
+
+func TestReplaceWord(t *testing.T) {
+	for _, tc := range []struct{ s, word, want string }{
+		{"a.c a.o -march 'a.o'", "a", "#.c #.o -march '#.o'"},
+		{"xaaa aa", "aa", "xaaa #"},
+		{"aa-aa aa", "aa", "aa-aa #"},
+		{"zutil zutil/zutil.d", "zutil", "# #/#.d"},
+		{"", "a", ""},
+		{"abc", "abc", "#"},
+	} {
+		assert.Equal(t, tc.want, replaceWord(tc.s, tc.word, "#"), "%q in %q", tc.word, tc.s)
+	}
+}
