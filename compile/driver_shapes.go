@@ -16,7 +16,7 @@ type unitNames struct {
 
 // namesOf returns the names of a compile, and ok false when they hold
 // anything but letters, digits and ._+-/ (names that the driver would quote
-// in COLLECT_GCC_OPTIONS).
+// in COLLECT_GCC_OPTIONS), or when a stem is empty or only dots.
 func namesOf(source, object string) (unitNames, bool) {
 	n := unitNames{source: source, object: object,
 		sourceStem: strings.TrimSuffix(filepath.Base(source), filepath.Ext(source)),
@@ -28,7 +28,8 @@ func namesOf(source, object string) (unitNames, bool) {
 			}
 		}
 	}
-	return n, n.sourceStem != "" && n.objectStem != ""
+	properStem := func(stem string) bool { return strings.Trim(stem, ".") != "" }
+	return n, properStem(n.sourceStem) && properStem(n.objectStem)
 }
 
 // Placeholders for the names in a template.
@@ -60,6 +61,9 @@ func (n unitNames) abstract(s string) string {
 // replaceWord replaces each occurrence of word in s that has no letter,
 // digit, '_' or '-' right before or after it in s.
 func replaceWord(s, word, with string) string {
+	if word == "" {
+		return s
+	}
 	var b strings.Builder
 	written := 0 // s[:written] is in b
 	for from := 0; ; {

@@ -116,7 +116,8 @@ func TestUnitNamesAbstractAndConcrete(t *testing.T) {
 	assert.Equal(t, "-march=x86-64 -fasynchronous "+sourcePlaceholder+" "+objectStemPlaceholder+".d '-o' '"+objectPlaceholder+"'",
 		a.abstract("-march=x86-64 -fasynchronous a.c a.d '-o' 'a.o'"))
 
-	for _, bad := range [][2]string{{"a b.c", "a.o"}, {"a.c", "it's.o"}, {`a\.c`, "a.o"}, {"a.c", "$x.o"}, {".c", "a.o"}} {
+	for _, bad := range [][2]string{{"a b.c", "a.o"}, {"a.c", "it's.o"}, {`a\.c`, "a.o"}, {"a.c", "$x.o"}, {".c", "a.o"},
+		{"", "a.o"}, {"a.c", ""}, {"..", "a.o"}, {"a.c", "out/."}} {
 		_, ok := namesOf(bad[0], bad[1])
 		assert.False(t, ok, "%q %q", bad[0], bad[1])
 	}
@@ -419,7 +420,51 @@ func TestReplaceWord(t *testing.T) {
 		{"zutil zutil/zutil.d", "zutil", "# #/#.d"},
 		{"", "a", ""},
 		{"abc", "abc", "#"},
+		{"abc", "", "abc"},
 	} {
 		assert.Equal(t, tc.want, replaceWord(tc.s, tc.word, "#"), "%q in %q", tc.word, tc.s)
 	}
+}
+
+// FuzzParseDriverPlan: whatever a compiler prints for -###, the parser does
+// not panic, and a plan it accepts names the assembly file exactly twice,
+// as the compiler's output and the assembler's last input.
+func FuzzParseDriverPlan(f *testing.F) {
+	f.Add([]byte(shownPlan))
+	f.Add([]byte("COLLECT_GCC_OPTIONS='-c'\n /x/cc1 -o /tmp/cc1.s\nCOLLECT_GCC_OPTIONS='-c'\n as /tmp/cc1.s\n"))
+	f.Add([]byte(" as\n"))
+	f.Fuzz(func(t *testing.T, shown []byte) {
+		p, ok := parseDriverPlan(shown)
+		if !ok {
+			return
+		}
+		uses := 0
+		for _, cmd := range [][]string{p.compiler, p.assembler} {
+			for _, a := range cmd {
+				if a == asmPlaceholder {
+					uses++
+				}
+			}
+		}
+		if uses != 2 || p.assembler[len(p.assembler)-1] != asmPlaceholder {
+			t.Fatalf("accepted a plan that names the assembly %d times: %+v", uses, p)
+		}
+	})
+}
+
+// FuzzUnitNamesRoundTrip: putting a unit's names back into what abstract
+// made of a string gives the string again.
+func FuzzUnitNamesRoundTrip(f *testing.F) {
+	f.Add("zutil.c", "objs/zutil.o", shownPlan)
+	f.Add("a.c", "a.o", "-march=x86-64 a.c 'a.o' a.d aa a-a")
+	f.Add("src/main.c", "out/prog-main.o", "prog-main.c main src/main.c")
+	f.Fuzz(func(t *testing.T, source, object, s string) {
+		n, ok := namesOf(source, object)
+		if !ok || strings.Contains(s, "\x00") {
+			return
+		}
+		if got := n.concrete(n.abstract(s)); got != s {
+			t.Fatalf("names %+v: %q became %q", n, s, got)
+		}
+	})
 }
