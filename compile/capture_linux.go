@@ -19,13 +19,12 @@ func newCapture(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "dcc-"+name), nil
 }
 
-// newDepsCapture returns a file a compiler writes the dependency list dcc
-// asks for to, and the name the compiler opens it by when it is the child's
-// first extra descriptor (runProcess's extra): an anonymous memory file,
-// which gcc and clang open again through /dev/fd/3. No file is created in
-// the cache's directory and removed again for every compile (on ext4, a
-// tenth of the daemon's CPU per compile).
-func newDepsCapture() (f *os.File, name string, err error) {
-	f, err = newCapture("deps")
-	return f, "/dev/fd/3", err
+// newReopenable returns a file a child process opens again by the name
+// extraName gives it among runProcess's extra descriptors, and writes or
+// reads as a file of its own: an anonymous memory file, which /dev/fd/N
+// opens anew (own offset, O_TRUNC honoured). No file is created on disk and
+// removed again for every compile (on ext4, a tenth of the daemon's CPU per
+// compile).
+func newReopenable(name string) (*os.File, error) {
+	return newCapture(name)
 }

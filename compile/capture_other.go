@@ -18,8 +18,9 @@ func newCapture(name string) (*os.File, error) {
 	return f, nil
 }
 
-// newDepsCapture: nil here, where /dev/fd/N may name the same open file
-// rather than open it again; the dependency list goes to a temporary file.
-func newDepsCapture() (f *os.File, name string, err error) {
-	return nil, "", nil
+// newReopenable: nil here, where /dev/fd/N names the same open file (its
+// offset shared) rather than opening it anew; callers fall back to files on
+// disk, or to gcc's driver.
+func newReopenable(name string) (*os.File, error) {
+	return nil, nil
 }

@@ -122,8 +122,8 @@ func (j *job) compileForDeps(ctx context.Context, ownDeps string) (output, depen
 		}
 		return out, deps, err
 	}
-	if f, name, err := newDepsCapture(); err == nil && f != nil {
-		out, direct, err := j.compileWithoutDriver(ctx, append(slices.Clone(argv), "-MD", "-MF", name), []*os.File{f})
+	if f, err := newReopenable("deps"); err == nil && f != nil {
+		out, direct, err := j.compileWithoutDriver(ctx, append(slices.Clone(argv), "-MD", "-MF", extraName(0)), []*os.File{f})
 		if err != nil || direct {
 			return out, dependencyList{capture: f}, err
 		}

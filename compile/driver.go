@@ -36,7 +36,9 @@ import (
 // expected commands (driver_plan.go), or that keeps mispredicting, goes
 // through the driver for good. Only gcc's driver program itself is bypassed,
 // for C and C++. Anything that fails runs again through the driver, which
-// then says what is wrong in its own words.
+// then says what is wrong in its own words. It needs a file that /dev/fd
+// opens anew (newReopenable): Linux's anonymous memory files; elsewhere the
+// driver runs.
 
 // driverShapeKey is the shape of this compile: everything but the base names
 // of its source and object (hashed: the environment is most of it).
@@ -86,6 +88,11 @@ func (j *job) compileWithoutDriver(ctx context.Context, argv []string, extra []*
 	if !ok || !slices.Contains(argv, n.source) || !slices.Contains(argv, n.object) || slices.ContainsFunc(argv, driverOnly) {
 		return output{}, false, nil
 	}
+	asm, err := newReopenable("asm")
+	if err != nil || asm == nil {
+		return output{}, false, nil // the driver's temporary file it is
+	}
+	defer asm.Close()
 	key := j.driverShapeKey(argv, n)
 	plan, ok := j.s.driverShapes.plan(key, n, func() (driverPlan, bool) {
 		if !isDriverProgram(j.req.Real) {
@@ -96,7 +103,7 @@ func (j *job) compileWithoutDriver(ctx context.Context, argv []string, extra []*
 	if !ok {
 		return output{}, false, nil
 	}
-	return j.runPlan(ctx, plan, extra)
+	return j.runPlan(ctx, plan, append(slices.Clone(extra), asm))
 }
 
 // driverOnly: with this option the compile goes through the driver. Either
@@ -148,37 +155,31 @@ func (j *job) askDriver(ctx context.Context, argv []string) (driverPlan, bool) {
 	return parseDriverPlan(shown.stderr)
 }
 
-// runPlan runs the compiler and then the assembler of plan, the assembly in
-// an anonymous memory file, in the environment the driver would give them.
+// runPlan runs the compiler and then the assembler of plan in the
+// environment the driver would give them, with files as their descriptors
+// from 3 on, the last of them the assembly (a file of newReopenable's).
 // ok is false when either failed or could not start (the caller runs the
 // driver).
-func (j *job) runPlan(ctx context.Context, plan driverPlan, extra []*os.File) (out output, ok bool, err error) {
+func (j *job) runPlan(ctx context.Context, plan driverPlan, files []*os.File) (out output, ok bool, err error) {
 	as, found := lookPathIn(plan.assembler[0], j.req.Env, j.req.Dir)
 	if !found {
 		return output{}, false, nil
 	}
-	asm, err := newCapture("asm")
-	if err != nil {
-		return output{}, false, nil
-	}
-	defer asm.Close()
-	files := append(slices.Clone(extra), asm)
-	asmName := fmt.Sprintf("/dev/fd/%d", 2+len(files))
-	env := withSettings(j.req.Env, plan.env)
-	subst := func(s string) string {
+	asmName := extraName(len(files) - 1)
+	p := plan.mapStrings(func(s string) string {
 		if s == asmPlaceholder {
 			return asmName
 		}
 		return s
-	}
-	cc1 := plan.mapStrings(subst)
-	first, err := runProcess(ctx, j.req.Dir, withSettings(env, []string{"COLLECT_GCC_OPTIONS=" + cc1.compilerOptions}), cc1.compiler, files...)
+	})
+	env := withSettings(j.req.Env, p.env)
+	first, err := runProcess(ctx, j.req.Dir, withSettings(env, []string{"COLLECT_GCC_OPTIONS=" + p.compilerOptions}), p.compiler, files...)
 	if err != nil || first.exit != 0 {
 		return output{}, false, ctx.Err()
 	}
-	argv := slices.Clone(cc1.assembler)
+	argv := slices.Clone(p.assembler)
 	argv[0] = as
-	second, err := runProcess(ctx, j.req.Dir, withSettings(env, []string{"COLLECT_GCC_OPTIONS=" + cc1.assemblerOptions}), argv, files...)
+	second, err := runProcess(ctx, j.req.Dir, withSettings(env, []string{"COLLECT_GCC_OPTIONS=" + p.assemblerOptions}), argv, files...)
 	if err != nil || second.exit != 0 {
 		return output{}, false, ctx.Err()
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 )
 
@@ -64,6 +65,12 @@ func runProcess(ctx context.Context, dir string, env []string, argv []string, ex
 		return out, fmt.Errorf("run %s: %w", argv[0], rerr)
 	}
 	return out, nil
+}
+
+// extraName is the name a child process opens runProcess's extra
+// descriptor i by.
+func extraName(i int) string {
+	return "/dev/fd/" + strconv.Itoa(3+i)
 }
 
 // maxCapture bounds the stdout or stderr kept from one process; a compiler
