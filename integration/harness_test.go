@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,13 +77,32 @@ func stopDaemon(dir string) {
 	}
 }
 
+// requireReal reports whether DCC_REQUIRE_REAL holds a true value as
+// strconv.ParseBool reads it ("1", "t", "true", ...; `make test` and CI set
+// 1): then a missing compiler, tool or project fails the test instead of
+// skipping it. Unset or empty is false; a value ParseBool does not take
+// fails the test, so that a misspelt setting cannot quietly skip what it
+// was meant to require. server/helpers_test.go reads it the same way.
+func requireReal(tb testing.TB) bool {
+	tb.Helper()
+	v := os.Getenv("DCC_REQUIRE_REAL")
+	if v == "" {
+		return false
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		tb.Fatalf("DCC_REQUIRE_REAL=%q: want a boolean (1, true, 0, false, ...)", v)
+	}
+	return on
+}
+
 // requireTool returns the path of a tool, skipping the test when it is absent,
-// or failing it when DCC_REQUIRE_REAL=1 (as `make test` and CI set).
+// or failing it when DCC_REQUIRE_REAL is true (see requireReal).
 func requireTool(tb testing.TB, name string) string {
 	tb.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("DCC_REQUIRE_REAL") == "1" {
+		if requireReal(tb) {
 			tb.Fatalf("%s is required (run scripts/install-deps.sh): %v", name, err)
 		}
 		tb.Skipf("%s not installed", name)

@@ -15,12 +15,13 @@ import (
 )
 
 // fetchProject returns the unpacked Debian source tree of pkg, fetching it with
-// scripts/fetch-project.sh; a failure skips (or fails under DCC_REQUIRE_REAL).
+// scripts/fetch-project.sh; a failure skips, or fails when DCC_REQUIRE_REAL
+// is true (see requireReal).
 func fetchProject(t testing.TB, pkg string) string {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "fetch-project.sh"), pkg).Output()
 	if err != nil {
-		if os.Getenv("DCC_REQUIRE_REAL") == "1" {
+		if requireReal(t) {
 			t.Fatalf("fetch %s: %v", pkg, err)
 		}
 		t.Skipf("fetch %s: %v", pkg, err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,12 +14,31 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// requireReal reports whether DCC_REQUIRE_REAL holds a true value as
+// strconv.ParseBool reads it ("1", "t", "true", ...; `make test` and CI set
+// 1): then a missing compiler fails the test instead of skipping it. Unset
+// or empty is false; a value ParseBool does not take fails the test, so that
+// a misspelt setting cannot quietly skip what it was meant to require. The
+// integration tests read it the same way (integration/harness_test.go).
+func requireReal(tb testing.TB) bool {
+	tb.Helper()
+	v := os.Getenv("DCC_REQUIRE_REAL")
+	if v == "" {
+		return false
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		tb.Fatalf("DCC_REQUIRE_REAL=%q: want a boolean (1, true, 0, false, ...)", v)
+	}
+	return on
+}
+
 // realCompiler probes a compiler on PATH, skipping the test when there is
-// none (failing instead when DCC_REQUIRE_REAL is set).
+// none (failing instead when DCC_REQUIRE_REAL is true; see requireReal).
 func realCompiler(t testing.TB, name string) Compiler {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("DCC_REQUIRE_REAL") != "" {
+		if requireReal(t) {
 			t.Fatalf("%s not on PATH", name)
 		}
 		t.Skipf("%s not on PATH", name)
