@@ -515,37 +515,112 @@ func (ts *testServer) logText() string {
 	return ts.log.String()
 }
 
+// TestServerManyClientsAtOnce: three clients send four compiles each, all
+// at once, to a server with 2 compile slots, and so 4×2 = 8 places to wait
+// (server/slots.go). The stand-in compiler notes when it starts and ends and
+// waits for a gate: exactly 2 compiles start, the server's load says 8 wait,
+// and the last 2 requests are refused as busy at once, before any compile
+// ends. Once the gate opens every waiting compile runs, never more than 2 at
+// a time, and each client gets the object of its own unit.
 func TestServerManyClientsAtOnce(t *testing.T) {
-	realCompiler(t, "gcc")
-	// 3 clients sending 6 compiles each: 4 run at once, the rest queue.
-	ts := startServer(t, func(c *Config) { c.Jobs = 4 }, nil)
-	key := gccKey(t, ts.dial(t).Welcome())
-	dir, text := clientUnit(t, "gcc")
-	want := localCompile(t, dir, "gcc", "-O1", "-x", "cpp-output", "-c", "x.i")
+	const clients, perClient, jobs = 3, 4, 2
+	const queue = 4 * jobs
+	dir := t.TempDir()
+	gate, events := filepath.Join(dir, "gate"), filepath.Join(dir, "events")
+	// Each line is one short append (O_APPEND), so lines never mix. The job
+	// directory holds only the job's input: the "object" is the unit's text.
+	comp := fakeCompiler(t, fmt.Sprintf("echo start >> %[1]s\nwhile [ ! -e %[2]s ]; do sleep 0.01; done\n"+
+		"cat ./*.i > out.o\necho end >> %[1]s\n", events, gate))
+	ts := startServer(t, func(c *Config) { c.Jobs = jobs }, func(o *Options) { o.Toolchains = NewToolchains([]Compiler{comp}) })
+	// Runs before the server stops: held compiles end, even when the test fails.
+	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o600) })
+	observer := ts.dial(t)
+	load := func() protocol.Load {
+		m, err := call(t, observer, &protocol.Status{}, protocol.MsgStatusResult)
+		require.NoError(t, err)
+		return m.(*protocol.StatusResult).Load
+	}
+	lines := func() []string {
+		b, err := os.ReadFile(events)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		require.NoError(t, err)
+		return strings.Fields(string(b))
+	}
+
+	type answer struct {
+		unit string
+		res  *protocol.CompileResult
+		err  error
+	}
+	answers := make(chan answer, clients*perClient)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3*6)
-	for c := range 3 {
+	for c := range clients {
 		s := ts.dial(t)
-		for j := range 6 {
+		for j := range perClient {
+			unit := fmt.Sprintf("# 1 \"u%d-%d.c\"\nint u%d_%d;\n", c, j, c, j)
 			wg.Go(func() {
-				req := &protocol.CompileRequest{Toolchain: key, Language: "c", Args: []string{"-O1"}, Preprocessed: text,
-					SourceName: "x.c", ClientDir: dir}
-				if j%2 == 0 {
-					req.CacheKey = fmt.Sprintf("%064x", c)
-				}
+				req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Args: []string{"-O1"},
+					Preprocessed: []byte(unit), SourceName: fmt.Sprintf("u%d-%d.c", c, j)}
 				m, err := call(t, s, req, protocol.MsgCompileResult)
-				if err == nil && !bytes.Equal(m.(*protocol.CompileResult).Object, want) {
-					err = errors.New("object differs")
+				a := answer{unit: unit, err: err}
+				if err == nil {
+					a.res = m.(*protocol.CompileResult)
 				}
-				errs <- err
+				answers <- a
 			})
 		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		assert.NoError(t, err)
+
+	// Before any compile ends: 2 run, 8 wait, 2 were turned away.
+	var busy []answer
+	var l protocol.Load
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for len(answers) > 0 {
+			busy = append(busy, <-answers)
+		}
+		if l = load(); len(busy) == clients*perClient-jobs-queue && l.Running == jobs && l.Queued == queue {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "want %d busy refusals, %d compiles running and %d waiting; got %d answers, load %+v",
+			clients*perClient-jobs-queue, jobs, queue, len(busy), l)
 	}
+	for _, a := range busy {
+		var re *protocol.RemoteError
+		require.ErrorAs(t, a.err, &re, "only refusals come back while the compiles are held")
+		assert.Equal(t, protocol.CodeBusy, re.Code, re.Message)
+	}
+	time.Sleep(200 * time.Millisecond) // room for a compile too many to start
+	require.Equal(t, []string{"start", "start"}, lines(), "exactly the slots' compiles started")
+	assert.Equal(t, protocol.Load{Slots: jobs, Running: jobs, Queued: queue}, load())
+
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	wg.Wait()
+	close(answers)
+	compiled := 0
+	for a := range answers {
+		if assert.NoError(t, a.err) {
+			assert.Equal(t, 0, a.res.ExitCode, "%s", a.res.Stderr)
+			assert.Equal(t, a.unit, string(a.res.Object), "each client gets its own unit's object")
+			compiled++
+		}
+	}
+	assert.Equal(t, jobs+queue, compiled, "every waiting compile ran")
+	running, most, starts := 0, 0, 0
+	for _, ev := range lines() {
+		if ev == "start" {
+			running++
+			starts++
+		} else {
+			running--
+		}
+		most = max(most, running)
+	}
+	assert.Equal(t, jobs+queue, starts)
+	assert.Zero(t, running, "every compile ended")
+	assert.Equal(t, jobs, most, "never more compiles at once than slots: %v", lines())
+	assert.Equal(t, protocol.Load{Slots: jobs}, load())
 	assertEmptyDir(t, ts.cfg.Workdir)
 }
 
