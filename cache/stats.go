@@ -50,13 +50,65 @@ const (
 	// StatHostPrefix starts the per-host counters, "host <addr>": compiles
 	// done on that host.
 	StatHostPrefix = "host "
+	// StatMissPrefix starts the counters of misses by reason, "miss
+	// <reason>" with a reason of MissReasons: each miss counts in exactly
+	// one ("dcc stats --json" shows them as misses_by_reason).
+	StatMissPrefix = "miss "
 )
 
-// StatNames lists the named counters, in the order "dcc stats" shows them.
-var StatNames = []string{
+// Why a cacheable compile missed: the reasons a DCC_LOG line gives as
+// miss_reason, and the names of the misses_by_reason counters.
+const (
+	// MissNewSource: no earlier compile of this source to this object, in
+	// this directory with this compiler, is remembered (none since the
+	// cache was cleared).
+	MissNewSource = "new_source"
+	// MissSourceChanged: compiled before with the same arguments, from
+	// other source content.
+	MissSourceChanged = "source_changed"
+	// MissChangedHeader: compiled before with the same source and
+	// arguments, and a file the compile read has changed (or is gone).
+	MissChangedHeader = "changed_header"
+	// MissNewHeader: compiled before with the same source and arguments,
+	// and a header now exists where the compile found none (it shadows
+	// the one used, or appears).
+	MissNewHeader = "new_header"
+	// MissNewArguments: the same source was compiled to the same object
+	// before, with other arguments (or environment).
+	MissNewArguments = "new_arguments"
+	// MissRecached: DCC_RECACHE was set: the compile ran without a lookup.
+	MissRecached = "recached"
+	// MissReadOnly: DCC_READONLY was set: nothing is stored, so nothing
+	// it compiles is found later either.
+	MissReadOnly = "read_only"
+	// MissNotInCache: compiled before with the same source, arguments and
+	// headers, and the result is gone (evicted, cleared) or was never
+	// stored (a header using __TIME__, a file that changed while it
+	// compiled).
+	MissNotInCache = "not_in_cache"
+)
+
+// MissReasons lists the miss reasons, in the order "dcc stats" shows them.
+var MissReasons = []string{
+	MissNewSource, MissSourceChanged, MissChangedHeader, MissNewHeader, MissNewArguments,
+	MissNotInCache, MissRecached, MissReadOnly,
+}
+
+// StatNames lists the named counters, in the order "dcc stats" shows them:
+// those above, then the misses by reason.
+var StatNames = append([]string{
 	StatHits, StatDirectHits, StatPreprocessedHits, StatMisses, StatUncacheable,
 	StatLocal, StatErrors, StatCorrupt, StatEvictions,
 	StatRemote, StatFallbacks, StatRemoteCacheHits, StatRemoteReruns, StatRemoteSources,
+}, missCounterNames()...)
+
+// missCounterNames returns the counter name of each of MissReasons.
+func missCounterNames() []string {
+	out := make([]string, len(MissReasons))
+	for i, r := range MissReasons {
+		out[i] = StatMissPrefix + r
+	}
+	return out
 }
 
 // ErrStatsDamaged: the statistics file did not decode. LoadStats returns zero

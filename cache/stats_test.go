@@ -167,3 +167,35 @@ func TestLoadStatsUnreadable(t *testing.T) {
 	assert.Contains(t, err.Error(), "load statistics")
 	require.NotNil(t, s)
 }
+
+// The misses by reason are named counters like the others: present at zero,
+// saved and loaded, and zeroed with the rest ("dcc stats --zero").
+func TestStatsMissReasons(t *testing.T) {
+	s := NewStats()
+	require.Len(t, MissReasons, 8)
+	for _, reason := range MissReasons {
+		assert.Contains(t, StatNames, StatMissPrefix+reason)
+		v, ok := s.Snapshot()[StatMissPrefix+reason]
+		assert.True(t, ok, "%s present before any miss", reason)
+		assert.Zero(t, v)
+	}
+	s.Add(StatMisses, 3)
+	s.Add(StatMissPrefix+MissNewSource, 2)
+	s.Add(StatMissPrefix+MissChangedHeader, 1)
+
+	path := filepath.Join(t.TempDir(), "stats.json")
+	require.NoError(t, s.Save(path))
+	got, err := LoadStats(path)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Get(StatMissPrefix+MissNewSource))
+	assert.Equal(t, int64(1), got.Get(StatMissPrefix+MissChangedHeader))
+
+	got.Zero()
+	for _, reason := range MissReasons {
+		assert.Zero(t, got.Snapshot()[StatMissPrefix+reason], reason)
+	}
+	require.NoError(t, got.Save(path))
+	again, err := LoadStats(path)
+	require.NoError(t, err)
+	assert.Zero(t, again.Get(StatMissPrefix+MissNewSource), "zeroed on disk too")
+}
