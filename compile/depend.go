@@ -150,7 +150,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 	}
 	res := daemon.CompileResult{Handled: true, Reason: j.missReason(), Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
 	if out.exit != 0 {
-		j.s.count(cache.StatUncacheable)
+		j.count(cache.StatUncacheable)
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
@@ -162,18 +162,18 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 	}
 	if why != "" {
 		// The outputs are in place; the compile just is not recorded.
-		j.s.count(cache.StatMisses)
+		j.count(cache.StatMisses)
 		j.s.log.Debug("miss not stored", "source", j.a.Source, "why", why)
 		res.Reason = "cache miss, not stored: " + why
 		return res, nil
 	}
 	key := j.dependKey(directKey, included)
 	if err := j.store(key, out, false); err != nil {
-		j.s.count(cache.StatErrors)
+		j.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil
 	}
-	j.s.count(cache.StatMisses)
+	j.count(cache.StatMisses)
 	j.remember(ctx, true, directKey, key, included)
 	return res, nil
 }

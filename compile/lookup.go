@@ -190,6 +190,7 @@ func (j *job) lookupDirect(key cache.Key) (res daemon.CompileResult, hit bool, e
 		}
 		return replay(e, "direct hit"), true, nil
 	}
+	j.sawManifest(m) // for whyMissed
 	return res, false, nil
 }
 

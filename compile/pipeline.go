@@ -22,44 +22,45 @@ import (
 // wrapper then runs the compiler itself. The decision goes to the DCC_LOG
 // file the compile's environment names, if any.
 func (s *Service) Compile(ctx context.Context, req daemon.CompileRequest) daemon.CompileResult {
-	var a *toolchain.Analysis
-	res := s.compile(ctx, req, &a)
-	logDecision(ctx, req, a, res)
+	note := &compileNote{start: time.Now()}
+	res := s.compile(ctx, req, note)
+	logDecision(ctx, req, note, res)
 	return res
 }
 
-// compile is Compile; *analysis is set once the command is classified.
-func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, analysis **toolchain.Analysis) daemon.CompileResult {
+// compile is Compile; note.a is set once the command is classified, and the
+// rest of note as the compile goes.
+func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, note *compileNote) daemon.CompileResult {
 	if s.opts.Disable {
 		return notHandled("dcc is disabled (disable = true)")
 	}
 	if a, ok := s.opts.Store.(availability); ok {
 		if err := a.Available(); err != nil {
-			s.count(cache.StatErrors)
+			note.count(s, cache.StatErrors)
 			return notHandled(err.Error())
 		}
 	}
 	for _, name := range uncacheableEnv {
 		if _, set := lookupEnv(req.Env, name); set {
-			s.count(cache.StatUncacheable)
+			note.count(s, cache.StatUncacheable)
 			return notHandled(name + " is set: the compiler writes a file dcc does not know")
 		}
 	}
 	id, err := s.opts.Prober.Probe(ctx, req.Real)
 	if err != nil {
-		s.count(cache.StatErrors)
+		note.count(s, cache.StatErrors)
 		s.log.Warn("identify compiler", "compiler", req.Real, "err", err)
 		return notHandled(fmt.Sprintf("identify compiler: %v", err))
 	}
 	a := toolchain.Classify(toolchain.Command{
 		Compiler: req.Compiler, Args: req.Args, Dir: req.Dir, Family: id.Family, Driver: id.Driver,
 	})
-	*analysis = &a
+	note.a = &a
 	if !a.Cacheable() {
-		s.count(cache.StatLocal)
+		note.count(s, cache.StatLocal)
 		return notHandled(a.Reason)
 	}
-	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs),
+	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), note: note,
 		recache: envFlag(req.Env, RecacheEnv), readOnly: envFlag(req.Env, ReadOnlyEnv)}
 	if !nested(req.Env) {
 		// A nested compile (a compiler wrapper script calling dcc again) is
@@ -71,10 +72,10 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, analys
 	res, err := j.run(ctx)
 	switch {
 	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed), errors.Is(err, errPrecompiledHeader):
-		s.count(cache.StatUncacheable)
+		note.count(s, cache.StatUncacheable)
 		return notHandled(err.Error())
 	case err != nil:
-		s.count(cache.StatErrors)
+		note.count(s, cache.StatErrors)
 		s.log.Warn("compile through cache", "source", a.Source, "dir", req.Dir, "err", err)
 		return notHandled(err.Error())
 	}
@@ -123,6 +124,8 @@ type job struct {
 	// noHost: a compile from the sources found no free host, or was too
 	// small to send: it compiles here.
 	noHost bool
+	// note is what the compile's DCC_LOG line says (nil: nothing).
+	note *compileNote
 }
 
 // RecacheEnv, set to a true value in a compile's environment, makes dcc
@@ -175,7 +178,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	if direct && !j.recache {
 		if res, ok, err := j.lookupDirect(directKey); err != nil || ok {
 			if ok {
-				j.s.count(cache.StatHits, cache.StatDirectHits)
+				j.count(cache.StatHits, cache.StatDirectHits)
 			}
 			return res, err
 		}
@@ -206,7 +209,7 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	cppKey := j.cppKey(text, included)
 	// hit counts a preprocessed hit on entry and records it for direct mode.
 	hit := func(entry cache.Entry, counters ...string) {
-		j.s.count(append([]string{cache.StatHits, cache.StatPreprocessedHits}, counters...)...)
+		j.count(append([]string{cache.StatHits, cache.StatPreprocessedHits}, counters...)...)
 		if result, ok := j.resultForManifest(cppKey, entry); ok {
 			j.remember(ctx, direct, directKey, result, included)
 		}
@@ -247,24 +250,24 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	}
 	res := daemon.CompileResult{Handled: true, Reason: j.missReason(), Stdout: out.stdout, Stderr: out.stderr, ExitCode: out.exit}
 	if out.exit != 0 {
-		j.s.count(cache.StatUncacheable)
+		j.count(cache.StatUncacheable)
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
 	if err := j.store(cppKey, out, remoteOK && !hostShared); err != nil {
 		// The outputs are in place; only the cache missed out. The compile
 		// counts once, as an error.
-		j.s.count(cache.StatErrors)
+		j.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil
 	}
 	if fromShared {
 		res.Reason = "shared cache hit"
-		j.s.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
+		j.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
 		j.remember(ctx, direct, directKey, cppKey, included)
 		return res, nil
 	}
-	j.s.count(cache.StatMisses)
+	j.count(cache.StatMisses)
 	j.remember(ctx, direct, directKey, cppKey, included)
 	j.s.log.Debug("miss", slog.String("source", j.a.Source), slog.String("key", cppKey.String()))
 	return res, nil
@@ -307,6 +310,9 @@ var errPreprocessFailed = errors.New("the compiler will report the error")
 // fromText says the object was compiled from text.
 func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) (out output, fromText bool, err error) {
 	original := append([]string{j.req.Real}, j.req.Args...)
+	if preprocessorSpoke && j.remoteCandidate() {
+		j.fellBack("the preprocessor printed diagnostics: compiled here for the compiler's own words")
+	}
 	if preprocessorSpoke || j.a.Action != toolchain.ActionRemote || j.a.Family == toolchain.FamilyMSVC ||
 		j.a.CompileCommand == nil || j.a.PreprocessCommand == nil {
 		out, err = runProcess(ctx, j.req.Dir, j.req.Env, original)

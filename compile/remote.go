@@ -94,6 +94,7 @@ func (j *job) lookupShared(ctx context.Context, key cache.Key) (daemon.CompileRe
 		j.s.log.Warn("unusable entry from the shared cache", "source", j.a.Source, "err", err)
 		return daemon.CompileResult{}, cache.Entry{}, false, nil
 	}
+	j.onHost(j.s.opts.Remote.Farm.SharedOwner(key.String()))
 	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
 		return daemon.CompileResult{}, cache.Entry{}, false, err
 	}
@@ -127,6 +128,7 @@ func (j *job) shareEncoded(key cache.Key, enc []byte) {
 // send it there again. fromShared says the host answered from that cache.
 func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (out output, ok, shared, fromShared bool) {
 	if len(text) <= j.s.opts.Remote.LocalThreshold {
+		j.fellBack("small: %d bytes of preprocessed text, local_threshold %d", len(text), j.s.opts.Remote.LocalThreshold)
 		return output{}, false, false, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
@@ -138,30 +140,36 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 	}
 	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
 	if errors.Is(err, remote.ErrNoHost) {
+		j.fellBack("no free host")
 		return output{}, false, false, false // every host is busy: this one compiles here
 	}
 	if err != nil {
 		j.s.log.Warn("remote compile failed: compiling here", "source", j.a.Source, "host", host, "err", err)
 		j.s.count(cache.StatFallbacks)
+		j.fellBack("host %s failed: %v", host, err)
 		return output{}, false, false, false
 	}
 	printed := len(res.Stdout) > 0 || len(res.Stderr) > 0
 	if res.ExitCode != 0 || printed {
 		if j.s.opts.Remote.RerunErrors || res.ExitCode == 0 && printed {
 			j.s.count(cache.StatRemoteReruns)
+			j.fellBack("the compile on %s failed or printed diagnostics: run again here", host)
 			return output{}, false, false, false
 		}
+		j.onHost(host)
 		return output{stdout: res.Stdout, stderr: res.Stderr, exit: res.ExitCode}, true, false, false
 	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), res.Object); err != nil {
 		j.s.log.Warn("write remote object: compiling here", "source", j.a.Source, "err", err)
 		j.s.count(cache.StatFallbacks)
+		j.fellBack("writing the object from %s failed: %v", host, err)
 		return output{}, false, false, false
 	}
 	if res.FromShared {
+		j.onHost(host)
 		return output{}, true, true, true
 	}
-	j.s.count(cache.StatRemote, cache.StatHostPrefix+host)
+	j.count(cache.StatRemote, cache.StatHostPrefix+host)
 	return output{}, true, res.Shared && j.s.opts.Remote.Farm.SharedOwner(key.String()) == host, false
 }
 

@@ -423,6 +423,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 			return res, false, err
 		}
 		j.s.log.Debug("not sent with its sources", "source", j.a.Source, "why", err)
+		j.fellBack("%v", err)
 		return res, false, nil
 	}
 	farm := j.s.opts.Remote.Farm
@@ -436,6 +437,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 	}
 	if set.size <= j.s.opts.Remote.LocalThreshold {
 		j.noHost = true // small: compiled here
+		j.fellBack("small: %d bytes with its sources, local_threshold %d", set.size, j.s.opts.Remote.LocalThreshold)
 		return res, false, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
@@ -450,13 +452,16 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 	switch {
 	case errors.Is(err, remote.ErrNoHost):
 		j.noHost = true // every host is busy: this one compiles here
+		j.fellBack("no free host")
 		return res, false, nil
 	case err != nil:
 		j.s.log.Warn("remote compile from sources failed: compiling here", "source", j.a.Source, "host", host, "err", err)
 		j.s.count(cache.StatFallbacks)
+		j.fellBack("host %s failed: %v", host, err)
 		return res, false, nil
 	case rres.ExitCode != 0 || len(rres.Stdout) > 0 || len(rres.Stderr) > 0:
 		j.s.count(cache.StatRemoteReruns)
+		j.fellBack("the compile on %s failed or printed diagnostics: run again here", host)
 		return res, false, nil
 	}
 	reason := j.missReason() + ", compiled on " + host + " from the sources"
@@ -467,13 +472,15 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 	if !ok || err != nil {
 		j.s.log.Warn("remote compile from sources: compiling here", "source", j.a.Source, "host", host, "why", res.Reason, "err", err)
 		j.s.count(cache.StatFallbacks)
+		j.fellBack("the result from %s is unusable (%s)", host, res.Reason)
 		return daemon.CompileResult{}, false, err
 	}
 	switch {
 	case rres.FromShared:
-		j.s.count(cache.StatHits, cache.StatRemoteCacheHits)
+		j.onHost(host)
+		j.count(cache.StatHits, cache.StatRemoteCacheHits)
 	default:
-		j.s.count(cache.StatMisses, cache.StatRemote, cache.StatRemoteSources, cache.StatHostPrefix+host)
+		j.count(cache.StatMisses, cache.StatRemote, cache.StatRemoteSources, cache.StatHostPrefix+host)
 		if !j.readOnly && !(rres.Shared && farm.SharedOwner(key.String()) == host) {
 			j.shareSources(key, rres.Object, rres.Deps)
 		}
@@ -514,7 +521,8 @@ func (j *job) lookupSharedSources(ctx context.Context, directKey, key cache.Key,
 	deps := strings.Split(string(e.Files[cache.ReadListFile]), "\n")
 	res, ok, err := j.finishSources(ctx, directKey, set, e.Files[cache.ObjectFile], deps, "shared cache hit")
 	if ok && err == nil {
-		j.s.count(cache.StatHits, cache.StatRemoteCacheHits)
+		j.onHost(j.s.opts.Remote.Farm.SharedOwner(key.String()))
+		j.count(cache.StatHits, cache.StatRemoteCacheHits)
 	}
 	return res, ok, err
 }

@@ -1,11 +1,14 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/server"
 )
 
@@ -104,6 +108,129 @@ func (h *compileHost) kill(sig syscall.Signal) {
 func (h *compileHost) output() string {
 	b, _ := os.ReadFile(h.log.Name())
 	return string(b)
+}
+
+// load asks the host for its compile slots, the compiles running and those
+// waiting, as a client's Status request does.
+func (h *compileHost) load(tb testing.TB) protocol.Load {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test")
+	require.NoError(tb, err)
+	defer s.Close()
+	m, err := s.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
+	require.NoError(tb, err)
+	return m.(*protocol.StatusResult).Load
+}
+
+// jobDirs are the directories under which the host runs its compiles, each
+// with a trailing slash: its workdir (one job-* directory per compile) and
+// its trees under /dev/shm (compiles sent with their sources run in theirs).
+func (h *compileHost) jobDirs(tb testing.TB) []string {
+	tb.Helper()
+	work, err := filepath.EvalSymlinks(filepath.Join(h.dir, "work"))
+	require.NoError(tb, err)
+	return []string{work + "/", server.ShmTreeDir(work) + "/"}
+}
+
+// leftJobs lists the job directories in the host's workdir: a compile
+// removes its own when it ends, so one left by a host that was killed shows
+// it died in the middle of that compile.
+func (h *compileHost) leftJobs(tb testing.TB) []string {
+	tb.Helper()
+	jobs, err := filepath.Glob(filepath.Join(h.dir, "work", "job-*"))
+	require.NoError(tb, err)
+	return jobs
+}
+
+// hostProcess is a process a host started for a compile.
+type hostProcess struct {
+	pid, pgid int
+	state     byte // as /proc/PID/stat has it: R, S, T (stopped), Z, ...
+}
+
+// compiles lists the processes (the compiler driver, cc1, as) working in one
+// of the host's job directories or trees, found by their working
+// directories in /proc. The server starts each compile in a process group of
+// its own, so pgid names the whole compile.
+func (h *compileHost) compiles(tb testing.TB) []hostProcess {
+	tb.Helper()
+	dirs := h.jobDirs(tb)
+	entries, err := os.ReadDir("/proc")
+	require.NoError(tb, err)
+	var out []hostProcess
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil || !hasAnyPrefix(cwd+"/", dirs) {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// "PID (comm) STATE PPID PGRP ...": comm may hold anything but ')'.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 3 {
+			continue
+		}
+		pgid, err := strconv.Atoi(fields[2])
+		if err != nil {
+			continue
+		}
+		out = append(out, hostProcess{pid: pid, pgid: pgid, state: fields[0][0]})
+	}
+	return out
+}
+
+// hasAnyPrefix reports whether s starts with one of prefixes.
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// freezeCompile waits until the host runs a compile and stops it (SIGSTOP to
+// its process group), so that the compile stays in flight for as long as the
+// test wants; it returns the group. It gives up, failing the test, when
+// stop closes first or after a minute. The test's cleanup kills the group.
+func (h *compileHost) freezeCompile(tb testing.TB, stop <-chan struct{}) int {
+	tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		for _, p := range h.compiles(tb) {
+			if p.pgid <= 1 || p.pgid == syscall.Getpgrp() {
+				continue // not a group of the host's own making
+			}
+			if syscall.Kill(-p.pgid, syscall.SIGSTOP) != nil {
+				continue // the compile ended meanwhile
+			}
+			tb.Cleanup(func() { _ = syscall.Kill(-p.pgid, syscall.SIGKILL) })
+			// Stopped, not ended just before the signal: a process of the
+			// group still works there, stopped.
+			for _, q := range h.compiles(tb) {
+				if q.pgid == p.pgid && q.state == 'T' {
+					return p.pgid
+				}
+			}
+		}
+		select {
+		case <-stop:
+			tb.Fatalf("no compile ran on %s before the build ended", h.addr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no compile ran on %s within a minute", h.addr)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // hostsEnv is the client environment that sends compiles to hosts, each

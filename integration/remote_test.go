@@ -128,8 +128,16 @@ func TestRemoteProjectsThroughTwoHosts(t *testing.T) {
 	}
 }
 
-// TestRemoteHostKilledMidBuild kills one of two hosts with SIGKILL while a
-// build runs: the build succeeds, with identical objects.
+// TestRemoteHostKilledMidBuild kills one of two hosts with SIGKILL while it
+// compiles a unit of a running build: the build succeeds, with objects
+// identical to a plain build's, the unit in flight on the dead host having
+// been compiled here instead. So that the host dies in the middle of a
+// compile, not between two, the test waits for a compile to start on it and
+// stops that compile's processes (SIGSTOP) until the kill. Before the kill
+// the host's own load shows the compile running and the build is still
+// going; after it, the host has left that compile's job directory (a
+// compile removes its own when it ends), the build went on to compile more,
+// and the client counts a fallback from that host.
 func TestRemoteHostKilledMidBuild(t *testing.T) {
 	t.Parallel()
 	h1, h2 := startHost(t, "127.0.0.2", 1), startHost(t, "127.0.0.3", 1)
@@ -140,17 +148,56 @@ func TestRemoteHostKilledMidBuild(t *testing.T) {
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(60 * time.Second)
-	for b.d.pid() == 0 || b.d.stats(t)["remote"] < 2 {
-		require.True(t, time.Now().Before(deadline), "no remote compile within a minute")
-		time.Sleep(20 * time.Millisecond)
+	built := make(chan struct{})
+	var buildErr error
+	go func() { buildErr = cmd.Wait(); close(built) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // when the test failed before the build ended
+		<-built
+	})
+
+	// Some way into the build, the next compile on h1 is held.
+	for deadline := time.Now().Add(time.Minute); countObjects(t, b.viaDcc, b.p.objects) < 4; time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-built:
+			require.FailNow(t, "the build ended before it wrote 4 objects", "%s", out)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the build wrote less than 4 objects in a minute")
 	}
+	frozen := h1.freezeCompile(t, built)
+	load := h1.load(t)
+	assert.GreaterOrEqual(t, load.Running, 1, "the host's load shows the compile in flight: %+v", load)
+	select {
+	case <-built:
+		t.Errorf("the build ended before the host was killed:\n%s", out)
+	default:
+	}
+	objectsAtKill := countObjects(t, b.viaDcc, b.p.objects)
 	h1.kill(syscall.SIGKILL)
-	require.NoError(t, cmd.Wait(), "the build fails when a host dies:\n%s", out)
+	require.NoError(t, syscall.Kill(-frozen, syscall.SIGKILL), "the host's stopped compile")
+	assert.NotEmpty(t, h1.leftJobs(t), "the host died inside a compile, leaving its job directory")
+
+	<-built
+	require.NoError(t, buildErr, "the build fails when a host dies:\n%s", out)
 	st := b.d.stats(t)
-	t.Logf("after the kill: %v", st)
+	hosts := hostCounts(t, b.d)
+	t.Logf("after the kill: %v; per host %v; %d objects at the kill", st, hosts, objectsAtKill)
 	assert.Zero(t, st["errors"])
+	assert.Positive(t, st["fallbacks"], "the unit in flight on the dead host was compiled here; daemon.log:\n%s", b.d.logTail(20))
+	fellBack := 0
+	for _, line := range strings.Split(b.d.logTail(1000), "\n") {
+		if strings.Contains(line, "failed: compiling here") && strings.Contains(line, "host="+h1.addr) {
+			fellBack++
+		}
+	}
+	assert.Positive(t, fellBack, "the daemon's log says a unit sent to %s was compiled here", h1.addr)
+	assert.Greater(t, countObjects(t, b.viaDcc, b.p.objects), objectsAtKill, "the build went on after the kill")
 	b.checkIdentical(t)
+	for deadline := time.Now().Add(10 * time.Second); len(h1.compiles(t)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Empty(t, h1.compiles(t), "the dead host's compile is gone")
 }
 
 // TestRemoteSilentAndRefusingHosts: a host that accepts TCP but never
