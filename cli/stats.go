@@ -20,8 +20,9 @@ func statsCommand() command {
 	return command{
 		name: "stats", usage: "[--json] [--zero]",
 		summary: "Show the cache statistics (or zero them)",
-		details: `Shows hits (direct and preprocessed), misses, uncacheable compiles, commands run
-unchanged, errors, and the cache's size and entry count, like ccache -s.
+		details: `Shows hits (direct and preprocessed), misses (and why: new source, changed
+header, ...), uncacheable compiles, commands run unchanged, errors, and the
+cache's size and entry count, like ccache -s.
 --json prints one JSON object with the same figures; --zero zeroes the counters
 and leaves the cache alone. Starts the daemon if it is not running.`,
 		run: func(e env, args []string) error {
@@ -63,19 +64,28 @@ and leaves the cache alone. Starts the daemon if it is not running.`,
 	}
 }
 
-// writeStatsJSON prints the report as one flat JSON object: every counter by
-// name, then cache_size, max_size, entries and stats_since.
+// writeStatsJSON prints the report as one JSON object: every counter by
+// name, the compiles per host as remote_hosts and the misses by reason as
+// misses_by_reason, then cache_size, max_size, entries and stats_since.
 func writeStatsJSON(w io.Writer, r daemon.StatsReport) error {
 	out := map[string]any{}
 	hosts := map[string]int64{}
+	reasons := map[string]int64{}
+	for _, reason := range cache.MissReasons {
+		reasons[reason] = 0
+	}
 	for name, v := range r.Counters {
 		if host, ok := strings.CutPrefix(name, cache.StatHostPrefix); ok {
 			hosts[host] = v
 			continue
 		}
+		if reason, ok := strings.CutPrefix(name, cache.StatMissPrefix); ok {
+			reasons[reason] = v
+			continue
+		}
 		out[name] = v
 	}
-	out["remote_hosts"] = hosts
+	out["remote_hosts"], out["misses_by_reason"] = hosts, reasons
 	out["cache_size"], out["max_size"], out["entries"], out["stats_since"] = r.CacheSize, r.MaxSize, r.Entries, r.StatsSince
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -94,6 +104,9 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 	fmt.Fprintf(w, "    Direct:         %s\n", ratio(c[cache.StatDirectHits], hits))
 	fmt.Fprintf(w, "    Preprocessed:   %s\n", ratio(c[cache.StatPreprocessedHits], hits))
 	fmt.Fprintf(w, "  Misses:           %s\n", ratio(c[cache.StatMisses], cacheable))
+	if by := missesByReason(c); by != "" {
+		fmt.Fprintf(w, "    By reason:      %s\n", by)
+	}
 	fmt.Fprintf(w, "Uncacheable calls:  %s\n", ratio(c[cache.StatUncacheable], calls))
 	fmt.Fprintf(w, "Run unchanged:      %s\n", ratio(c[cache.StatLocal], calls))
 	fmt.Fprintf(w, "Errors:             %d\n", c[cache.StatErrors])
@@ -113,6 +126,25 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 	}
 	fmt.Fprintf(w, "Cache size:         %s / %s (%.1f%%), %d entries\n",
 		config.FormatSize(r.CacheSize), config.FormatSize(r.MaxSize), pct, r.Entries)
+}
+
+// missesByReason lists the misses by reason, "new source 12, changed header
+// 3, ...", in the order of cache.MissReasons and leaving out reasons with
+// none; misses counted before the reasons were (an older daemon's) show as
+// "unrecorded". No misses: "".
+func missesByReason(c map[string]int64) string {
+	var parts []string
+	var sum int64
+	for _, reason := range cache.MissReasons {
+		if n := c[cache.StatMissPrefix+reason]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(reason, "_", " "), n))
+			sum += n
+		}
+	}
+	if rest := c[cache.StatMisses] - sum; rest > 0 {
+		parts = append(parts, fmt.Sprintf("unrecorded %d", rest))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ratio formats "n / of (p%)".
