@@ -36,6 +36,7 @@ func classifyGCC(a *Analysis, name CompilerName, cmd Command) {
 		return
 	}
 	a.Outputs = s.outputFiles(a.Source)
+	a.ReadFiles = s.readInputs(a.Outputs.Object)
 	a.PreprocessorArgs, a.CodegenArgs, a.DependencyArgs = s.pp, s.codegen, s.deps
 	a.RecordsWorkingDir = s.recordsWorkingDir(cmd.Dir)
 	a.Action, a.Reason = ActionRemote, fmt.Sprintf("compiles %s source %s to %s", a.Language, a.Source, a.Outputs.Object)
@@ -178,10 +179,16 @@ func (s *gccScan) commands(a *Analysis, cmd Command, lang gccLanguage) {
 		if s.md && !s.hasMF {
 			pre = append(pre, "-MF", a.Outputs.Deps)
 		}
-		// gcc's -Wp,-MD,file names the target after the source, which the
-		// preprocessing step sees too; every other form names the object.
-		if (s.md || (s.wpMD && s.fam == FamilyClang)) && !s.hasTarget {
+		// Every form names the target after the object but gcc's
+		// -Wp,-MD,file, which names it after the source (its base name,
+		// the suffix replaced by .o, quoted as -MQ quotes). The step names
+		// it explicitly, so that the target is known.
+		switch {
+		case s.hasTarget:
+		case s.md || (s.wpMD && s.fam == FamilyClang):
 			pre = append(pre, "-MQ", a.Outputs.Object)
+		case s.wpMD:
+			pre = append(pre, "-MQ", gccReplaceExt(gccBase(a.Source), ".o", true))
 		}
 		pre = append(pre, "-E")
 		if s.inputs[0].lang != "" {

@@ -92,6 +92,10 @@ type gccScan struct {
 	arches                             int
 	includes                           []string
 
+	// Files read besides sources and headers (classify_gcc_reads.go).
+	readFiles, profileDirs []string
+	profileUse             bool
+
 	// Options passed through one at a time keep their state across pairs.
 	xclang, xasm, xcpp *gccSub
 }
@@ -215,6 +219,7 @@ func (s *gccScan) note(row gccRow, val string) gccCategory {
 	default:
 		s.noteDebug(row, val)
 		s.noteAux(row, val)
+		s.noteReads(row, val)
 	}
 	return cat
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -230,7 +231,7 @@ func TestClassifyGCC(t *testing.T) {
 		// The kernel's -Wp,-MD,file form: gcc names the target after the source,
 		// which the preprocessing step sees too (ccache argprocessing).
 		{line: "gcc -Wp,-MD,out/.a.o.d -c a.c -o out/a.o", action: ActionRemote, lang: "c", source: "a.c", out: Outputs{Object: "out/a.o", Deps: "out/.a.o.d"},
-			pre: "gcc -Wp,-MD,out/.a.o.d -E a.c", deps: "-Wp,-MD,out/.a.o.d", pp: "-"},
+			pre: "gcc -Wp,-MD,out/.a.o.d -MQ a.o -E a.c", deps: "-Wp,-MD,out/.a.o.d", pp: "-"},
 		{line: "gcc -Wp,-MMD,dep.d -c a.c", action: ActionRemote, lang: "c", source: "a.c", out: Outputs{Object: "a.o", Deps: "dep.d"}},
 		// clang rewrites -Wp,-MD,file to -MD -MF file: the target is the object.
 		{line: "clang -Wp,-MD,dep.d -c a.c -o out/a.o", action: ActionRemote, lang: "c", source: "a.c", out: Outputs{Object: "out/a.o", Deps: "dep.d"},
@@ -298,13 +299,14 @@ func TestClassifyGCC(t *testing.T) {
 		{line: "gcc -O2 -march=native -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "-march=native"},
 		{line: "gcc -mtune=native -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "-mtune=native"},
 		{line: "clang -mcpu=native -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "-mcpu=native"},
-		{line: "gcc -fplugin=./p.so -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "plugin"},
-		{line: "gcc -fplugin=./p.so -fplugin-arg-p-key=v -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "plugin"},
+		// A plugin is code that can read any file: not cached (ccache hashes
+		// the plugin, which cannot see what it reads).
+		{line: "gcc -fplugin=./p.so -c a.c", action: ActionLocal, lang: "c", source: "a.c", reason: "plugin"},
+		{line: "gcc -fplugin=./p.so -fplugin-arg-p-key=v -c a.c", action: ActionLocal, lang: "c", source: "a.c", reason: "plugin"},
 		// icecream: -Xclang -load names a plugin file.
-		{line: "clang -Xclang -load -Xclang p.so -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"},
-			reason: "-Xclang -load", cg: "-Xclang -load -Xclang p.so"},
-		{line: "clang -Xclang -add-plugin -Xclang check -Xclang -plugin-arg-check -Xclang v -c a.c", action: ActionCache, lang: "c", source: "a.c",
-			out: Outputs{Object: "a.o"}, reason: "-Xclang -add-plugin"},
+		{line: "clang -Xclang -load -Xclang p.so -c a.c", action: ActionLocal, lang: "c", source: "a.c", reason: "-Xclang -load"},
+		{line: "clang -Xclang -add-plugin -Xclang check -Xclang -plugin-arg-check -Xclang v -c a.c", action: ActionLocal, lang: "c", source: "a.c",
+			reason: "-Xclang -add-plugin"},
 		{line: "gcc -fprofile-use -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "-fprofile-use"},
 		{line: "gcc -fprofile-use=prof/ -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, reason: "-fprofile-use"},
 		{line: "gcc -fprofile-generate -c a.c", action: ActionCache, lang: "c", source: "a.c", out: Outputs{Object: "a.o"}, wd: true, reason: "-fprofile-generate"},
@@ -551,5 +553,46 @@ func gccCheckList(t *testing.T, what, want string, got []string, dir string) {
 		require.Empty(t, got, what)
 	default:
 		require.Equal(t, strings.Fields(strings.ReplaceAll(want, "{dir}", dir)), got, what)
+	}
+}
+
+// TestClassifyReadFiles checks the files each option makes the compiler read
+// besides sources and headers (Analysis.ReadFiles): their content enters the
+// cache key, so each must be named exactly as the compiler looks for it.
+func TestClassifyReadFiles(t *testing.T) {
+	cases := []struct {
+		line  string
+		files []string
+	}{
+		{"gcc -O2 -c a.c", nil},
+		// gcc: the .gcda named after the object (gcc manual, -fprofile-use).
+		{"gcc -O2 -fprofile-use -c p.c -o p.o", []string{"p.gcda"}},
+		{"gcc -O2 -fprofile-use -c sub/p.c -o out/p.o", []string{"out/p.gcda"}},
+		{"gcc -O2 -fprofile-use -c p.c", []string{"p.gcda"}},
+		{"gcc -fbranch-probabilities -c p.c -o q.o", []string{"q.gcda"}},
+		// With a directory, a mangled name inside it: the whole directory.
+		{"gcc -fprofile-use=prof -c p.c -o p.o", []string{"prof", "p.gcda"}},
+		{"gcc -fprofile-use -fprofile-dir=pd -c p.c -o p.o", []string{"pd", "p.gcda"}},
+		{"gcc -fprofile-dir=pd -fprofile-generate -c p.c -o p.o", nil},
+		{"gcc -fauto-profile -c p.c", []string{"fbdata.afdo"}},
+		{"gcc -fauto-profile=x.afdo -c p.c", []string{"x.afdo"}},
+		// clang: one indexed profile, default.profdata without a value.
+		{"clang -fprofile-use -c p.c", []string{"default.profdata"}},
+		{"clang -fprofile-use=x.profdata -c p.c", []string{"x.profdata"}},
+		{"clang -fprofile-instr-use -c p.c", []string{"default.profdata"}},
+		{"clang -fprofile-instr-use=pd -c p.c", []string{"pd"}},
+		{"clang -fprofile-sample-use=s.prof -c p.c", []string{"s.prof"}},
+		{"clang -fprofile-list=l.txt -fprofile-remapping-file=r.txt -c p.c", []string{"l.txt", "r.txt"}},
+		{"clang -fsanitize=address -fsanitize-ignorelist=i.txt -fsanitize-blacklist=b.txt -c p.c", []string{"i.txt", "b.txt"}},
+		{"clang -fsanitize-system-ignorelist=s.txt -fsanitize-coverage-allowlist=a.txt -fsanitize-coverage-ignorelist=c.txt -c p.c",
+			[]string{"s.txt", "a.txt", "c.txt"}},
+	}
+	for _, c := range cases {
+		t.Run(c.line, func(t *testing.T) {
+			args := strings.Fields(c.line)
+			a := Classify(Command{Compiler: args[0], Args: args[1:], Dir: t.TempDir()})
+			require.True(t, a.Cacheable(), "%s: %s", a.Action, a.Reason)
+			assert.Equal(t, c.files, a.ReadFiles)
+		})
 	}
 }

@@ -93,6 +93,14 @@ const (
 	// gccRoleTakesNext: the option consumes the next argument even when the
 	// row matched as a prefix (clang's -plugin-arg-NAME ARG).
 	gccRoleTakesNext
+	// gccRoleReadsFile: the option's value (or, without one, a default name)
+	// is a file or directory the compiler reads (classify_gcc_reads.go).
+	gccRoleReadsFile
+	// gccRoleProfileUse: gcc's -fprofile-use[=dir] and -fbranch-probabilities,
+	// which read the object's .gcda profile; clang's -fprofile-use[=path].
+	gccRoleProfileUse
+	// gccRoleProfileDir: -fprofile-dir=dir, where profile feedback is read.
+	gccRoleProfileDir
 )
 
 // gccRow is one row of a gcc-style option table.
@@ -129,7 +137,7 @@ const (
 	reasonPCH       = "uses or builds a precompiled header"
 	reasonModules   = "uses compiler modules, which read and write a module cache"
 	reasonNative    = "tunes code for this machine's processor"
-	reasonPlugin    = "loads a compiler plugin from this machine"
+	reasonPlugin    = "loads a compiler plugin, which can read any file: run unchanged"
 	reasonProfile   = "reads or writes profile data on this machine"
 	reasonCoverage  = "coverage notes and data paths depend on this machine's directories"
 	reasonReadsFile = "reads a file during compilation that preprocessing does not capture"
@@ -422,19 +430,19 @@ var gccRows = []gccRow{
 	{name: "-fcs-profile-generate", flags: gCat | gHere, role: gccRoleProfileArcs, reason: "-fcs-profile-generate: " + reasonProfile, only: FamilyClang},
 	{name: "-fprofile-instr-generate", flags: gCat | gHere, role: gccRoleProfileArcs, reason: "-fprofile-instr-generate: " + reasonProfile, only: FamilyClang},
 	{name: "-fno-profile-instr-generate", only: FamilyClang},
-	{name: "-fprofile-use", flags: gCat | gHere, reason: "-fprofile-use: " + reasonProfile},
-	{name: "-fprofile-instr-use", flags: gCat | gHere, reason: "-fprofile-instr-use: " + reasonProfile, only: FamilyClang},
+	{name: "-fprofile-use", flags: gCat | gHere, role: gccRoleProfileUse, reason: "-fprofile-use: " + reasonProfile},
+	{name: "-fprofile-instr-use", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fprofile-instr-use: " + reasonProfile, only: FamilyClang},
 	{name: "-fno-profile-instr-use", only: FamilyClang},
-	{name: "-fprofile-sample-use=", flags: gCat | gHere, reason: "-fprofile-sample-use: " + reasonProfile, only: FamilyClang},
-	{name: "-fauto-profile", flags: gCat | gHere, reason: "-fauto-profile: " + reasonProfile},
-	{name: "-fbranch-probabilities", flags: gHere, reason: "-fbranch-probabilities: " + reasonProfile, only: FamilyGCC},
-	{name: "-fprofile-dir=", flags: gCat | gHere, reason: "-fprofile-dir: " + reasonProfile},
+	{name: "-fprofile-sample-use=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fprofile-sample-use: " + reasonProfile, only: FamilyClang},
+	{name: "-fauto-profile", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fauto-profile: " + reasonProfile},
+	{name: "-fbranch-probabilities", flags: gHere, role: gccRoleProfileUse, reason: "-fbranch-probabilities: " + reasonProfile, only: FamilyGCC},
+	{name: "-fprofile-dir=", flags: gCat | gHere, role: gccRoleProfileDir, reason: "-fprofile-dir: " + reasonProfile},
 	{name: "-fprofile-prefix-path=", flags: gCat | gHere, reason: "-fprofile-prefix-path: " + reasonProfile, only: FamilyGCC},
 	{name: "-fprofile-prefix-map=", flags: gCat | gHere, reason: "-fprofile-prefix-map: " + reasonProfile, only: FamilyGCC},
 	{name: "-fprofile-exclude-files=", flags: gCat | gHere, reason: "-fprofile-exclude-files: " + reasonProfile},
 	{name: "-fprofile-filter-files=", flags: gCat | gHere, reason: "-fprofile-filter-files: " + reasonProfile},
-	{name: "-fprofile-list=", flags: gCat | gHere, reason: "-fprofile-list: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fprofile-remapping-file=", flags: gCat | gHere, reason: "-fprofile-remapping-file: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fprofile-list=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fprofile-list: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fprofile-remapping-file=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fprofile-remapping-file: " + reasonReadsFile, only: FamilyClang},
 	{name: "-fprofile-update=", flags: gCat},
 	{name: "-fprofile-correction"},
 	{name: "-fprofile-values"},
@@ -446,14 +454,14 @@ var gccRows = []gccRow{
 	{name: "-fstack-usage", role: gccRoleStackUsage},
 	{name: "-fsanitize=", flags: gCat | gHere, reason: "-fsanitize: sanitizer instrumentation " + reasonColumns},
 	{name: "-fno-sanitize=", flags: gCat},
-	{name: "-fsanitize-blacklist=", flags: gCat | gHere, reason: "-fsanitize-blacklist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-ignorelist=", flags: gCat | gHere, reason: "-fsanitize-ignorelist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-system-blacklist=", flags: gCat | gHere, reason: "-fsanitize-system-blacklist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-system-ignorelist=", flags: gCat | gHere, reason: "-fsanitize-system-ignorelist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-coverage-allowlist=", flags: gCat | gHere, reason: "-fsanitize-coverage-allowlist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-coverage-whitelist=", flags: gCat | gHere, reason: "-fsanitize-coverage-whitelist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-coverage-ignorelist=", flags: gCat | gHere, reason: "-fsanitize-coverage-ignorelist: " + reasonReadsFile, only: FamilyClang},
-	{name: "-fsanitize-coverage-blacklist=", flags: gCat | gHere, reason: "-fsanitize-coverage-blacklist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-blacklist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-blacklist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-ignorelist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-ignorelist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-system-blacklist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-system-blacklist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-system-ignorelist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-system-ignorelist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-coverage-allowlist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-coverage-allowlist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-coverage-whitelist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-coverage-whitelist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-coverage-ignorelist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-coverage-ignorelist: " + reasonReadsFile, only: FamilyClang},
+	{name: "-fsanitize-coverage-blacklist=", flags: gCat | gHere, role: gccRoleReadsFile, reason: "-fsanitize-coverage-blacklist: " + reasonReadsFile, only: FamilyClang},
 	{name: "-fno-sanitize-ignorelist", only: FamilyClang},
 	{name: "-fno-sanitize-blacklist", only: FamilyClang},
 	{name: "-fsanitize-coverage=", flags: gCat},
@@ -483,9 +491,9 @@ var gccRows = []gccRow{
 	{name: "-fno-xray-", flags: gCat, only: FamilyClang},
 	{name: "-finstrument-functions-exclude-file-list=", flags: gCat, only: FamilyGCC},
 	{name: "-finstrument-functions-exclude-function-list=", flags: gCat, only: FamilyGCC},
-	{name: "-fplugin=", flags: gCat | gPath | gHere, reason: "-fplugin: " + reasonPlugin},
-	{name: "-fplugin-arg-", flags: gCat | gHere, reason: "-fplugin-arg: " + reasonPlugin},
-	{name: "-fpass-plugin=", flags: gCat | gPath | gHere, reason: "-fpass-plugin: " + reasonPlugin, only: FamilyClang},
+	{name: "-fplugin=", flags: gCat | gPath | gLocal, reason: "-fplugin: " + reasonPlugin},
+	{name: "-fplugin-arg-", flags: gCat | gLocal, reason: "-fplugin-arg: " + reasonPlugin},
+	{name: "-fpass-plugin=", flags: gCat | gPath | gLocal, reason: "-fpass-plugin: " + reasonPlugin, only: FamilyClang},
 
 	// Options that write extra files or reports (ccache: too hard; icecream: -fdump*).
 	{name: "-fdump-", flags: gCat | gLocal, reason: "-fdump-*: " + reasonDumps},
@@ -867,10 +875,10 @@ var gccCPPTable *gccOptionTable // built by buildGCCTables
 // gccXclangRows describe the options dcc accepts after -Xclang (arguments for
 // clang's compiler proper); anything else after -Xclang runs unchanged.
 var gccXclangRows = []gccRow{
-	{name: "-load", flags: gSep | gPath | gHere, reason: "-Xclang -load: " + reasonPlugin},
-	{name: "-add-plugin", flags: gSep | gHere, reason: "-Xclang -add-plugin: " + reasonPlugin},
-	{name: "-plugin", flags: gSep | gHere, reason: "-Xclang -plugin: " + reasonPlugin},
-	{name: "-plugin-arg-", flags: gCat | gSep | gHere, role: gccRoleTakesNext, reason: "-Xclang -plugin-arg: " + reasonPlugin},
+	{name: "-load", flags: gSep | gPath | gLocal, reason: "-Xclang -load: " + reasonPlugin},
+	{name: "-add-plugin", flags: gSep | gLocal, reason: "-Xclang -add-plugin: " + reasonPlugin},
+	{name: "-plugin", flags: gSep | gLocal, reason: "-Xclang -plugin: " + reasonPlugin},
+	{name: "-plugin-arg-", flags: gCat | gSep | gLocal, role: gccRoleTakesNext, reason: "-Xclang -plugin-arg: " + reasonPlugin},
 	{name: "-emit-pch", flags: gLocal, reason: "-Xclang -emit-pch: " + reasonPCH},
 	{name: "-include-pch", flags: gSep | gLocal, reason: "-Xclang -include-pch: " + reasonPCH},
 	{name: "-fno-validate-pch", flags: gLocal, reason: "-Xclang -fno-validate-pch: " + reasonPCH},

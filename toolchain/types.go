@@ -115,6 +115,13 @@ type Analysis struct {
 	// because preprocessing moves the source lines and columns that debug
 	// information records.
 	RemoteFromSources bool `json:"remote_from_sources,omitempty"`
+	// ReadFiles are the files and directories, other than the source and
+	// the headers the preprocessor reports, that the compile reads as
+	// options name them: profile data (-fprofile-use, with or without a
+	// path; the .gcda named after the object), sample profiles, profile and
+	// sanitizer lists. Their content, or their absence, is part of every
+	// cache key of the compile.
+	ReadFiles []string `json:"read_files,omitempty"`
 }
 
 // Cacheable reports whether the command's result may be taken from a cache.
