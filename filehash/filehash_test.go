@@ -288,3 +288,33 @@ func BenchmarkHash(b *testing.B) {
 		})
 	}
 }
+
+func TestAssemblerReadsAndProbes(t *testing.T) {
+	cases := []struct {
+		text        string
+		asm, probes bool
+	}{
+		{`__asm__(".incbin \"data.bin\"");`, true, false},
+		{`asm(".INCBIN \"x\"");`, true, false},
+		{"\t.include \"macros.s\"\n", true, false},
+		{".IncBin", true, false},
+		{`int x = s.IncludeLoc; // .incbinary`, false, false},
+		{`#include <stdio.h>`, false, false},
+		{`#if __has_include("opt.h")`, false, true},
+		{`#if __has_include_next(<x.h>)`, false, true},
+		{`plain text`, false, false},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.asm, HasAssemblerReads([]byte(c.text)), c.text)
+		assert.Equal(t, c.probes, HasIncludeProbes([]byte(c.text)), c.text)
+	}
+	// Found across the boundary between two reads.
+	for _, pattern := range []string{".incbin ", "__has_include("} {
+		for cut := 1; cut < len(pattern); cut++ {
+			data := append(bytes.Repeat([]byte{'x'}, chunkSize-cut), pattern...)
+			info, err := hashReader(bytes.NewReader(data))
+			require.NoError(t, err)
+			assert.True(t, info.AssemblerReads || info.Probes, "%q cut at %d", pattern, cut)
+		}
+	}
+}
