@@ -403,9 +403,10 @@ func cleanCommand() command {
 		name: "clean", usage: "--remote",
 		summary: "Remove this project's entries from every compile host's caches",
 		details: `--remote cleans this project's namespace on every configured host: the shared
-cache entries and compile results stored for it. The project is the nearest
-directory above the working directory holding .git (else the working
-directory itself), named after it and a hash of its path. Prints what each
+cache entries and compile results stored for it. The project is $DCC_PROJECT when
+set, else the base name of the nearest directory above the working directory
+holding .git (else of the working directory itself); the name holds no path,
+so every checkout of one project shares it. Prints what each
 host removed; exits with status 1 if a host could not be cleaned. The local
 cache is emptied by dcc clear.`,
 		run: func(e env, args []string) error {
