@@ -160,6 +160,11 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 		// manifest, so the next one preprocesses instead of compiling.
 		j.markPreprocessorMode(directKey, included)
 	}
+	if why != "" && j.assemblerReads {
+		j.count(cache.StatUncacheable)
+		res.Reason = "not cached: " + why
+		return res, nil
+	}
 	if why != "" {
 		// The outputs are in place; the compile just is not recorded.
 		j.count(cache.StatMisses)
@@ -209,6 +214,9 @@ func (j *job) dependedFiles(deps dependencyList) (included []cache.FileDigest, t
 			return nil, false, fmt.Sprintf("hash %s: %v", f, err)
 		case j.changedTooRecently(info):
 			return nil, false, f + " changed while the compile ran"
+		case info.AssemblerReads:
+			j.assemblerReads = true
+			return nil, false, f + " " + errAssemblerReads.Error()
 		case info.TimeMacros:
 			timeMacros = true
 			why = f + " uses __DATE__, __TIME__ or __TIMESTAMP__"

@@ -17,9 +17,14 @@ import (
 // raceMargin is how close to the compile's start a file's change may be before
 // dcc keeps it out of a manifest. A file changed after the preprocessor read it
 // would be recorded with content the object was not built from; Linux stamps
-// file times from a clock that lags the real time by at most one timer tick,
-// so a change after the start carries a time later than start - raceMargin.
-const raceMargin = 100 * time.Millisecond
+// file times from a clock that lags the real time by at most one timer tick
+// (10 ms at the slowest kernel timer, 100 Hz), so a change after the start
+// carries a time later than start - raceMargin. File systems that keep whole
+// seconds only (a time with no nanoseconds) get coarseRaceMargin.
+const (
+	raceMargin       = 10 * time.Millisecond
+	coarseRaceMargin = 2 * time.Second
+)
 
 // maxManifestFiles bounds the files one manifest result may list.
 const maxManifestFiles = 20000
@@ -29,7 +34,7 @@ const maxManifestFiles = 20000
 // results, and the working directory when the object records it.
 func (j *job) baseKey(kind string) *keyBuilder {
 	k := newKey(kind).str(j.id.Key()).str(string(j.a.Family)).str(j.a.Language).str(string(j.a.Action))
-	k.strs(j.a.CodegenArgs).strs(envValues(j.req.Env, keyEnv))
+	k.strs(j.a.CodegenArgs).strs(envValues(j.req.Env, keyEnv)).strs(j.readDigests)
 	if j.a.RecordsWorkingDir {
 		k.str(j.req.Dir)
 	} else {
@@ -345,7 +350,13 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 	if !ok {
 		return
 	}
-	j.addManifestResult(key, cache.ManifestResult{Files: included, Absent: absent, Result: result})
+	probes, err := j.probeCandidates(included, builtin, j.inDirs(builtin))
+	if err != nil {
+		j.s.log.Debug("not recorded for direct mode", "source", j.a.Source, "err", err)
+		return
+	}
+	files := append(slices.Clip(included), probes.files...)
+	j.addManifestResult(key, cache.ManifestResult{Files: files, Absent: append(absent, probes.absent...), Result: result})
 }
 
 // addManifestResult adds r to the manifest under key. A failure is only
@@ -367,5 +378,30 @@ func (j *job) addManifestResult(key cache.Key, r cache.ManifestResult) {
 // changedTooRecently reports whether a file, as hashed, changed within
 // raceMargin of the compile's start, or later.
 func (j *job) changedTooRecently(info filehash.Info) bool {
-	return info.Changed > j.start.Add(-raceMargin).UnixNano()
+	return info.Changed > j.start.Add(-marginFor(info)).UnixNano()
+}
+
+// marginFor is the race margin for a file's time stamps.
+func marginFor(info filehash.Info) time.Duration {
+	if info.Changed%int64(time.Second) == 0 {
+		return coarseRaceMargin
+	}
+	return raceMargin
+}
+
+// settle lets a source written just before its compile (a configure test's
+// conftest.c, a generated file) age past the race margin before the compile
+// starts, so that the result can be stored: a change after the new start is
+// then seen, and the entry is never recorded under content the compiler did
+// not read. It waits at most raceMargin, and never for a file system with
+// coarse time stamps (those compiles are just not stored).
+func (j *job) settle(src filehash.Info) {
+	margin := marginFor(src)
+	if margin != raceMargin {
+		return
+	}
+	if wait := time.Until(time.Unix(0, src.Changed).Add(margin + time.Millisecond)); wait > 0 {
+		time.Sleep(min(wait, margin+time.Millisecond))
+		j.start = time.Now()
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
+	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -71,7 +72,11 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, note *
 	j.start = time.Now()
 	res, err := j.run(ctx)
 	switch {
-	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed), errors.Is(err, errPrecompiledHeader):
+	case errors.Is(err, errNotRegularSource):
+		note.count(s, cache.StatLocal)
+		return notHandled(err.Error())
+	case errors.Is(err, errNoOutputDir), errors.Is(err, errPreprocessFailed), errors.Is(err, errPrecompiledHeader),
+		errors.Is(err, errAssemblerReads), errors.Is(err, errReadFiles):
 		note.count(s, cache.StatUncacheable)
 		return notHandled(err.Error())
 	case err != nil:
@@ -126,6 +131,12 @@ type job struct {
 	noHost bool
 	// note is what the compile's DCC_LOG line says (nil: nothing).
 	note *compileNote
+	// readDigests names and digests the files options make the compiler
+	// read besides the source and headers (readfiles.go); part of baseKey.
+	readDigests []string
+	// assemblerReads: a file the compile read names .incbin or .include
+	// (found after a depend-mode compile): the result is not stored.
+	assemblerReads bool
 }
 
 // RecacheEnv, set to a true value in a compile's environment, makes dcc
@@ -165,8 +176,17 @@ func (j *job) missReason() string {
 // compiles and stores it on a miss.
 func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	src, err := j.s.opts.Memo.Hash(resolve(j.req.Dir, j.a.Source))
-	if err != nil {
+	switch {
+	case errors.Is(err, filehash.ErrNotRegular):
+		// /dev/null, a pipe: a probe of the compiler, not a file to cache.
+		return daemon.CompileResult{}, fmt.Errorf("%s: %w", j.a.Source, errNotRegularSource)
+	case err != nil:
 		return daemon.CompileResult{}, fmt.Errorf("hash source: %w", err)
+	case src.AssemblerReads:
+		return daemon.CompileResult{}, fmt.Errorf("%s: %w", j.a.Source, errAssemblerReads)
+	}
+	if err := j.hashReadFiles(); err != nil {
+		return daemon.CompileResult{}, err
 	}
 	_, wantDeps := j.paths[kindDeps]
 	_, targetKnown := depTarget(j.a)
@@ -184,6 +204,8 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		}
 	}
 
+	// A miss: the compile runs now.
+	j.settle(src)
 	if direct && j.sourcesCandidate() {
 		if res, ok, err := j.trySources(ctx, directKey); ok || err != nil {
 			return res, err
@@ -201,6 +223,9 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	text, cppStderr, err := j.preprocess(ctx)
 	if err != nil {
 		return daemon.CompileResult{}, err
+	}
+	if filehash.HasAssemblerReads(text) {
+		return daemon.CompileResult{}, fmt.Errorf("the preprocessed text of %s: %w", j.a.Source, errAssemblerReads)
 	}
 	included := j.hashIncluded(text)
 	if pch := j.precompiledHeader(); pch != "" {
@@ -298,6 +323,15 @@ func (j *job) preprocess(ctx context.Context) (text, stderr []byte, err error) {
 	}
 	return out.stdout, out.stderr, nil
 }
+
+// errNotRegularSource: the source is not a regular file (/dev/null, a
+// pipe): the command runs unchanged.
+var errNotRegularSource = errors.New("the source is not a regular file: run unchanged")
+
+// errAssemblerReads: the source, a header or the preprocessed text names an
+// assembler directive that reads a file (.incbin, .include), which no
+// preprocessor reports: the compile is not cached (as ccache does).
+var errAssemblerReads = errors.New("names .incbin or .include, which make the assembler read a file the cache cannot see: not cached")
 
 // errPreprocessFailed: the preprocessor rejected the source.
 var errPreprocessFailed = errors.New("the compiler will report the error")
