@@ -1034,22 +1034,31 @@ func TestUnusableCacheStillCompiles(t *testing.T) {
 		{name: "not-a-directory", setup: func(t *testing.T, e *behaviourEnv) {
 			writeFiles(t, e.dir, map[string]string{"cache": "not a directory\n"})
 		}},
+		// The tmpfs cases mount their file system where only the daemon
+		// sees it, without root (tmpfsDaemon); the test fills it through the
+		// daemon's view.
 		{name: "read-only-file-system", setup: func(t *testing.T, e *behaviourEnv) {
-			mountTmpfs(t, filepath.Join(e.dir, "cache"), 16<<20, true, e.stopDaemon)
+			// As large as the writable cases' (an empty tmpfs takes no
+			// memory): only its being read-only makes it unusable.
+			tmpfsDaemon(t, e, 256<<20, true)
 		}},
 		{name: "read-only-directory", setup: func(t *testing.T, e *behaviourEnv) {
-			if os.Geteuid() == 0 {
-				t.Skip("root writes into read-only directories (read-only-file-system covers it)")
-			}
-			require.NoError(t, os.MkdirAll(filepath.Join(e.dir, "cache"), 0o500))
-			require.NoError(t, os.Chmod(filepath.Join(e.dir, "cache"), 0o500))
-			t.Cleanup(func() { _ = os.Chmod(filepath.Join(e.dir, "cache"), 0o700) })
+			cache := filepath.Join(e.dir, "cache")
+			require.NoError(t, os.Mkdir(cache, 0o500))
+			require.NoError(t, os.Chmod(cache, 0o500))
+			t.Cleanup(func() { _ = os.Chmod(cache, 0o700) })
+			// Root writes into a directory whatever its mode: run as root
+			// (CI), the daemon starts with its capabilities dropped, which
+			// leaves it what an ordinary user's daemon is to its own
+			// read-only directory, so the case runs either way.
+			pid := e.startDaemon(unprivileged(t)...)
+			require.Equal(t, "0000000000000000", capabilities(t, pid), "the daemon runs without privileges")
 		}},
 		{name: "disk-fills-up", stored: true, setup: func(t *testing.T, e *behaviourEnv) {
-			mountTmpfs(t, filepath.Join(e.dir, "cache"), 256<<20, false, e.stopDaemon)
+			tmpfsDaemon(t, e, 256<<20, false)
 		}, after: func(t *testing.T, e *behaviourEnv) {
 			// Leave less free space than dcc keeps for Badger's writes.
-			f, err := os.Create(filepath.Join(e.dir, "cache", "filler"))
+			f, err := os.Create(e.inDaemonMounts(filepath.Join(e.dir, "cache", "filler")))
 			require.NoError(t, err)
 			defer f.Close()
 			chunk := make([]byte, 1<<20)
@@ -1065,9 +1074,9 @@ func TestUnusableCacheStillCompiles(t *testing.T) {
 		// without room, with an error that says so.
 		{name: "clear-on-a-full-disk", anyHits: true,
 			setup: func(t *testing.T, e *behaviourEnv) {
-				mountTmpfs(t, filepath.Join(e.dir, "cache"), 256<<20, false, e.stopDaemon)
+				tmpfsDaemon(t, e, 256<<20, false)
 			}, after: func(t *testing.T, e *behaviourEnv) {
-				f, err := os.Create(filepath.Join(e.dir, "cache", "filler"))
+				f, err := os.Create(e.inDaemonMounts(filepath.Join(e.dir, "cache", "filler")))
 				require.NoError(t, err)
 				defer f.Close()
 				chunk := make([]byte, 1<<20)

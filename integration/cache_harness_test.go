@@ -460,25 +460,101 @@ func honoursSourceDateEpoch(t *testing.T, cc string) bool {
 	return ok
 }
 
-// mountTmpfs mounts a tmpfs of size bytes (read-only if ro) on dir, and
-// unmounts it when the test ends, after stop (the daemon holding files in
-// it) has run. It skips the test where mounting is not allowed.
-func mountTmpfs(t *testing.T, dir string, size int64, ro bool, stop func()) {
+// startDaemon starts the environment's daemon with "dcc daemon start" run
+// through prefix (a command that changes how the daemon runs: setpriv,
+// unshare; none: as the test runs) and returns its pid. The daemon keeps
+// what prefix gave it, and the test's compiles, run as usual, reach it
+// through its socket; a compile that started another daemon would not, so
+// a test relying on it checks at its end that this pid still serves.
+func (e *behaviourEnv) startDaemon(prefix ...string) int {
+	e.t.Helper()
+	argv := append(append([]string(nil), prefix...), dccBin, "daemon", "start")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), e.env...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(e.t, err, "%s: %s", strings.Join(argv, " "), out)
+	pid := e.daemonPID()
+	require.NotZero(e.t, pid, "%s: %s", strings.Join(argv, " "), out)
+	return pid
+}
+
+// inDaemonMounts is path as the daemon sees it, through its mount
+// namespace (/proc/PID/root): what the test reads and writes there lands in
+// a tmpfs that only the daemon's namespace has (see tmpfsDaemon).
+func (e *behaviourEnv) inDaemonMounts(path string) string {
+	e.t.Helper()
+	pid := e.daemonPID()
+	require.NotZero(e.t, pid, "no daemon runs")
+	return fmt.Sprintf("/proc/%d/root%s", pid, path)
+}
+
+// tmpfsDaemon starts the environment's daemon with a tmpfs of size bytes
+// (read-only if ro) on its cache directory, $DCC_DIR/cache, mounted in a
+// mount namespace of the daemon's own, inside a user namespace
+// (unshare --user --map-root-user --mount): that needs no root, only a
+// kernel that lets users make namespaces (most do), so the case runs the
+// same way as root (CI) and as anyone else, and no mount is ever left on
+// the machine, since the namespace goes when the daemon does. The test
+// reaches into the tmpfs through inDaemonMounts, and must check at its end
+// that the daemon (the pid returned) served every compile. It skips where
+// the namespaces cannot be made.
+func tmpfsDaemon(t *testing.T, e *behaviourEnv, size int64, ro bool) int {
 	t.Helper()
-	var flags uintptr
+	unshare := requireTool(t, "unshare")
+	cache := filepath.Join(e.dir, "cache")
+	require.NoError(t, os.MkdirAll(cache, 0o700))
+	opts := fmt.Sprintf("size=%d,mode=0700", size)
 	if ro {
-		flags |= syscall.MS_RDONLY
+		opts += ",ro"
 	}
-	require.NoError(t, os.MkdirAll(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", flags, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Skipf("cannot mount a tmpfs here (needs root): %v", err)
+	probe := exec.Command(unshare, "--user", "--map-root-user", "--mount", "true")
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("cannot make a user and mount namespace here for a tmpfs of the daemon's own: %v: %s", err, out)
 	}
-	t.Cleanup(func() {
-		stop()
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
+	pid := e.startDaemon(unshare, "--user", "--map-root-user", "--mount",
+		"sh", "-c", `mount -t tmpfs -o "$0" tmpfs "$1" && shift && exec "$@"`, opts, cache)
+	mounts := readFile(t, fmt.Sprintf("/proc/%d/mountinfo", pid))
+	require.Contains(t, string(mounts), " "+cache+" ", "the daemon sees the tmpfs on its cache directory")
+	return pid
+}
+
+// bypassesPermissions reports whether this process writes into a directory
+// whose mode forbids it, as root does (CAP_DAC_OVERRIDE), by trying.
+func bypassesPermissions(t *testing.T) bool {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "read-only")
+	require.NoError(t, os.Mkdir(dir, 0o500))
+	require.NoError(t, os.Chmod(dir, 0o500))
+	defer os.Chmod(dir, 0o700)
+	err := os.WriteFile(filepath.Join(dir, "probe"), nil, 0o600)
+	return err == nil
+}
+
+// unprivileged is the prefix (for startDaemon) that runs a program without
+// the privileges that let root ignore file permissions: where this process
+// has them, setpriv with every capability dropped (bounding, inheritable
+// and ambient sets, so that none comes back when the program is executed,
+// root or not), which leaves a program running as root what an ordinary
+// user is to files of their own; elsewhere nothing.
+func unprivileged(t *testing.T) []string {
+	t.Helper()
+	if !bypassesPermissions(t) {
+		return nil
+	}
+	return []string{requireTool(t, "setpriv"), "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all"}
+}
+
+// capabilities returns the effective capabilities of process pid, in hex
+// as /proc/PID/status shows them.
+func capabilities(t *testing.T, pid int) string {
+	t.Helper()
+	for _, line := range strings.Split(string(readFile(t, fmt.Sprintf("/proc/%d/status", pid))), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			return strings.TrimSpace(v)
 		}
-	})
+	}
+	t.Fatalf("no CapEff in /proc/%d/status", pid)
+	return ""
 }
 
 // damageValueLog changes one byte in each of the cache's Badger value-log
