@@ -440,24 +440,120 @@ func leftoverTemps(t *testing.T, dir string) []string {
 	return out
 }
 
-// sdeSupport remembers, per compiler, whether it honours SOURCE_DATE_EPOCH.
-var sdeSupport sync.Map
+// sdeShimSource is a library that, preloaded (LD_PRELOAD), makes a compiler
+// that ignores SOURCE_DATE_EPOCH expand __DATE__ and __TIME__ from it, as gcc
+// and clang from version 16 do. clang 14 (Debian 12's) computes them from
+// time() and localtime() (clang/lib/Lex/PPMacroExpansion.cpp); with
+// SOURCE_DATE_EPOCH set, the library's time() returns it and its
+// localtime() is gmtime(), which is what clang 16 does with the variable.
+// Without the variable both behave as the C library's.
+const sdeShimSource = `#include <stdlib.h>
+#include <time.h>
 
-// honoursSourceDateEpoch reports whether compiler cc expands __DATE__ and
-// __TIME__ from SOURCE_DATE_EPOCH (gcc does; clang only from version 16).
-func honoursSourceDateEpoch(t *testing.T, cc string) bool {
-	t.Helper()
-	if v, ok := sdeSupport.Load(cc); ok {
-		return v.(bool)
+static int epoch(time_t *t) {
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+	if (s == NULL || *s == '\0')
+		return 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return 0;
+	*t = (time_t)v;
+	return 1;
+}
+
+time_t time(time_t *out) {
+	time_t t;
+	struct timespec ts;
+	if (!epoch(&t)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = ts.tv_sec;
 	}
-	cmd := exec.Command(cc, "-E", "-x", "c", "-")
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0")
-	cmd.Stdin = strings.NewReader("__TIME__ __DATE__\n")
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	ok := bytes.Contains(out, []byte(`"00:00:00" "Jan  1 1970"`))
-	sdeSupport.Store(cc, ok)
-	return ok
+	if (out != NULL)
+		*out = t;
+	return t;
+}
+
+struct tm *localtime(const time_t *t) {
+	static struct tm tm;
+	time_t e;
+	if (epoch(&e))
+		return gmtime_r(t, &tm);
+	return localtime_r(t, &tm);
+}
+`
+
+// sdeShim is sdeShimSource built once per run, next to dcc.
+var sdeShim struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// sdeEnv remembers, per compiler, what sourceDateEpochEnv found.
+var sdeEnv sync.Map
+
+// sdeResult is what sourceDateEpochEnv found for one compiler.
+type sdeResult struct {
+	env []string
+	ok  bool
+	why string
+}
+
+// sourceDateEpochEnv returns the environment compiler cc needs, besides
+// SOURCE_DATE_EPOCH itself, for __DATE__ and __TIME__ to expand to the time
+// that variable gives: nothing for a compiler that reads it (gcc; clang from
+// version 16), and for one that does not (clang 14) sdeShimSource preloaded.
+// Each is tried, by preprocessing the macros. It skips the test when neither
+// works (a compiler linked statically, say), saying why.
+func sourceDateEpochEnv(t *testing.T, cc string) []string {
+	t.Helper()
+	v, ok := sdeEnv.Load(cc)
+	if !ok {
+		v, _ = sdeEnv.LoadOrStore(cc, findSourceDateEpochEnv(t, cc))
+	}
+	r := v.(sdeResult)
+	if !r.ok {
+		t.Skipf("%s cannot take __DATE__ and __TIME__ from SOURCE_DATE_EPOCH: %s", cc, r.why)
+	}
+	return r.env
+}
+
+// findSourceDateEpochEnv tries cc as it is, then with the shim preloaded.
+func findSourceDateEpochEnv(t *testing.T, cc string) sdeResult {
+	t.Helper()
+	expands := func(env []string) bool {
+		cmd := exec.Command(cc, "-E", "-x", "c", "-")
+		cmd.Env = append(os.Environ(), append([]string{"SOURCE_DATE_EPOCH=0"}, env...)...)
+		cmd.Stdin = strings.NewReader("__TIME__ __DATE__\n")
+		out, err := cmd.Output()
+		require.NoError(t, err, "%s -E", cc)
+		return bytes.Contains(out, []byte(`"00:00:00" "Jan  1 1970"`))
+	}
+	if expands(nil) {
+		return sdeResult{ok: true}
+	}
+	sdeShim.once.Do(func() {
+		dir := filepath.Dir(dccBin)
+		src := filepath.Join(dir, "sde-shim.c")
+		sdeShim.path = filepath.Join(dir, "sde-shim.so")
+		if sdeShim.err = os.WriteFile(src, []byte(sdeShimSource), 0o644); sdeShim.err != nil {
+			return
+		}
+		out, err := exec.Command("gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", sdeShim.path, src).CombinedOutput()
+		if err != nil {
+			sdeShim.err = fmt.Errorf("building the shim: %v: %s", err, out)
+		}
+	})
+	if sdeShim.err != nil {
+		return sdeResult{why: sdeShim.err.Error()}
+	}
+	env := []string{"LD_PRELOAD=" + sdeShim.path}
+	if !expands(env) {
+		return sdeResult{why: "it ignores the variable, also with " + env[0]}
+	}
+	return sdeResult{env: env, ok: true}
 }
 
 // startDaemon starts the environment's daemon with "dcc daemon start" run
