@@ -11,7 +11,7 @@ sudo_cmd=()
 need=()
 for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
             ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake \
-            libtool:libtool-bin; do
+            libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 
