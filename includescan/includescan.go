@@ -68,6 +68,17 @@ type Definition struct {
 type File struct {
 	Directives  []Directive
 	Definitions []Definition
+	// SystemHeader lists the lines of the #pragma GCC system_header
+	// directives: gcc makes the rest of an included file a system header,
+	// whose own includes gcc's -MMD leaves out of the dependency file.
+	SystemHeader []int
+	// SystemHeaderElsewhere: system_header is also spelled elsewhere, as an
+	// identifier or in a string or character literal (a _Pragma operand, a
+	// macro that makes one): that pragma may take effect anywhere.
+	SystemHeaderElsewhere bool
+	// LineMarker: the file holds a GNU line marker (# 33 "name" 3), which
+	// sets or clears the system-header state of the rest of the file.
+	LineMarker bool
 }
 
 // ScanFile is Scan, except that an #include, #include_next or #import of
@@ -82,7 +93,8 @@ func ScanFile(src []byte) (*File, error) {
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	return &File{Directives: s.out, Definitions: s.defs}, nil
+	return &File{Directives: s.out, Definitions: s.defs, SystemHeader: s.sysHeader,
+		SystemHeaderElsewhere: s.sysHeaderElsewhere, LineMarker: s.lineMarker}, nil
 }
 
 var (
@@ -191,6 +203,11 @@ type scanner struct {
 
 	full bool         // ScanFile: report macro includes and definitions
 	defs []Definition // the definitions, when full
+
+	// What makes gcc take a file for a system header (see File).
+	sysHeader          []int
+	sysHeaderElsewhere bool
+	lineMarker         bool
 }
 
 // line returns the 1-based line of pos.
@@ -634,7 +651,11 @@ func (s *scanner) run() error {
 				i, bol = i+1, false
 			}
 		case cQuote:
-			i, bol = s.quoted(i+1, src[i]), false
+			j := s.quoted(i+1, src[i])
+			if s.mentions(i+1, j, sysHeaderWord) {
+				s.sysHeaderElsewhere = true
+			}
+			i, bol = j, false
 		case cHash:
 			if !bol {
 				i++
@@ -772,6 +793,9 @@ func (s *scanner) identifier(i int, bol bool) (int, error) {
 		case "R", "u8R", "uR", "UR", "LR":
 			if q, c := s.at(e); c == '"' && q < len(s.src) {
 				end := s.rawString(q)
+				if s.mentions(q, end, sysHeaderWord) {
+					s.sysHeaderElsewhere = true
+				}
 				if s.inDirective {
 					// gcc ends a raw string literal at the end of a
 					// directive line (with an error), clang does not.
@@ -785,6 +809,10 @@ func (s *scanner) identifier(i int, bol bool) (int, error) {
 	case 'd':
 		if string(id) == "defined" {
 			s.definedEnd = e
+		}
+	case 's':
+		if string(id) == sysHeaderWord {
+			s.sysHeaderElsewhere = true
 		}
 	case 'G':
 		if string(id) == "GCC" {
@@ -948,6 +976,9 @@ func (s *scanner) rawString(q int) int {
 // name may follow at p; it returns where to go on lexing code.
 func (s *scanner) directive(start, p int) (int, error) {
 	q := s.skipSpace(p)
+	if q < len(s.src) && s.src[q] >= '0' && s.src[q] <= '9' {
+		s.lineMarker = true // # 33 "name" flags
+	}
 	e, id := s.identAt(q)
 	if id == nil {
 		return q, nil
@@ -962,7 +993,7 @@ func (s *scanner) directive(start, p int) (int, error) {
 	case "include_next":
 		return s.includeOperand(start, e, "include_next", true)
 	case "pragma":
-		return e, s.pragma(start, e)
+		return s.pragma(start, e)
 	case "embed":
 		return 0, s.errorf(start, ErrUnsupported, "#embed")
 	case "define", "undef", "ifdef", "ifndef", "elifdef", "elifndef":
@@ -999,8 +1030,9 @@ func (s *scanner) includeOperand(start, e int, directive string, next bool) (int
 	return 0, s.errorf(start, ErrComputed, "#%s followed by %s", directive, s.snippet(p))
 }
 
-// pragma refuses the pragmas, after #pragma ending at e, that read files.
-func (s *scanner) pragma(start, e int) error {
+// pragma refuses the pragmas, after #pragma ending at e, that read files,
+// notes #pragma GCC system_header, and returns where to go on lexing.
+func (s *scanner) pragma(start, e int) (int, error) {
 	f, id := s.identAt(s.skipSpace(e))
 	var first string
 	switch string(id) {
@@ -1009,16 +1041,45 @@ func (s *scanner) pragma(start, e int) error {
 	case "clang":
 		first = "clang"
 	case "include_alias":
-		return s.errorf(start, ErrUnsupported, "#pragma include_alias")
+		return 0, s.errorf(start, ErrUnsupported, "#pragma include_alias")
 	default:
-		return nil
+		return e, nil
 	}
-	_, id2 := s.identAt(s.skipSpace(f))
+	f2, id2 := s.identAt(s.skipSpace(f))
 	if first == "GCC" && (string(id2) == "dependency" || string(id2) == "pch_preprocess") ||
 		first == "clang" && string(id2) == "module" {
-		return s.errorf(start, ErrUnsupported, "#pragma %s %s", first, id2)
+		return 0, s.errorf(start, ErrUnsupported, "#pragma %s %s", first, id2)
 	}
-	return nil
+	if first == "GCC" && string(id2) == sysHeaderWord {
+		s.sysHeader = append(s.sysHeader, s.line(start))
+		return f2, nil // the word is the directive's, not spelled elsewhere
+	}
+	return e, nil
+}
+
+// sysHeaderWord is the pragma's word (#pragma GCC system_header).
+const sysHeaderWord = "system_header"
+
+// mentions reports whether the text from a to b, its line splices taken
+// out, holds word.
+func (s *scanner) mentions(a, b int, word string) bool {
+	text := s.src[a:min(b, len(s.src))]
+	if bytes.Contains(text, []byte(word)) {
+		return true
+	}
+	if bytes.IndexByte(text, '\\') < 0 || bytes.IndexByte(text, word[0]) < 0 {
+		return false
+	}
+	var buf []byte
+	for k := a; k < b && k < len(s.src); {
+		if j := s.splice(k); j != k {
+			k = j
+			continue
+		}
+		buf = append(buf, s.src[k])
+		k++
+	}
+	return bytes.Contains(buf, []byte(word))
 }
 
 // macroName skips, after #define, #undef, #ifdef and the like ending at e,
