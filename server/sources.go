@@ -45,8 +45,49 @@ type sourcePlan struct {
 	// includeArgs are the client's include and macro options, checked.
 	includeArgs []string
 	// dirs are the directories the compile may search, as on the client:
-	// its working directory, the include options' and the compiler's own.
+	// its working directory, the include options' and the compiler's own,
+	// each as a clean absolute path.
 	dirs []string
+	// walked are the directories the source's and the include options'
+	// names pass through before a ".." ("a" of "a/../inc"): the compiler
+	// walks them as spelled, so they must be there (the client checked
+	// that the name and its clean form are the same file there).
+	walked []string
+}
+
+// clientPath returns the clean absolute path on the client of name, absolute
+// or relative to the client's directory dir. ok is false when following it
+// component by component climbs above the root, which under the job's tree
+// would leave the tree.
+func clientPath(dir, name string) (string, bool) {
+	if path.IsAbs(name) {
+		return path.Clean(name), staysInside("/", name)
+	}
+	return path.Join(dir, name), staysInside(dir, name)
+}
+
+// walkedDirs returns, for a name absolute or relative to dir, the clean
+// absolute directories it passes through just before each ".." component.
+func walkedDirs(dir, name string) []string {
+	if !strings.Contains(name, "..") {
+		return nil
+	}
+	cur := dir
+	if path.IsAbs(name) {
+		cur = "/"
+	}
+	var out []string
+	for _, c := range strings.Split(name, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			out = append(out, cur)
+			cur = path.Dir(cur)
+		default:
+			cur = path.Join(cur, c)
+		}
+	}
+	return out
 }
 
 // prepareSources checks a request compiled from its sources: gcc, a source
@@ -90,7 +131,10 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 	if src == "" || strings.HasPrefix(src, "-") || strings.ContainsAny(src, "\x00\n\r") {
 		return refuse(protocol.CodeMalformed, "source name %s refused", quoteArg(src))
 	}
-	if !files[path.Join(req.ClientDir, src)] || !path.IsAbs(src) && !staysInside(req.ClientDir, src) {
+	// An absolute source (CMake names every source so) is one of the files
+	// at its own path, a relative one is one relative to the client's
+	// directory; neither may climb above the tree on the way.
+	if p, ok := clientPath(req.ClientDir, src); !ok || !files[p] {
 		return refuse(protocol.CodeMalformed, "source name %s refused: it is not one of the files sent", quoteArg(src))
 	}
 	j.input = path.Base(src) // for the log
@@ -103,16 +147,23 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		return refuse(protocol.CodeMalformed, "preinclude %s refused: want a plain file name", quoteArg(p))
 	}
 	plan := &sourcePlan{dirs: append([]string{req.ClientDir}, req.SystemDirs...)}
+	plan.walked = walkedDirs(req.ClientDir, src)
 	for _, a := range req.IncludeArgs {
 		dir, isDir, err := includeArg(a)
 		if err != nil {
 			return err
 		}
 		if isDir {
-			if !path.IsAbs(dir) && !staysInside(req.ClientDir, dir) {
+			// An absolute directory (CMake's -I/abs/include) is laid out
+			// at its own path under the tree, a relative one under the
+			// client's directory there: either way it must not climb
+			// above the tree's root.
+			clean, ok := clientPath(req.ClientDir, dir)
+			if !ok {
 				return refuse(protocol.CodeForbiddenArg, "argument %s refused: it leaves the job's tree", quoteArg(a))
 			}
-			plan.dirs = append(plan.dirs, path.Join(req.ClientDir, dir))
+			plan.dirs = append(plan.dirs, clean)
+			plan.walked = append(plan.walked, walkedDirs(req.ClientDir, dir)...)
 		}
 		plan.includeArgs = append(plan.includeArgs, a)
 	}
@@ -256,7 +307,7 @@ func staysInside(base, rel string) bool {
 // their client modification times (gcc's #pragma once compares them), and
 // makes the working and include directories.
 func layOut(tree string, req *protocol.CompileRequest, plan *sourcePlan) error {
-	for _, d := range plan.dirs {
+	for _, d := range slices.Concat(plan.dirs, plan.walked) {
 		if err := os.MkdirAll(filepath.Join(tree, d), 0o700); err != nil {
 			return refuse(protocol.CodeMalformed, "directory %s cannot be made in the job's tree: %v", quoteArg(d), unwrapPath(err))
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -195,6 +196,18 @@ func TestJobFromSourcesRefusals(t *testing.T) {
 		{"relative client dir", func(r *protocol.CompileRequest) { r.ClientDir = "p" }, protocol.CodeMalformed, "client directory"},
 		{"language", func(r *protocol.CompileRequest) { r.Language = "cpp-output" }, protocol.CodeMalformed, "language"},
 		{"include dir climbing", func(r *protocol.CompileRequest) { r.IncludeArgs = []string{"-I../../../../etc"} }, protocol.CodeForbiddenArg, "leaves the job's tree"},
+		{"absolute include dir climbing", func(r *protocol.CompileRequest) { r.IncludeArgs = []string{"-I/../etc"} }, protocol.CodeForbiddenArg, "leaves the job's tree"},
+		{"absolute include dir climbing midway", func(r *protocol.CompileRequest) { r.IncludeArgs = []string{"-isystem/usr/../../../etc"} }, protocol.CodeForbiddenArg, "leaves the job's tree"},
+		{"climbing out of an absolute include dir", func(r *protocol.CompileRequest) {
+			// From /a, two levels up is above the root: the name is
+			// checked against the directory itself, not the client's
+			// directory with /a below it.
+			r.Sources[0] = sourceFile(r.Sources[0].Path, "#include <../../x.h>\n")
+			r.IncludeArgs = []string{"-I/a"}
+		}, protocol.CodeForbiddenArg, "climbs out"},
+		{"absolute source not sent", func(r *protocol.CompileRequest) { r.SourceName = "/etc/passwd" }, protocol.CodeMalformed, "not one of the files sent"},
+		{"absolute source climbing", func(r *protocol.CompileRequest) { r.SourceName = "/../home/u/p/a.c" }, protocol.CodeMalformed, "not one of the files sent"},
+		{"absolute source below the client dir", func(r *protocol.CompileRequest) { r.SourceName = "/a.c" }, protocol.CodeMalformed, "not one of the files sent"},
 		{"include option", func(r *protocol.CompileRequest) { r.IncludeArgs = []string{"-include/etc/passwd"} }, protocol.CodeForbiddenArg, "only -I"},
 		{"sysroot dir", func(r *protocol.CompileRequest) { r.IncludeArgs = []string{"-I=/usr/include"} }, protocol.CodeForbiddenArg, "want a directory"},
 		{"relative system dir", func(r *protocol.CompileRequest) { r.SystemDirs = []string{"include"} }, protocol.CodeMalformed, "system directory"},
@@ -219,7 +232,68 @@ func TestJobFromSourcesRefusals(t *testing.T) {
 	}
 	_, err := r.Prepare(base())
 	require.NoError(t, err, "the base request is fine")
+	abs := base()
+	abs.SourceName, abs.IncludeArgs = "/home/u/p/a.c", []string{"-I/opt/sdk/include", "-isystem/home/u/p/../p/third"}
+	_, err = r.Prepare(abs)
+	require.NoError(t, err, "absolute names inside the tree are fine")
 	assertEmptyDir(t, work)
+}
+
+// TestJobFromSourcesAbsolutePaths: a unit named as CMake names it (an
+// absolute source, absolute -I and -isystem directories, one given with a
+// ".." through a directory that holds no file) compiles on the server,
+// debug information included, to the object a local compile writes, and
+// its files come back as the client names them.
+func TestJobFromSourcesAbsolutePaths(t *testing.T) {
+	comp := realCompiler(t, "gcc")
+	r, work := newTestRunner(t, RunnerOptions{}, comp)
+	for _, args := range [][]string{{"-O2"}, {"-g", "-O2"}, {"-g3", "-O0"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "client", "proj")
+			build := filepath.Join(root, "build")
+			files := map[string]string{
+				"include/point.h":   "#ifndef POINT_H\n#define POINT_H\n#include <vendor.h>\nstruct point { int x, y; };\n#endif\n",
+				"third/vendor.h":    "#define VENDOR(v) \\\n  ((v) + 1)\n",
+				"build/gen/empty/x": "",
+				"src/main.c":        "#include <stdio.h>\n#include \"point.h\"\nint main(void) { struct point p = {VENDOR(1),\n  2}; printf(\"%d %s\\n\", p.x, __FILE__); return 0; }\n",
+			}
+			for name, text := range files {
+				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(text), 0o644))
+			}
+			inc := []string{"-I" + root + "/include", "-isystem" + build + "/gen/empty/../../../third"}
+			local := slices.Concat(args, inc, []string{"-MD", "-MF", "local.d", "-c", root + "/src/main.c"})
+			want := localCompile(t, build, comp.Path, local...)
+			data, err := os.ReadFile(filepath.Join(build, "local.d"))
+			require.NoError(t, err)
+			deps, ok := depfile.Parse(data)
+			require.True(t, ok)
+			req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Args: args, SourceName: root + "/src/main.c",
+				ClientDir: build, IncludeArgs: inc, SystemDirs: gccSystemDirs(t, comp.Path), Preinclude: "stdc-predef.h"}
+			for _, d := range deps {
+				p := filepath.Clean(d)
+				require.True(t, filepath.IsAbs(p), "%s", d)
+				data, err := os.ReadFile(p)
+				require.NoError(t, err)
+				req.Sources = append(req.Sources, protocol.SourceFile{Path: p, Digest: blake3.Sum256(data), Data: data})
+			}
+			res, err := runJob(t.Context(), r, req)
+			require.NoError(t, err)
+			require.Equal(t, 0, res.ExitCode, "%s", res.Stderr)
+			assert.True(t, bytes.Equal(want, res.Object), "object differs from the local compile (%d vs %d bytes)", len(res.Object), len(want))
+			assert.False(t, bytes.Contains(res.Object, []byte(r.treeDir)), "the object records the server's tree")
+			assert.Equal(t, deps, res.Deps)
+			assertEmptyDir(t, work)
+			assertEmptyDir(t, r.treeDir)
+		})
+	}
+}
+
+func TestWalkedDirs(t *testing.T) {
+	assert.Nil(t, walkedDirs("/c", "inc"))
+	assert.Equal(t, []string{"/c/a/b", "/c/a"}, walkedDirs("/c", "a/b/../../inc"))
+	assert.Equal(t, []string{"/c"}, walkedDirs("/c", "../inc"))
+	assert.Equal(t, []string{"/x/y"}, walkedDirs("/c", "/x/./y/../z"))
 }
 
 // TestJobFromSourcesLayoutConflict: a file where the tree needs a directory
