@@ -145,7 +145,7 @@ func (j *job) sourcesCandidate() bool {
 			return false
 		}
 	}
-	if _, ok := j.dependPlan(); !ok {
+	if _, ok := j.sourcesDeps(); !ok {
 		return false
 	}
 	if _, ok := includeArgs(j.a.PreprocessorArgs); !ok {
@@ -163,6 +163,31 @@ func (j *job) sourcesCandidate() bool {
 		}
 	}
 	return filepath.IsAbs(j.req.Dir)
+}
+
+// sourcesDeps returns what the unit's dependency file, if any, asks for.
+// ok is false when dcc cannot write that file from the host's list of files
+// read (options other than gcc's own -MD, -MMD, -MF, -MT, -MQ, -MP and
+// -Wp,-MD,file or -Wp,-MMD,file), when depend mode is off (the result is
+// stored as a depend-mode result is), or when the object would record the
+// host's command line.
+func (j *job) sourcesDeps() (opts depfile.GCCOptions, ok bool) {
+	if !j.s.opts.DependMode || j.a.PreprocessCommand == nil {
+		return opts, false
+	}
+	for _, arg := range j.a.Args {
+		if strings.Contains(arg, "record-gcc-switches") || strings.Contains(arg, "record-command-line") {
+			return opts, false
+		}
+	}
+	if len(j.a.DependencyArgs) == 0 {
+		return opts, true
+	}
+	if _, wanted := j.paths[kindDeps]; !wanted {
+		return opts, false
+	}
+	opts, err := depfile.ParseGCCOptions(j.a.DependencyArgs, j.a.Source, j.a.Outputs.Object)
+	return opts, err == nil
 }
 
 // strictISO reports whether the last -std= of args is a strict ISO mode
@@ -224,12 +249,19 @@ type sourceSet struct {
 	// compiler's own directories, preinclude what it includes first.
 	incArgs, systemDirs []string
 	preinclude          string
+	// user: the unit's dependency file leaves system headers out (-MMD),
+	// which inclusions and facts let depfile.UserDeps tell.
+	user       bool
+	inclusions []depfile.Inclusion
+	facts      map[string]depfile.HeaderFacts
 }
 
 // gatherSources finds the files this unit could read: the source, and
 // every file any #include of a file found could name, in every directory it
 // could be searched in (more than the compiler reads, never less).
 func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, error) {
+	depOpts, _ := j.sourcesDeps()
+	user := depOpts.User // -MMD: what gcc takes for system headers must be known
 	builtin, err := j.s.builtinDirs(ctx, j)
 	if err != nil {
 		return nil, err
@@ -241,19 +273,18 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 		return filepath.Join(cwd, p)
 	}
-	var quoteDirs, dirs []string
-	for _, a := range incArgs {
-		switch {
-		case strings.HasPrefix(a, "-iquote"):
-			quoteDirs = append(quoteDirs, abs(a[len("-iquote"):]))
-		case strings.HasPrefix(a, "-isystem"):
-			dirs = append(dirs, abs(a[len("-isystem"):]))
-		case strings.HasPrefix(a, "-I"):
-			dirs = append(dirs, abs(a[2:]))
-		}
+	search, err := newSourceSearch(cwd, incArgs, builtin)
+	if err != nil {
+		return nil, err
 	}
-	dirs = append(dirs, builtin...)
-	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}, incArgs: incArgs}
+	if err := sameAsSpelled(cwd, j.a.Source); err != nil {
+		return nil, err
+	}
+	quoteDirs, dirs := search.quote, search.dirs
+	// The kinds of the directories a quoted name is looked for in: the
+	// including file's own, then those of quoteDirs and dirs.
+	quoteKinds := slices.Concat([]depfile.DirKind{depfile.DirIncluder}, search.quoteKinds, search.dirKinds)
+	set := &sourceSet{digests: map[string]cache.Digest{}, index: map[string]int{}, incArgs: incArgs, user: user}
 	strictC := j.a.Language == "c" && strictISO(j.a.CodegenArgs)
 	var queue []string
 	// add takes in one file found at the clean path p; a name that reaches
@@ -319,14 +350,19 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	for _, d := range builtin {
 		p := filepath.Join(d, predefHeader)
 		if _, err := os.Stat(p); err == nil {
-			if _, err := os.Stat(filepath.Join(cwd, predefHeader)); err == nil {
-				// The host's -include would look in the working directory first.
-				return nil, fmt.Errorf("%s in the working directory: %w", predefHeader, errNotFromSources)
+			// gcc looks for it in the -I, -isystem and its own
+			// directories; the host's -include looks in the working
+			// directory and the -iquote ones too: none may hold one.
+			for _, other := range slices.Concat([]string{cwd}, quoteDirs, dirs[:len(dirs)-len(builtin)]) {
+				if _, err := os.Stat(filepath.Join(other, predefHeader)); err == nil {
+					return nil, fmt.Errorf("%s in %s: %w", predefHeader, other, errNotFromSources)
+				}
 			}
 			preinclude = predefHeader
 			if err := add(p, p); err != nil {
 				return nil, err
 			}
+			set.include(abs(j.a.Source), p, 0, depfile.DirSystem)
 			break
 		}
 	}
@@ -339,14 +375,18 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		if filepath.IsAbs(d.Name) || d.Name == "" {
 			return fmt.Errorf("%s line %d names %q: %w", p, d.Line, d.Name, errNotFromSources)
 		}
-		search := dirs
+		where, kinds := dirs, search.dirKinds
 		if !d.Angle {
-			search = append(append([]string{filepath.Dir(p)}, quoteDirs...), dirs...)
+			where, kinds = append(append([]string{filepath.Dir(p)}, quoteDirs...), dirs...), quoteKinds
 		}
-		for _, dir := range search {
+		for k, dir := range where {
 			spelled := dir + "/" + d.Name
-			if err := add(filepath.Clean(spelled), spelled); err != nil {
+			clean := filepath.Clean(spelled)
+			if err := add(clean, spelled); err != nil {
 				return err
+			}
+			if !d.Probe {
+				set.include(p, clean, d.Line, kinds[k])
 			}
 		}
 		return nil
@@ -408,7 +448,158 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 	}
 	set.systemDirs, set.preinclude = builtin, preinclude
+	if user {
+		if err := set.describe(scans); err != nil {
+			return nil, err
+		}
+	}
 	return set, nil
+}
+
+// include notes, for a unit whose dependency file leaves system headers
+// out, that from may include to (a file sent), found in a directory of
+// kind dir.
+func (set *sourceSet) include(from, to string, line int, dir depfile.DirKind) {
+	if _, sent := set.digests[to]; set.user && sent {
+		set.inclusions = append(set.inclusions, depfile.Inclusion{From: from, To: to, Line: line, Dir: dir})
+	}
+}
+
+// describe keeps what depfile.UserDeps needs to know of each file sent.
+// Macros given on the command line are checked here: a _Pragma there could
+// make any header a system header.
+func (set *sourceSet) describe(scans map[string]*includescan.File) error {
+	for _, a := range set.incArgs {
+		if strings.Contains(a, "system_header") {
+			return fmt.Errorf("%s may make headers system headers: %w", a, errNotFromSources)
+		}
+	}
+	set.facts = make(map[string]depfile.HeaderFacts, len(scans))
+	for p, f := range scans {
+		facts := depfile.HeaderFacts{SystemHeader: f.SystemHeader}
+		for _, d := range f.Directives {
+			facts.QuoteSearch = facts.QuoteSearch || !d.Angle
+		}
+		switch {
+		case f.LineMarker:
+			facts.Unknown = "a line marker may make it a system header or not"
+		case f.SystemHeaderElsewhere:
+			facts.Unknown = "system_header is spelled outside #pragma GCC system_header"
+		}
+		set.facts[p] = facts
+	}
+	return nil
+}
+
+// sourceSearch is where a unit sent with its sources has gcc look for
+// headers: the -iquote directories, then the -I and -isystem ones in their
+// order and the compiler's own, clean and absolute, each with its kind for
+// depfile.UserDeps.
+type sourceSearch struct {
+	quote, dirs          []string
+	quoteKinds, dirKinds []depfile.DirKind
+}
+
+// newSourceSearch reads the unit's include options. It refuses what the
+// host's copy of the tree would not search as gcc searches here: a
+// directory spelled with ".." that is not the directory its clean name
+// names (a symbolic link on the way), and two names of one directory (gcc
+// searches it once, as the system directory when it is one; the host's copy
+// has two directories).
+func newSourceSearch(cwd string, incArgs, builtin []string) (sourceSearch, error) {
+	var s sourceSearch
+	system := map[string]bool{}
+	var userDirs []string
+	for _, a := range incArgs {
+		var v string
+		quote, sys := false, false
+		switch {
+		case strings.HasPrefix(a, "-iquote"):
+			v, quote = a[len("-iquote"):], true
+		case strings.HasPrefix(a, "-isystem"):
+			v, sys = a[len("-isystem"):], true
+		case strings.HasPrefix(a, "-I"):
+			v = a[2:]
+		default:
+			continue
+		}
+		if err := sameAsSpelled(cwd, v); err != nil {
+			return s, err
+		}
+		d := v
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(cwd, d)
+		}
+		d = filepath.Clean(d)
+		switch {
+		case quote:
+			s.quote = append(s.quote, d)
+		case sys:
+			s.dirs = append(s.dirs, d)
+			system[d] = true
+		default:
+			s.dirs = append(s.dirs, d)
+		}
+		userDirs = append(userDirs, d)
+	}
+	for _, d := range builtin {
+		system[d] = true
+	}
+	s.dirs = append(s.dirs, builtin...)
+	kind := func(d string) depfile.DirKind {
+		if system[d] {
+			return depfile.DirSystem
+		}
+		return depfile.DirUser
+	}
+	for _, d := range s.quote {
+		s.quoteKinds = append(s.quoteKinds, kind(d))
+	}
+	for _, d := range s.dirs {
+		s.dirKinds = append(s.dirKinds, kind(d))
+	}
+	type inode struct{ dev, ino uint64 }
+	seen := map[inode]string{}
+	for _, d := range slices.Concat(userDirs, builtin) {
+		info, err := os.Stat(d)
+		if err != nil {
+			continue
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		key := inode{uint64(st.Dev), uint64(st.Ino)}
+		if other, dup := seen[key]; dup && other != d {
+			return s, fmt.Errorf("%s and %s are one directory: %w", other, d, errNotFromSources)
+		}
+		seen[key] = d
+	}
+	return s, nil
+}
+
+// sameAsSpelled refuses a name (of the source or an include directory,
+// relative to cwd or absolute) spelled with ".." that does not name what
+// its clean form names, as through a symbolic link: the host's copy, which
+// has no links, follows the clean form.
+func sameAsSpelled(cwd, name string) error {
+	if !strings.Contains(name, "..") {
+		return nil
+	}
+	spelled := name
+	if !filepath.IsAbs(spelled) {
+		spelled = cwd + "/" + name
+	}
+	clean := filepath.Clean(spelled)
+	info, err := os.Stat(spelled)
+	other, err2 := os.Stat(clean)
+	switch {
+	case err != nil && err2 != nil:
+		return nil
+	case err != nil || err2 != nil || !os.SameFile(info, other):
+		return fmt.Errorf("%s and %s are different files: %w", spelled, clean, errNotFromSources)
+	}
+	return nil
 }
 
 // trySources compiles this unit on a host from its sources. ok is false
@@ -548,13 +739,30 @@ func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourc
 	if included == nil {
 		return daemon.CompileResult{Reason: why}, false, nil
 	}
+	depsPath, wantDeps := j.paths[kindDeps]
+	var depsText []byte
+	if wantDeps {
+		opts, ok := j.sourcesDeps()
+		if !ok {
+			return daemon.CompileResult{Reason: "dependency options dcc cannot write"}, false, nil
+		}
+		listed := deps
+		if opts.User {
+			// -MMD: the headers gcc takes for system headers are left out.
+			var err error
+			listed, err = depfile.UserDeps(deps, func(f string) string { return filepath.Clean(resolve(j.req.Dir, f)) },
+				set.inclusions, set.facts)
+			if err != nil {
+				return daemon.CompileResult{Reason: err.Error()}, false, nil
+			}
+		}
+		depsText = depfile.FormatGCCTargets(opts.Targets, listed, opts.Phony)
+	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), object); err != nil {
 		return daemon.CompileResult{}, false, fmt.Errorf("write remote object: %w", err)
 	}
-	if depsPath, wanted := j.paths[kindDeps]; wanted {
-		target, _ := depTarget(j.a)
-		phony := slices.Contains(depFlags(j.a.DependencyArgs), "-MP")
-		if err := writeAtomic(resolve(j.req.Dir, depsPath), depfile.FormatGCC(target, deps, phony)); err != nil {
+	if wantDeps {
+		if err := writeAtomic(resolve(j.req.Dir, depsPath), depsText); err != nil {
 			return daemon.CompileResult{}, false, fmt.Errorf("write dependency file: %w", err)
 		}
 	}
