@@ -317,6 +317,8 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			return fmt.Errorf("%v: %w", err, errNotFromSources)
 		case info.TimeMacros:
 			return fmt.Errorf("%s uses __DATE__, __TIME__ or __TIMESTAMP__: %w", p, errNotFromSources)
+		case info.AssemblerReads:
+			return fmt.Errorf("%s %v: %w", p, errAssemblerReads, errNotFromSources)
 		}
 		if len(set.files) >= maxSourceFiles || set.size+int(info.Size) > maxSourceBytes {
 			return fmt.Errorf("more than %d files or %d bytes: %w", maxSourceFiles, maxSourceBytes, errNotFromSources)
@@ -327,6 +329,9 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		}
 		if digest != info.Digest && filehash.HasTimeMacros(data) {
 			return fmt.Errorf("%s uses __DATE__, __TIME__ or __TIMESTAMP__: %w", p, errNotFromSources)
+		}
+		if digest != info.Digest && filehash.HasAssemblerReads(data) {
+			return fmt.Errorf("%s %v: %w", p, errAssemblerReads, errNotFromSources)
 		}
 		if strictC && bytes.Contains(data, []byte(`R"`)) {
 			// includescan reads R"( as a raw string, which strict ISO C
