@@ -31,8 +31,9 @@ const unknownIncluder = "?"
 // adds -MD -MF with a temporary file of its own. ok is false when depend
 // mode does not apply: it is off, the compiler is not gcc or clang, the input is
 // already preprocessed, the command's own dependency options leave system
-// headers out or name headers that do not exist (-MMD, -MG, -Wp,...), or the
-// object would record the added options.
+// headers out or name headers that do not exist (-MMD, -MG, -Wp,...: the
+// -MMD and -Wp,-MD,file forms go to userDependPlan), or the object would
+// record the added options.
 func (j *job) dependPlan() (ownDeps string, ok bool) {
 	if !j.s.opts.DependMode || j.a.PreprocessCommand == nil ||
 		(j.a.Family != toolchain.FamilyGCC && j.a.Family != toolchain.FamilyClang) {
@@ -62,9 +63,16 @@ func (j *job) dependPlan() (ownDeps string, ok bool) {
 	return own, true
 }
 
-// tryDepend runs the compile in depend mode when it applies (ok true).
+// tryDepend runs the compile in depend mode when it applies (ok true):
+// with the command's own -MD list or one of dcc's (dependPlan), or, for a
+// command whose own dependency file is not such a list (-MMD, -Wp,-MD,file,
+// -Wp,-MMD,file), as userDependPlan says.
 func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.CompileResult, ok bool, err error) {
 	depsPath, ok := j.dependPlan()
+	var user *userDepends
+	if !ok {
+		depsPath, user, ok = j.userDependPlan()
+	}
 	if !ok || j.needsPreprocessor {
 		return res, false, nil
 	}
@@ -72,7 +80,7 @@ func (j *job) tryDepend(ctx context.Context, directKey cache.Key) (res daemon.Co
 		j.s.log.Debug("not in depend mode", "source", j.a.Source, "why", why)
 		return res, false, nil
 	}
-	res, err = j.runDepend(ctx, directKey, depsPath)
+	res, err = j.runDepend(ctx, directKey, depsPath, user)
 	return res, true, err
 }
 
@@ -111,9 +119,14 @@ func (d dependencyList) close() {
 // anonymous memory file it opens as /dev/fd/3; a command that goes through
 // the driver writes it to a temporary file, since a driver can be a script
 // that runs the compiler through other programs, dcc again among them,
-// which need not pass descriptors on.
-func (j *job) compileForDeps(ctx context.Context, ownDeps string) (output, dependencyList, error) {
-	argv := append([]string{j.req.Real}, j.req.Args...)
+// which need not pass descriptors on. args are the command's arguments, or
+// for user (-MMD), the command's without its own dependency options.
+func (j *job) compileForDeps(ctx context.Context, ownDeps string, user *userDepends) (output, dependencyList, error) {
+	args := j.req.Args
+	if user != nil {
+		args = user.args
+	}
+	argv := append([]string{j.req.Real}, args...)
 	if ownDeps != "" {
 		deps := dependencyList{path: resolve(j.req.Dir, ownDeps), own: true}
 		out, direct, err := j.compileWithoutDriver(ctx, argv, nil)
@@ -141,10 +154,17 @@ func (j *job) compileForDeps(ctx context.Context, ownDeps string) (output, depen
 
 // runDepend compiles after a direct-mode miss in depend mode and stores the
 // result under a key made of the direct-mode key and the digests of the
-// files the compile read.
-func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string) (daemon.CompileResult, error) {
-	out, deps, err := j.compileForDeps(ctx, ownDeps)
+// files the compile read. With user, the compile writes dcc's list instead of
+// the command's own dependency file, which is then written from that list
+// (writeUserDeps).
+func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string, user *userDepends) (daemon.CompileResult, error) {
+	out, deps, err := j.compileForDeps(ctx, ownDeps, user)
 	defer deps.close()
+	if err == nil && out.exit != 0 && user != nil {
+		// A failed compile is not cached: the original command runs, so that
+		// its dependency file is left as the compiler leaves it on failure.
+		out, err = runProcess(ctx, j.req.Dir, j.req.Env, append([]string{j.req.Real}, j.req.Args...))
+	}
 	if err != nil {
 		return daemon.CompileResult{}, err
 	}
@@ -155,6 +175,16 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 		return res, nil
 	}
 	included, timeMacros, why := j.dependedFiles(deps)
+	if user != nil {
+		written, err := j.writeUserDeps(ctx, user, included)
+		if err != nil {
+			return daemon.CompileResult{}, err
+		}
+		if target, known := depTarget(j.a); why == "" && (!known || !bytes.HasPrefix(written, []byte(target+":"))) {
+			// A hit could not put another command's target in it.
+			why = "the dependency file does not start with the expected target"
+		}
+	}
 	if timeMacros {
 		// Only preprocessor mode can serve this compile: say so in the
 		// manifest, so the next one preprocesses instead of compiling.
@@ -180,6 +210,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 	}
 	j.count(cache.StatMisses)
 	j.remember(ctx, true, directKey, key, included)
+	j.s.log.Debug("miss in depend mode", "source", j.a.Source, "key", key.String())
 	return res, nil
 }
 
