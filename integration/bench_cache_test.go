@@ -28,8 +28,49 @@ type benchPhase struct {
 // benchmark, chosen to keep "make bench" within about five minutes on two
 // cores: a cold lua5.4 build (136 compiles with -g) takes 13-25 s.
 var projectBenchPhases = map[string]struct{ cold, warm benchPhase }{
-	"zlib":   {cold: benchPhase{3, 7, 60 * time.Second}, warm: benchPhase{3, 7, 15 * time.Second}},
-	"lua5.4": {cold: benchPhase{3, 5, 120 * time.Second}, warm: benchPhase{3, 7, 40 * time.Second}},
+	"zlib":     {cold: benchPhase{3, 7, 60 * time.Second}, warm: benchPhase{3, 7, 15 * time.Second}},
+	"lua5.4":   {cold: benchPhase{3, 5, 120 * time.Second}, warm: benchPhase{3, 7, 40 * time.Second}},
+	"zlib-mmd": {cold: benchPhase{3, 7, 60 * time.Second}, warm: benchPhase{3, 7, 15 * time.Second}},
+}
+
+// benchProject is one row of BenchmarkProjectBuilds: a recipe under a name
+// of its own (the same Debian source can be built more than one way).
+type benchProject struct {
+	name   string
+	recipe projectRecipe
+	// sameFiles is a directory whose files every variant's build must write
+	// identically (dependency files), checked after every round against
+	// plain gcc's (a warm round's hits must write them too: the build
+	// starts without them).
+	sameFiles string
+}
+
+// zlibMMDFlags are the compile flags of zlibMMDRecipe, for CFLAGS (static
+// objects) and SFLAGS (PIC objects): debug information, and a dependency
+// file per target in .depend/ as Makefiles that include them write it, with
+// -MMD, so that the files leave the system headers out.
+const zlibMMDFlags = `-MF .depend/$@.d -MQ $@ -MMD -MP -g -O2 -D_LARGEFILE64_SOURCE=1 -DHAVE_HIDDEN`
+
+// zlibMMDRecipe builds zlib as zlibRecipe does, with the dependency options
+// of a project whose Makefile compiles with
+// "-MF dir/.depend/x.o.d -MQ x.o -MMD -MP -g -O2": each compile writes a
+// dependency file of the user's headers only. Before depend mode served
+// -MMD, every cold miss of such a unit preprocessed first. Each build starts
+// without the dependency files of the last one.
+func zlibMMDRecipe() projectRecipe {
+	p := zlibRecipe()
+	p.build = `rm -rf .depend && mkdir .depend && make -j4 CFLAGS='` + zlibMMDFlags + `' SFLAGS='-fPIC ` + zlibMMDFlags + `'`
+	p.debugInfo = true
+	return p
+}
+
+// benchProjects are the rows of BenchmarkProjectBuilds.
+func benchProjects() []benchProject {
+	return []benchProject{
+		{name: "zlib", recipe: zlibRecipe()},
+		{name: "lua5.4", recipe: luaRecipe()},
+		{name: "zlib-mmd", recipe: zlibMMDRecipe(), sameFiles: ".depend"},
+	}
 }
 
 // run calls round(i) for i = 0, 1, ... within the phase's bounds and returns
@@ -208,20 +249,22 @@ func watchDaemonMemory(d *projectDaemon) func() daemonMemory {
 	}
 }
 
-// BenchmarkProjectBuilds builds zlib and lua5.4 from Debian's sources with
-// plain gcc, through ccache and through dcc (masquerade links first in PATH,
-// each cache in a directory of its own, -j4 for all), in interleaved rounds:
-// cold builds into empty caches, then warm rebuilds after a clean. It reports
-// ratios of medians and the dcc daemon's peak memory. The rounds are bounded
-// by projectBenchPhases, not by b.N.
+// BenchmarkProjectBuilds builds zlib and lua5.4 from Debian's sources, and
+// zlib again with -MMD dependency files, with plain gcc, through ccache and
+// through dcc (masquerade links first in PATH, each cache in a directory of
+// its own, -j4 for all), in interleaved rounds: cold builds into empty
+// caches, then warm rebuilds after a clean. It reports ratios of medians and
+// the dcc daemon's peak memory. The rounds are bounded by projectBenchPhases,
+// not by b.N.
 func BenchmarkProjectBuilds(b *testing.B) {
-	for _, p := range projectRecipes() {
-		b.Run(p.pkg, func(b *testing.B) { benchProjectBuilds(b, p) })
+	for _, bp := range benchProjects() {
+		b.Run(bp.name, func(b *testing.B) { benchProjectBuilds(b, bp) })
 	}
 }
 
 // benchProjectBuilds is BenchmarkProjectBuilds for one project.
-func benchProjectBuilds(b *testing.B, p projectRecipe) {
+func benchProjectBuilds(b *testing.B, bp benchProject) {
+	p := bp.recipe
 	for _, tool := range append([]string{"gcc", "g++", "ccache"}, p.tools...) {
 		requireTool(b, tool)
 	}
@@ -266,9 +309,15 @@ func benchProjectBuilds(b *testing.B, p projectRecipe) {
 		mem = mem.max(stop())
 		return d
 	}
-	phases := projectBenchPhases[p.pkg]
+	phases := projectBenchPhases[bp.name]
 	loadBefore := loadAverage()
 
+	// sameAsGCC checks the files of bp.sameFiles in v's tree.
+	sameAsGCC := func(v *benchVariant) {
+		if bp.sameFiles != "" {
+			requireSameFiles(b, filepath.Join(gcc.tree, bp.sameFiles), filepath.Join(v.tree, bp.sameFiles), v.name)
+		}
+	}
 	coldRounds := phases.cold.run(func(i int) {
 		for j := range variants {
 			v := variants[(i+j)%len(variants)] // rotate who goes first
@@ -276,6 +325,9 @@ func benchProjectBuilds(b *testing.B, p projectRecipe) {
 				v.fresh(b, v)
 			}
 			v.cold = append(v.cold, build(v))
+		}
+		for _, v := range variants[1:] {
+			sameAsGCC(v)
 		}
 	})
 	compiles := int64(countObjects(b, dcc.tree, p.objects))
@@ -291,11 +343,13 @@ func benchProjectBuilds(b *testing.B, p projectRecipe) {
 				after := daemon.stats(b)
 				require.Equal(b, before["misses"], after["misses"], "dcc's warm rebuild missed")
 				require.Equal(b, compiles, after["hits"]-before["hits"], "dcc's warm rebuild: hits")
+				sameAsGCC(v)
 				continue
 			}
 			before := ccacheCounter(b, v.env, "cache_miss")
 			v.warm = append(v.warm, build(v))
 			require.Equal(b, before, ccacheCounter(b, v.env, "cache_miss"), "ccache's warm rebuild missed")
+			sameAsGCC(v)
 		}
 	})
 	daemon.stop(b)
@@ -316,15 +370,35 @@ func benchProjectBuilds(b *testing.B, p projectRecipe) {
 	b.ReportMetric(dccWarm.Seconds(), "dcc-warm-s")
 	b.ReportMetric(gccCold.Seconds(), "gcc-s")
 	b.Logf("%s: %d compiles at -j4; medians of %d cold and %d warm interleaved rounds; load average %s before, %s after",
-		p.pkg, compiles, coldRounds, warmRounds, loadBefore, loadAverage())
+		bp.name, compiles, coldRounds, warmRounds, loadBefore, loadAverage())
 	b.Logf("%s: warm rebuild: dcc %.2fs, ccache %.2fs: dcc-warm/ccache-warm %.3f",
-		p.pkg, dccWarm.Seconds(), ccWarm.Seconds(), ratio(dccWarm, ccWarm))
+		bp.name, dccWarm.Seconds(), ccWarm.Seconds(), ratio(dccWarm, ccWarm))
 	b.Logf("%s: cold build: dcc %.2fs, plain gcc %.2fs: dcc-cold/gcc %.3f",
-		p.pkg, dccCold.Seconds(), gccCold.Seconds(), ratio(dccCold, gccCold))
+		bp.name, dccCold.Seconds(), gccCold.Seconds(), ratio(dccCold, gccCold))
 	b.Logf("%s: cold build: dcc %.2fs, ccache %.2fs: dcc-cold/ccache-cold %.3f",
-		p.pkg, dccCold.Seconds(), ccCold.Seconds(), ratio(dccCold, ccCold))
-	b.Logf("%s: every round, cold: gcc %s, ccache %s, dcc %s; warm: ccache %s, dcc %s", p.pkg,
+		bp.name, dccCold.Seconds(), ccCold.Seconds(), ratio(dccCold, ccCold))
+	b.Logf("%s: every round, cold: gcc %s, ccache %s, dcc %s; warm: ccache %s, dcc %s", bp.name,
 		seconds(gcc.cold), seconds(ccache.cold), seconds(dcc.cold), seconds(ccache.warm), seconds(dcc.warm))
 	b.Logf("%s: daemon peak memory: %.1f MiB resident (VmHWM), %.1f MiB anonymous (RssAnon, sampled every %s)",
-		p.pkg, mib(mem.hwm), mib(mem.anon), memorySampleInterval)
+		bp.name, mib(mem.hwm), mib(mem.anon), memorySampleInterval)
+}
+
+// requireSameFiles fails unless the directories want and got hold the same
+// files with the same bytes (the dependency files of a build, which name the
+// headers relative to the tree and so are the same in every variant's).
+func requireSameFiles(tb testing.TB, want, got, variant string) {
+	tb.Helper()
+	entries, err := os.ReadDir(want)
+	require.NoError(tb, err)
+	gotEntries, err := os.ReadDir(got)
+	require.NoError(tb, err)
+	require.Equal(tb, len(entries), len(gotEntries), "%s: files in %s", variant, got)
+	require.NotEmpty(tb, entries, "no files in %s", want)
+	for _, e := range entries {
+		w, err := os.ReadFile(filepath.Join(want, e.Name()))
+		require.NoError(tb, err)
+		g, err := os.ReadFile(filepath.Join(got, e.Name()))
+		require.NoError(tb, err, "%s: %s", variant, e.Name())
+		require.Equal(tb, string(w), string(g), "%s: %s differs from plain gcc's", variant, e.Name())
+	}
 }
