@@ -246,8 +246,10 @@ func (j *job) writeUserDeps(ctx context.Context, u *userDepends, included []cach
 		} else {
 			text = depfile.FormatGCCTargets(u.targets, listed, u.phony)
 		}
-		if err := writeAtomic(path, text); err != nil {
-			return nil, err
+		// Written in place, as the compiler writes it (through a link,
+		// say), not replaced as a hit's outputs are.
+		if err := os.WriteFile(path, text, 0o666); err != nil {
+			return nil, fmt.Errorf("write dependency file: %w", err)
 		}
 		return text, nil
 	}
@@ -435,14 +437,24 @@ func (j *job) includeGraph(search searchOptions, builtin []string, included []ca
 			add(filepath.Clean(d.Name), depfile.DirUser)
 			return
 		}
+		// in is dir/name, clean: most names need no cleaning after a
+		// clean directory (a third of the time this takes otherwise).
+		name := filepath.Clean(d.Name)
+		clean := name == d.Name && name != "." && name != ".." && !strings.HasPrefix(name, "../")
+		in := func(dir, name string) string {
+			if clean && dir != "/" {
+				return dir + "/" + name
+			}
+			return filepath.Join(dir, name)
+		}
 		if !d.Angle {
-			add(filepath.Join(filepath.Dir(from), d.Name), depfile.DirIncluder)
+			add(in(filepath.Dir(from), d.Name), depfile.DirIncluder)
 			for _, sd := range quote {
-				add(filepath.Join(sd.dir, d.Name), sd.kind)
+				add(in(sd.dir, d.Name), sd.kind)
 			}
 		}
 		for _, sd := range bracket {
-			add(filepath.Join(sd.dir, d.Name), sd.kind)
+			add(in(sd.dir, d.Name), sd.kind)
 		}
 	}
 	for _, f := range included {

@@ -13,8 +13,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dcc-build/dcc/cache"
+	"github.com/dcc-build/dcc/cache/badgerstore"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/depfile"
+	"github.com/dcc-build/dcc/filehash"
+	"github.com/dcc-build/dcc/toolchain"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -568,5 +572,60 @@ func TestParseSearchOptions(t *testing.T) {
 		{"--include=x.h"}} {
 		_, ok := parseSearchOptions(bad, false)
 		assert.False(t, ok, "%q", bad)
+	}
+}
+
+// BenchmarkUserDeps measures what writing an -MMD file from dcc's list adds
+// to a compile once the scans are remembered (as for every unit of a build
+// but its first ones): the include graph of mmdTree's unit (stdio.h and the
+// rest), gcc's choice, and the file's text.
+func BenchmarkUserDeps(b *testing.B) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		b.Skip("gcc not installed")
+	}
+	store, err := badgerstore.Open(b.TempDir(), badgerstore.DefaultOptions())
+	require.NoError(b, err)
+	s := New(Options{Store: store, Stats: cache.NewStats(), Memo: filehash.NewMemo(1000), Prober: &toolchain.Prober{},
+		DirectMode: true, DependMode: true, TempDir: b.TempDir()})
+	defer s.Close()
+	dir := b.TempDir()
+	for name, content := range mmdTree {
+		require.NoError(b, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
+		require.NoError(b, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	ctx := context.Background()
+	args := slices.Concat(mmdIncludes, []string{"-MMD", "-MP", "-c", "src/a.c", "-o", "out/a.o"})
+	id, err := s.opts.Prober.Probe(ctx, gcc)
+	require.NoError(b, err)
+	a := toolchain.Classify(toolchain.Command{Compiler: "gcc", Args: args, Dir: dir, Family: id.Family, Driver: id.Driver})
+	j := &job{s: s, req: daemon.CompileRequest{Compiler: "gcc", Real: gcc, Dir: dir, Env: os.Environ(), Args: args},
+		a: &a, id: id, paths: outputPaths(a.Outputs)}
+	_, u, ok := j.userDependPlan()
+	require.True(b, ok)
+	cmd := exec.Command(gcc, append(slices.Clone(u.args), "-MD", "-MF", "all.d")...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(b, err, "%s", out)
+	data, err := os.ReadFile(filepath.Join(dir, "all.d"))
+	require.NoError(b, err)
+	files, ok := depfile.Parse(data)
+	require.True(b, ok)
+	var included []cache.FileDigest
+	for _, f := range files {
+		info, err := s.opts.Memo.Hash(resolve(dir, f))
+		require.NoError(b, err)
+		included = append(included, cache.FileDigest{Path: f, Digest: info.Digest})
+	}
+	listed, err := j.userListed(ctx, u, included)
+	require.NoError(b, err)
+	b.ReportMetric(float64(len(included)), "files")
+	b.ReportMetric(float64(len(listed)), "listed")
+	for b.Loop() {
+		listed, err := j.userListed(ctx, u, included)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = depfile.FormatGCCTargets(u.targets, listed, u.phony)
 	}
 }
