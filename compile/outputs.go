@@ -91,6 +91,11 @@ func restoreOutputs(dir string, files map[string][]byte, paths map[string]string
 // directory, so a reader sees the old file or the new one, never half of
 // one. The file gets the usual mode for new files (0666 less the umask).
 func writeAtomic(path string, data []byte) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeNamedPipe|os.ModeSocket) != 0 {
+		// -MF /dev/null, a pipe: the compiler writes into it, and so does
+		// a hit. Renaming over it would replace a device with a file.
+		return writeThrough(path, data)
+	}
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
 	tmp := path + ".dcc-" + hex.EncodeToString(suffix[:])
@@ -108,6 +113,23 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if werr != nil {
 		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// writeThrough writes data into an existing file that is not a regular
+// one (a device or a pipe), as the compiler opening it for writing does.
+func writeThrough(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
 		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil

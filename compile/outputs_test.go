@@ -3,6 +3,7 @@ package compile
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,6 +59,29 @@ func TestWriteAtomic(t *testing.T) {
 			assert.Empty(t, tmps)
 		})
 	}
+}
+
+// TestWriteIntoNonRegularFile: an output path that is a device or a pipe
+// (-MF /dev/null) is written into, as the compiler does, never replaced by
+// a regular file. A named pipe stands in for /dev/null here (replacing the
+// real one, run as root, would break the machine).
+func TestWriteIntoNonRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "deps.d")
+	require.NoError(t, syscall.Mkfifo(path, 0o644))
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(path)
+		got <- b
+	}()
+	require.NoError(t, writeAtomic(path, []byte("x.o: x.c\n")))
+	assert.Equal(t, "x.o: x.c\n", string(<-got))
+	info, err := os.Lstat(path)
+	require.NoError(t, err)
+	assert.True(t, info.Mode()&os.ModeNamedPipe != 0, "still a pipe, not replaced by a file: %v", info.Mode())
+	tmps, err := filepath.Glob(filepath.Join(dir, "*.dcc-*"))
+	require.NoError(t, err)
+	assert.Empty(t, tmps)
 }
 
 // TestWriteAtomicMissingDir fails with the path in the error.
