@@ -597,12 +597,6 @@ func (j *job) scanListed(p string, digest cache.Digest) (*includescan.File, erro
 	return m.scan(digest, data)
 }
 
-// File states, as bit sets of the states a file may be in.
-const (
-	clangUser   uint8 = 1
-	clangSystem uint8 = 2
-)
-
 // clangUserDeps returns the entries of list, clang's -MD list (the source
 // first), that clang's -MMD keeps, or an error when that cannot be told.
 //
@@ -645,12 +639,12 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 		}
 	}
 	main := abs(list[0])
-	entered := map[string]uint8{main: clangUser} // the states a file may be read in
-	flavour := map[string]uint8{main: clangUser} // the flavours its lookups may give it
+	entered := map[string]uint8{main: depfile.StateUser} // the states a file may be read in
+	flavour := map[string]uint8{main: depfile.StateUser} // the flavours its lookups may give it
 	events := map[string]uint8{}
 	for name, f := range facts {
 		if len(f.SystemHeader) > 0 && name != main {
-			flavour[name] |= clangSystem
+			flavour[name] |= depfile.StateSystem
 		}
 	}
 	// stateAt is the states from may be in at line.
@@ -663,7 +657,7 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 			if l < line {
 				// The scan does not follow the conditionals: the pragma
 				// may not have been read.
-				return s | clangSystem
+				return s | depfile.StateSystem
 			}
 		}
 		return s
@@ -687,12 +681,12 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 			var v, fl uint8
 			switch in.Dir {
 			case depfile.DirSystem:
-				v, fl = clangSystem, clangSystem
+				v, fl = depfile.StateSystem, depfile.StateSystem
 			case depfile.DirUser:
-				v, fl = s, clangUser
+				v, fl = s, depfile.StateUser
 			default:
 				fl = flavour[in.From]
-				v = largerStates(fl, s)
+				v = depfile.MaxStates(fl, s)
 			}
 			if v == 0 {
 				continue
@@ -708,9 +702,9 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 			var fl uint8
 			switch in.Dir {
 			case depfile.DirSystem:
-				fl = clangSystem
+				fl = depfile.StateSystem
 			case depfile.DirUser:
-				fl = clangUser
+				fl = depfile.StateUser
 			default:
 				fl = flavour[in.From]
 			}
@@ -721,9 +715,9 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 	out := []string{list[0]}
 	for _, f := range list[1:] {
 		switch events[abs(f)] {
-		case clangUser:
+		case depfile.StateUser:
 			out = append(out, f)
-		case clangSystem:
+		case depfile.StateSystem:
 		case 0:
 			return nil, fmt.Errorf("%s: no file read before it names it: %w", f, depfile.ErrUnsure)
 		default:
@@ -731,22 +725,6 @@ func clangUserDeps(list []string, abs func(string) string, inclusions, probes []
 		}
 	}
 	return out, nil
-}
-
-// largerStates returns the states max(a, b) may take for a state in a and
-// one in b.
-func largerStates(a, b uint8) uint8 {
-	if a == 0 || b == 0 {
-		return 0
-	}
-	var s uint8
-	if a&clangUser != 0 && b&clangUser != 0 {
-		s |= clangUser
-	}
-	if a&clangSystem != 0 || b&clangSystem != 0 {
-		s |= clangSystem
-	}
-	return s
 }
 
 // clangMaxColumns is the column limit of clang's dependency output.

@@ -74,10 +74,13 @@ type HeaderFacts struct {
 // told for sure.
 var ErrUnsure = errors.New("cannot tell which headers gcc takes for system headers")
 
-// States as bit sets: the states a file may be read in.
+// States as bit sets: the states a file may be read in (gcc's choice here,
+// and clang's in the compile package).
 const (
-	stateUser   uint8 = 1 // not a system header
-	stateSystem uint8 = 2
+	// StateUser: read as a user header (listed by -MMD).
+	StateUser uint8 = 1
+	// StateSystem: read as a system header (left out by -MMD).
+	StateSystem uint8 = 2
 )
 
 // never is the time of a state a file is never read in.
@@ -153,12 +156,12 @@ func UserDeps(list []string, abs func(string) string, inclusions []Inclusion, fa
 	// value is the states a file included by in is read in when its
 	// includer is in state s (0 user, 1 system).
 	value := func(in Inclusion, s int) uint8 {
-		from := stateUser << s
+		from := StateUser << s
 		switch in.Dir {
 		case DirSystem:
-			return stateSystem
+			return StateSystem
 		case DirIncluder:
-			return maxStates(from, dirs[path.Dir(in.From)])
+			return MaxStates(from, dirs[path.Dir(in.From)])
 		}
 		return from
 	}
@@ -170,7 +173,7 @@ func UserDeps(list []string, abs func(string) string, inclusions []Inclusion, fa
 				s := dirs[d]
 				for k, t := range at(name, math.MaxInt) {
 					if t != never {
-						s |= stateUser << k
+						s |= StateUser << k
 					}
 				}
 				if s != dirs[d] {
@@ -188,7 +191,7 @@ func UserDeps(list []string, abs func(string) string, inclusions []Inclusion, fa
 				when := max(t, after[in], first[in.To])
 				v := value(in, s)
 				for k := range to {
-					if v&(stateUser<<k) != 0 && when < to[k] {
+					if v&(StateUser<<k) != 0 && when < to[k] {
 						to[k], changed = when, true
 					}
 				}
@@ -210,9 +213,9 @@ func UserDeps(list []string, abs func(string) string, inclusions []Inclusion, fa
 			}
 		}
 		switch s {
-		case stateUser:
+		case StateUser:
 			out = append(out, list[i])
-		case stateSystem:
+		case StateSystem:
 		case 0:
 			return nil, fmt.Errorf("%s: no file read before it includes it: %w", list[i], ErrUnsure)
 		default:
@@ -257,18 +260,18 @@ func sourceLineTimes(main string, byTo map[string][]Inclusion, first map[string]
 	return after
 }
 
-// maxStates returns the states max(a, b) may take for a state in a and one
+// MaxStates returns the states max(a, b) may take for a state in a and one
 // in b.
-func maxStates(a, b uint8) uint8 {
+func MaxStates(a, b uint8) uint8 {
 	if a == 0 || b == 0 {
 		return 0
 	}
 	var s uint8
-	if a&stateUser != 0 && b&stateUser != 0 {
-		s |= stateUser
+	if a&StateUser != 0 && b&StateUser != 0 {
+		s |= StateUser
 	}
-	if a&stateSystem != 0 || b&stateSystem != 0 {
-		s |= stateSystem
+	if a&StateSystem != 0 || b&StateSystem != 0 {
+		s |= StateSystem
 	}
 	return s
 }
