@@ -25,12 +25,12 @@ import (
 // a new random one every time, so nothing it makes can depend on it.
 //
 // Asking costs a driver run without a compile (about 1 ms). For a command
-// shape (the command with its source and object names left out, the
-// directories and extensions of both, the working directory and the whole
-// environment), the daemon learns how the plan follows from the names: the
-// first compile of a shape is run from its own plan and makes a template of
-// it (driver_shapes.go); the next one with other names asks again and must
-// get exactly what the template predicts. From then on the shape's compiles
+// shape (the command and the values of its environment with the source and
+// object names left out, the directories and extensions of both, and the
+// working directory), the daemon learns how the plan follows from the
+// names: the first compile of a shape is run from its own plan and makes a
+// template of it (driver_shapes.go); the next one with other names asks
+// again and must get exactly what the template predicts. From then on the shape's compiles
 // run from the template, without the driver. A plan the template does not
 // predict replaces it, three times at most; a shape whose plan is not the two
 // expected commands (driver_plan.go), or that keeps mispredicting, goes
@@ -64,9 +64,14 @@ func (j *job) driverShapeKey(argv []string, n unitNames) string {
 		}
 		add(a)
 	}
+	// The environment too, with the names left out: make exports its
+	// command-line variables to every recipe, expanded for each target
+	// ("make CFLAGS='-MF $@.d'" gives CFLAGS=-MF crc32.o.d), so that a
+	// name there is as common as in the arguments. A template learned so
+	// is checked as any other (a second unit's plan must match it).
 	add("\x01env")
 	for _, kv := range j.req.Env {
-		add(kv)
+		add(n.abstract(kv))
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return string(sum[:])

@@ -239,7 +239,9 @@ func runPlain(t *testing.T, compiler, dir string, args []string, object string) 
 
 // TestCompileWithoutDriverIdentical: units of one shape (C with -g, and C++)
 // compiled by the daemon give the driver's objects, dependency files and
-// warnings byte for byte; the driver is asked twice per shape, then not.
+// warnings byte for byte; the driver is asked twice per shape, then not,
+// also when the environment names the unit, as make's command-line variables
+// do ("make CFLAGS='-MF $@.d'").
 func TestCompileWithoutDriverIdentical(t *testing.T) {
 	gcc := gccPath(t)
 	gxx, err := exec.LookPath("g++")
@@ -250,9 +252,14 @@ func TestCompileWithoutDriverIdentical(t *testing.T) {
 	for _, lang := range []struct {
 		name, compiler, ext string
 		flags               []string
+		// env is what the unit's environment adds.
+		env func(unit string) []string
 	}{
-		{"C -g -O2", gcc, ".c", []string{"-g", "-O2", "-Wall"}},
-		{"C++ -O1", gxx, ".cc", []string{"-O1", "-std=c++17", "-Wall"}},
+		{"C -g -O2", gcc, ".c", []string{"-g", "-O2", "-Wall"}, nil},
+		{"C++ -O1", gxx, ".cc", []string{"-O1", "-std=c++17", "-Wall"}, nil},
+		{"C, the unit named in the environment", gcc, ".c", []string{"-O1", "-Wall"}, func(u string) []string {
+			return []string{"CFLAGS=-MF .depend/objs/" + u + ".o.d -MQ objs/" + u + ".o -O1", "UNIT=" + u}
+		}},
 	} {
 		t.Run(lang.name, func(t *testing.T) {
 			s := newDependService(t)
@@ -268,8 +275,12 @@ func TestCompileWithoutDriverIdentical(t *testing.T) {
 			for i, u := range units {
 				object, deps := "objs/"+u+".o", "objs/"+u+".d"
 				args := append(append([]string{}, lang.flags...), "-Iinc", "-MD", "-c", u+lang.ext, "-o", object)
+				env := os.Environ()
+				if lang.env != nil {
+					env = append(env, lang.env(u)...)
+				}
 				res := s.Compile(context.Background(), daemon.CompileRequest{
-					Compiler: filepath.Base(lang.compiler), Real: lang.compiler, Dir: dir, Env: os.Environ(), Args: args})
+					Compiler: filepath.Base(lang.compiler), Real: lang.compiler, Dir: dir, Env: env, Args: args})
 				require.True(t, res.Handled, res.Reason)
 				assert.Equal(t, "cache miss", res.Reason)
 				gotObj, gotDeps := readT(t, dir, object), readT(t, dir, deps)
