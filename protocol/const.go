@@ -50,6 +50,7 @@ const (
 	CodeInternal         = "internal"          // the server failed
 	CodeTimeout          = "timeout"           // the job ran past its time limit
 	CodeMissingSources   = "missing-sources"   // files sent by digest that the server no longer keeps
+	CodeTransport        = "transport"         // TLS on one side, plain TCP on the other
 )
 
 // Sentinel errors. Errors returned by this package wrap them, so callers test
@@ -65,4 +66,13 @@ var (
 	ErrMalformed = errors.New("protocol: malformed message")
 	// ErrUnexpected is a well-formed message of a type that was not expected.
 	ErrUnexpected = errors.New("protocol: unexpected message type")
+	// ErrTransport is a client and a host that do not agree on the
+	// transport: one speaks TLS, the other plain TCP.
+	ErrTransport = errors.New("protocol: transport mismatch (TLS on one side, plain TCP on the other)")
+	// ErrNoFingerprint is a TLS host the client has no pinned fingerprint for.
+	ErrNoFingerprint = errors.New("no fingerprint pinned for this host: run dcc-server --fingerprint on the host " +
+		"and add fingerprint = \"sha256:...\" to its [[hosts]] entry (or HOST:PORT/NJOB,fingerprint=sha256:... in DCC_HOSTS)")
+	// ErrFingerprint is a host whose key is not the one pinned (or a pin
+	// that is not a fingerprint).
+	ErrFingerprint = errors.New("protocol: host key does not match the pinned fingerprint")
 )

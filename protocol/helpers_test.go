@@ -119,6 +119,12 @@ func startServer(t testing.TB, tokens []string, handle func(context.Context, Mes
 				defer s.wg.Done()
 				defer conn.Close()
 				hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+				conn, err := AcceptTransport(hctx, conn, testTLS(t))
+				if err != nil {
+					hcancel()
+					s.record(err, "")
+					return
+				}
 				client, _, err := ServerHandshake(hctx, conn, "test-server", tokens, welcome)
 				hcancel()
 				if err != nil {
@@ -156,7 +162,7 @@ func (s *testServer) record(err error, client string) {
 // dial connects a client session to s, closed at the end of the test.
 func (s *testServer) dial(t testing.TB, token string) *ClientSession {
 	t.Helper()
-	cs, err := Dial(testContext(t, 5*time.Second), s.addr, token, "tester@localhost")
+	cs, err := Dial(testContext(t, 5*time.Second), s.addr, token, "tester@localhost", testTransport(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { cs.Close() })
 	return cs

@@ -100,8 +100,9 @@ func (m *Error) decode(d *decoder) error {
 }
 
 // RemoteError is an Error message received from the peer, as a Go error.
-// Codes "auth", "version", "too-large" and "malformed" match ErrAuth,
-// ErrVersion, ErrTooLarge and ErrMalformed under errors.Is.
+// Codes "auth", "version", "too-large", "malformed" and "transport" match
+// ErrAuth, ErrVersion, ErrTooLarge, ErrMalformed and ErrTransport under
+// errors.Is.
 type RemoteError struct{ Code, Message string }
 
 // Error returns the code and message, with control characters replaced, as
@@ -121,6 +122,8 @@ func (e *RemoteError) Is(target error) bool {
 		return target == ErrTooLarge
 	case CodeMalformed:
 		return target == ErrMalformed
+	case CodeTransport:
+		return target == ErrTransport
 	}
 	return false
 }

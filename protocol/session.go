@@ -42,13 +42,22 @@ type ClientSession struct {
 	welcome *Welcome
 }
 
-// Dial connects to addr (TCP) within ctx, runs ClientHandshake and starts a
-// yamux client session over the connection.
-func Dial(ctx context.Context, addr, token, client string) (*ClientSession, error) {
+// Dial connects to addr (TCP) within ctx, starts the transport (TLS with
+// the host's key pinned, or plain TCP: see Transport), runs ClientHandshake
+// inside it and starts a yamux client session over it.
+func Dial(ctx context.Context, addr, token, client string, tr Transport) (*ClientSession, error) {
+	if _, err := tr.check(); err != nil {
+		return nil, fmt.Errorf("protocol: %s: %w", addr, err)
+	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: dial %s: %w", addr, err)
+	}
+	conn, err := secureClient(ctx, raw, tr)
+	if err != nil {
+		_ = raw.Close()
+		return nil, fmt.Errorf("protocol: %s: %w", addr, err)
 	}
 	w, err := ClientHandshake(ctx, conn, token, client)
 	if err != nil {

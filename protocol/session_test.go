@@ -182,7 +182,7 @@ func TestCallNilRequest(t *testing.T) {
 func TestDial(t *testing.T) {
 	srv := startServer(t, []string{testToken}, echoHandler)
 	t.Run("wrong token", func(t *testing.T) {
-		_, err := Dial(testContext(t, 5*time.Second), srv.addr, "wrong", "me")
+		_, err := Dial(testContext(t, 5*time.Second), srv.addr, "wrong", "me", testTransport(t))
 		require.ErrorIs(t, err, ErrAuth)
 		assert.NotContains(t, err.Error(), "wrong")
 	})
@@ -191,7 +191,7 @@ func TestDial(t *testing.T) {
 		require.NoError(t, err)
 		addr := l.Addr().String()
 		l.Close()
-		_, err = Dial(testContext(t, 5*time.Second), addr, testToken, "me")
+		_, err = Dial(testContext(t, 5*time.Second), addr, testToken, "me", testTransport(t))
 		require.Error(t, err)
 	})
 	t.Run("server that never speaks", func(t *testing.T) {
@@ -207,7 +207,7 @@ func TestDial(t *testing.T) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err = Dial(ctx, l.Addr().String(), testToken, "me")
+		_, err = Dial(ctx, l.Addr().String(), testToken, "me", testTransport(t))
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 }
