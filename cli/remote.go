@@ -287,6 +287,23 @@ func authText(r daemon.HostReport) string {
 	return "no"
 }
 
+// wireText is the WIRE column: how the configuration reaches the host.
+func wireText(cfg *config.Config, addr string) string {
+	for _, h := range cfg.Hosts {
+		if h.Connect != addr {
+			continue
+		}
+		switch {
+		case h.Plaintext:
+			return "plain TCP (not encrypted)"
+		case h.Fingerprint == "":
+			return "TLS, no fingerprint pinned"
+		}
+		return "TLS, pinned"
+	}
+	return "-"
+}
+
 // toolchainsText summarises toolchains: "gcc 12.2.0, g++ 12.2.0 (x86_64-linux-gnu)".
 func toolchainsText(ts []daemon.HostToolchain) string {
 	if len(ts) == 0 {
@@ -322,7 +339,7 @@ func writeHostsText(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 	}
 	fmt.Fprintf(w, "remote compiling %s; %s\n", state, source)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tREACHABLE\tAUTH\tNJOB\tSLOTS\tRUNNING\tQUEUED\tIN FLIGHT\tBACKOFF\tJOBS SENT/OK/FAILED\tTOOLCHAINS")
+	fmt.Fprintln(tw, "HOST\tREACHABLE\tAUTH\tNJOB\tSLOTS\tRUNNING\tQUEUED\tIN FLIGHT\tBACKOFF\tJOBS SENT/OK/FAILED\tTOOLCHAINS\tWIRE")
 	for _, r := range reports {
 		backoff := "-"
 		if r.Backoff > 0 {
@@ -332,8 +349,8 @@ func writeHostsText(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 		if r.Reachable && r.Authenticated {
 			load = []string{strconv.Itoa(r.Slots), strconv.Itoa(r.Running), strconv.Itoa(r.Queued)}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\t%s\n", r.Host, reachableText(r), authText(r), r.Jobs,
-			load[0], load[1], load[2], r.InFlight, backoff, r.Sent, r.OK, r.Failed, toolchainsText(r.Toolchains))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\t%s\t%s\n", r.Host, reachableText(r), authText(r), r.Jobs,
+			load[0], load[1], load[2], r.InFlight, backoff, r.Sent, r.OK, r.Failed, toolchainsText(r.Toolchains), wireText(cfg, r.Host))
 	}
 	return tw.Flush()
 }
@@ -356,6 +373,7 @@ type hostJSON struct {
 	Sent           int64           `json:"sent"`
 	OK             int64           `json:"ok"`
 	Failed         int64           `json:"failed"`
+	Wire           string          `json:"wire"`
 }
 
 // toolchainJSON is one toolchain in "dcc hosts --json".
@@ -386,7 +404,7 @@ func writeHostsJSON(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 		h := hostJSON{Host: r.Host, Njob: r.Jobs, Contacted: r.Contacted, Reachable: r.Reachable,
 			Authenticated: r.Authenticated, Error: r.Error, Server: r.Server, Toolchains: []toolchainJSON{},
 			Slots: r.Slots, Running: r.Running, Queued: r.Queued, InFlight: r.InFlight,
-			BackoffSeconds: r.Backoff.Seconds(), Sent: r.Sent, OK: r.OK, Failed: r.Failed}
+			BackoffSeconds: r.Backoff.Seconds(), Sent: r.Sent, OK: r.OK, Failed: r.Failed, Wire: wireText(cfg, r.Host)}
 		for _, t := range r.Toolchains {
 			h.Toolchains = append(h.Toolchains, toolchainJSON(t))
 		}

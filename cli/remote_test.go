@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -43,12 +44,13 @@ func remoteSetup(t *testing.T, file string) string {
 	return dir
 }
 
-// hostsFile is a config file listing hosts (addr, token, njob).
+// hostsFile is a config file listing hosts (addr, token, njob), each with
+// the test servers' fingerprint pinned.
 func hostsFile(remoteOn bool, hosts ...[3]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "remote = %t\nconnect_timeout = \"300ms\"\n", remoteOn)
 	for _, h := range hosts {
-		fmt.Fprintf(&b, "\n[[hosts]]\nconnect = %q\ntoken = %q\nnjob = %s\n", h[0], h[1], h[2])
+		fmt.Fprintf(&b, "\n[[hosts]]\nconnect = %q\ntoken = %q\nnjob = %s\nfingerprint = %q\n", h[0], h[1], h[2], remotetest.Fingerprint())
 	}
 	return b.String()
 }
@@ -90,7 +92,7 @@ func TestConnect(t *testing.T) {
 		{name: "none usable", file: hostsFile(false, [3]string{other.Addr, tok, "8"}, [3]string{down, tok, "2"}),
 			wantCode: 1, wantOut: []string{"token refused", "connection refused"},
 			wantErr: "no usable host among 2: remote compiling not turned on"},
-		{name: "hosts from the environment", env: map[string]string{"DCC_HOSTS": good.Addr + "/6", "DCC_TOKEN": tok},
+		{name: "hosts from the environment", env: map[string]string{"DCC_HOSTS": good.Addr + "/6,fingerprint=" + remotetest.Fingerprint(), "DCC_TOKEN": tok},
 			wantOut: []string{"remote compiling on: 1 of 1 hosts usable; build with make -j9"}, wantRemote: true},
 		{name: "environment overrides", file: hostsFile(false, [3]string{good.Addr, tok, "4"}), env: map[string]string{"DCC_REMOTE": "0"},
 			wantOut: []string{"remote compiling on"}, wantErr: "note: remote is false from env DCC_REMOTE, which overrides the file", wantRemote: true},
@@ -179,9 +181,9 @@ func TestHosts(t *testing.T) {
 	assert.Contains(t, out, "remote compiling on; hosts checked from here")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 4)
-	assert.Regexp(t, `^HOST +REACHABLE +AUTH +NJOB +SLOTS +RUNNING +QUEUED +IN FLIGHT +BACKOFF +JOBS SENT/OK/FAILED +TOOLCHAINS$`, lines[1])
-	assert.Regexp(t, `^`+good.Addr+` +yes +yes +4 +8 +0 +0 +0 +- +0/0/0 +gcc 12.2.0 \(x86_64-linux-gnu\)$`, lines[2])
-	assert.Regexp(t, `^`+other.Addr+` +yes +no: token refused +8 +- +- +- +0 +(1s|[0-9]+ms) +0/0/0 +-$`, lines[3])
+	assert.Regexp(t, `^HOST +REACHABLE +AUTH +NJOB +SLOTS +RUNNING +QUEUED +IN FLIGHT +BACKOFF +JOBS SENT/OK/FAILED +TOOLCHAINS +WIRE$`, lines[1])
+	assert.Regexp(t, `^`+good.Addr+` +yes +yes +4 +8 +0 +0 +0 +- +0/0/0 +gcc 12.2.0 \(x86_64-linux-gnu\) +TLS, pinned$`, lines[2])
+	assert.Regexp(t, `^`+other.Addr+` +yes +no: token refused +8 +- +- +- +0 +(1s|[0-9]+ms) +0/0/0 +- +TLS, pinned$`, lines[3])
 
 	code, out, errOut = execute("hosts", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -193,7 +195,7 @@ func TestHosts(t *testing.T) {
 	require.Len(t, got.Hosts, 2)
 	assert.Equal(t, hostJSON{Host: good.Addr, Njob: 4, Contacted: true, Reachable: true, Authenticated: true,
 		Server: good.Name(), Toolchains: []toolchainJSON{{Key: remotetest.GCCKey, Family: "gcc", Driver: "gcc", Version: "12.2.0", Target: "x86_64-linux-gnu"}},
-		Slots: 8}, got.Hosts[0])
+		Slots: 8, Wire: "TLS, pinned"}, got.Hosts[0])
 	assert.Equal(t, "token refused", got.Hosts[1].Error)
 	assert.False(t, got.Hosts[1].Authenticated)
 	assert.InDelta(t, 1.0, got.Hosts[1].BackoffSeconds, 0.5)
@@ -258,13 +260,35 @@ func TestCleanRemote(t *testing.T) {
 	assert.Contains(t, errOut, "1 of 2 hosts could not be cleaned")
 }
 
+// A host reached in plain TCP works when both sides say so, and dcc hosts
+// says it is not encrypted; the same host with TLS expected is refused with
+// a one-line reason.
+func TestHostsPlainTCP(t *testing.T) {
+	plain := remotetest.Start(t, "127.0.0.2", remotetest.Options{Plaintext: true})
+	remoteSetup(t, fmt.Sprintf("remote = true\n[[hosts]]\nconnect = %q\ntoken = %q\nplaintext = true\n", plain.Addr, remotetest.Token))
+	code, out, errOut := execute("hosts")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(plain.Addr)+` +yes +yes .* plain TCP \(not encrypted\)$`, out)
+
+	remoteSetup(t, hostsFile(true, [3]string{plain.Addr, remotetest.Token, "4"}))
+	code, out, errOut = execute("hosts")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "host answered in plain TCP, not TLS")
+
+	remoteSetup(t, fmt.Sprintf("remote = true\n[[hosts]]\nconnect = %q\ntoken = %q\n", plain.Addr, remotetest.Token))
+	code, out, errOut = execute("hosts")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "no fingerprint pinned for this host: run dcc-server --fingerprint on the host")
+	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(plain.Addr)+` .* TLS, no fingerprint pinned$`, out)
+}
+
 func TestConfigShowsHosts(t *testing.T) {
 	remoteSetup(t, hostsFile(false, [3]string{"127.0.0.2:9693", "s3cret", "4"}, [3]string{"127.0.0.3", "", "8"}))
 	t.Setenv("DCC_TOKEN", "")
 	code, out, errOut := execute("config")
 	require.Equal(t, 0, code, errOut)
-	assert.Regexp(t, `(?m)^host +127\.0\.0\.2:9693 njob=4 token=set connect_timeout=300ms send_timeout=10s recv_timeout=5m0s +file .*config\.toml:4$`, out)
-	assert.Regexp(t, `(?m)^host +127\.0\.0\.3:9693 njob=8 token=not set .* +file .*config\.toml:9$`, out)
+	assert.Regexp(t, `(?m)^host +127\.0\.0\.2:9693 njob=4 token=set connect_timeout=300ms send_timeout=10s recv_timeout=5m0s fingerprint=sha256:[0-9a-f]{64} +file .*config\.toml:4$`, out)
+	assert.Regexp(t, `(?m)^host +127\.0\.0\.3:9693 njob=8 token=not set .* +file .*config\.toml:10$`, out)
 	assert.Regexp(t, `(?m)^token +not set +default$`, out)
 	assert.NotContains(t, out, "s3cret")
 
@@ -358,8 +382,8 @@ func TestRemoteThroughDaemon(t *testing.T) {
 		code, out, errOut := execute("hosts")
 		require.Equal(t, 0, code, errOut)
 		assert.Contains(t, out, fmt.Sprintf("remote compiling on; hosts as the daemon (pid %d) sees them", pid))
-		assert.Regexp(t, `(?m)^127\.0\.0\.9:9693 +yes +yes +6 +4 +2 +0 +2 +- +10/9/1 +clang 14\.0\.6 \(x86_64-pc-linux-gnu\)$`, out)
-		assert.Regexp(t, `(?m)^127\.0\.0\.10:9693 +no: connection refused +- +8 +- +- +- +0 +4s +0/0/0 +-$`, out)
+		assert.Regexp(t, `(?m)^127\.0\.0\.9:9693 +yes +yes +6 +4 +2 +0 +2 +- +10/9/1 +clang 14\.0\.6 \(x86_64-pc-linux-gnu\) +TLS, pinned$`, out)
+		assert.Regexp(t, `(?m)^127\.0\.0\.10:9693 +no: connection refused +- +8 +- +- +- +0 +4s +0/0/0 +- +TLS, pinned$`, out)
 		code, out, _ = execute("jobs")
 		require.Equal(t, 0, code)
 		assert.Equal(t, "9\n", out)

@@ -28,11 +28,15 @@ func defaultFile() string {
 # Compile hosts, one [[hosts]] table each (environment: DCC_HOSTS="127.0.0.2:9693/4
 # 127.0.0.3:9693/8" replaces them, with DCC_TOKEN). connect is required; njob
 # (default 4) is how many compiles the host gets at once; token and the
-# timeouts default to the keys above. "dcc connect" checks them.
+# timeouts default to the keys above. "dcc connect" checks them. The wire is
+# TLS: fingerprint pins the host's key (dcc-server --fingerprint prints it on
+# the host; in DCC_HOSTS: "HOST:PORT/NJOB,fingerprint=sha256:..."). A host with
+# tls = "off" is reached only with plaintext = true (",plaintext"), unencrypted.
 #
 # [[hosts]]
 # connect = "127.0.0.2:9693"
 # token = "the token dcc-server printed"
+# fingerprint = "the sha256:... fingerprint dcc-server printed"
 # njob = 4
 # recv_timeout = "10m"
 `)

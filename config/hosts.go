@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,21 +40,35 @@ type Host struct {
 	SendTimeout time.Duration
 	// RecvTimeout bounds waiting for the host's answer to one job.
 	RecvTimeout time.Duration
+	// Fingerprint pins the host's TLS key, "sha256:HEX" (dcc-server
+	// --fingerprint prints it); without it a TLS host is not used.
+	Fingerprint string
+	// Plaintext reaches the host in plain TCP, unencrypted; the host must
+	// have tls = "off".
+	Plaintext bool
 }
 
 // String describes the host for "dcc config": address, njob, whether a token
-// is set (never the token) and the timeouts.
+// is set (never the token), the timeouts and the transport (the pinned
+// fingerprint, or plaintext).
 func (h Host) String() string {
 	token := "not set"
 	if h.Token != "" {
 		token = "set"
 	}
-	return fmt.Sprintf("%s njob=%d token=%s connect_timeout=%s send_timeout=%s recv_timeout=%s",
-		h.Connect, h.Jobs, token, h.ConnectTimeout, h.SendTimeout, h.RecvTimeout)
+	transport := "fingerprint=" + h.Fingerprint
+	switch {
+	case h.Plaintext:
+		transport = "plaintext (not encrypted)"
+	case h.Fingerprint == "":
+		transport = "fingerprint=not set"
+	}
+	return fmt.Sprintf("%s njob=%d token=%s connect_timeout=%s send_timeout=%s recv_timeout=%s %s",
+		h.Connect, h.Jobs, token, h.ConnectTimeout, h.SendTimeout, h.RecvTimeout, transport)
 }
 
 // hostKeys are the keys a hosts entry may hold, in the order errors list them.
-var hostKeys = []string{"connect", "token", "njob", "connect_timeout", "send_timeout", "recv_timeout"}
+var hostKeys = []string{"connect", "token", "njob", "connect_timeout", "send_timeout", "recv_timeout", "fingerprint", "plaintext"}
 
 // hostEntry is one host as the file or DCC_HOSTS gives it, before the global
 // keys fill in what it leaves out.
@@ -63,6 +79,9 @@ type hostEntry struct {
 	jobs     int
 	// Timeouts of zero come from the global keys.
 	connectTimeout, sendTimeout, recvTimeout time.Duration
+	// fingerprint and plaintext choose the transport (see Host).
+	fingerprint string
+	plaintext   bool
 	// source is where the entry is: "file PATH:LINE" or "env DCC_HOSTS".
 	source string
 }
@@ -141,10 +160,22 @@ func (d *document) fileHosts() ([]hostEntry, error) {
 				e.sendTimeout, err = hostDuration(v)
 			case "recv_timeout":
 				e.recvTimeout, err = hostDuration(v)
+			case "fingerprint":
+				e.fingerprint, err = hostString(v, checkFingerprint)
+			case "plaintext":
+				b, isBool := v.(bool)
+				if !isBool {
+					err = fmt.Errorf("want true or false, not %s", tomlTypeName(v))
+				}
+				e.plaintext = b
 			}
 			if err != nil {
 				return nil, d.hostError(keyLine(key), "hosts."+key, ErrInvalid, err)
 			}
+		}
+		if e.plaintext && e.fingerprint != "" {
+			return nil, d.hostError(keyLine("plaintext"), "hosts.plaintext", ErrInvalid,
+				errors.New("a host is reached either in plain TCP or with TLS and its fingerprint, not both"))
 		}
 		if first, dup := seen[e.connect]; dup {
 			return nil, d.hostError(keyLine("connect"), "hosts.connect", ErrInvalid,
@@ -216,11 +247,17 @@ func normalizeAddr(s string) (string, error) {
 }
 
 // envHosts reads DCC_HOSTS: "ADDR/NJOB ADDR ..." separated by white space,
-// NJOB defaulting to DefaultJobs.
+// NJOB defaulting to DefaultJobs, each followed by options after commas:
+// ",fingerprint=sha256:HEX" or ",plaintext".
 func envHosts(v string) ([]hostEntry, error) {
 	var out []hostEntry
 	seen := map[string]bool{}
 	for _, field := range strings.Fields(v) {
+		field, opts, _ := strings.Cut(field, ",")
+		fingerprint, plaintext, err := envHostOptions(field, opts)
+		if err != nil {
+			return nil, err
+		}
 		addr, jobs := field, strconv.Itoa(DefaultJobs)
 		if i := strings.LastIndexByte(field, '/'); i >= 0 {
 			addr, jobs = field[:i], field[i+1:]
@@ -233,7 +270,7 @@ func envHosts(v string) ([]hostEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid njob %q in %q: want ADDR/NJOB, such as 127.0.0.2:9693/4", jobs, field)
 		}
-		e := hostEntry{connect: connect, source: "env DCC_HOSTS"}
+		e := hostEntry{connect: connect, source: "env DCC_HOSTS", fingerprint: fingerprint, plaintext: plaintext}
 		if e.jobs, err = checkJobs(n); err != nil {
 			return nil, fmt.Errorf("%q: %w", field, err)
 		}
@@ -249,10 +286,35 @@ func envHosts(v string) ([]hostEntry, error) {
 	return out, nil
 }
 
+// envHostOptions reads the options of a DCC_HOSTS entry, "fingerprint=FP"
+// and "plaintext", separated by commas.
+func envHostOptions(field, opts string) (fingerprint string, plaintext bool, err error) {
+	if opts == "" {
+		return "", false, nil
+	}
+	for _, o := range strings.Split(opts, ",") {
+		key, val, hasVal := strings.Cut(o, "=")
+		switch {
+		case key == "fingerprint" && hasVal:
+			if fingerprint, err = checkFingerprint(val); err != nil {
+				return "", false, fmt.Errorf("%s: %w", field, err)
+			}
+		case key == "plaintext" && !hasVal:
+			plaintext = true
+		default:
+			return "", false, fmt.Errorf("%s: unknown option %q: want ADDR/NJOB,fingerprint=sha256:HEX or ADDR/NJOB,plaintext", field, o)
+		}
+	}
+	if plaintext && fingerprint != "" {
+		return "", false, fmt.Errorf("%s: a host is reached either in plain TCP or with TLS and its fingerprint, not both", field)
+	}
+	return fingerprint, plaintext, nil
+}
+
 // resolve fills in what e leaves out from c's global keys.
 func (e hostEntry) resolve(c *Config) Host {
 	h := Host{
-		Connect: e.connect, Token: c.Token, Jobs: e.jobs,
+		Connect: e.connect, Token: c.Token, Jobs: e.jobs, Fingerprint: e.fingerprint, Plaintext: e.plaintext,
 		ConnectTimeout: c.ConnectTimeout, SendTimeout: c.SendTimeout, RecvTimeout: c.RecvTimeout,
 	}
 	if e.hasToken && e.token != "" {
@@ -289,4 +351,22 @@ func (c *Config) HostSettings() []HostSetting {
 		out[i] = HostSetting{Host: h, Source: src}
 	}
 	return out
+}
+
+// checkFingerprint checks a pinned TLS fingerprint, "sha256:" and 64 hex
+// digits (colons between byte pairs allowed), and returns it in the form
+// protocol.Fingerprint gives (lowercase, no colons). It is checked here, not
+// with the protocol package, which the wrapper does not load.
+func checkFingerprint(s string) (string, error) {
+	v := strings.TrimSpace(s)
+	const prefix = "sha256:"
+	bad := fmt.Errorf("invalid fingerprint %q: want sha256: and 64 hex digits, as dcc-server --fingerprint prints on the host", s)
+	if len(v) < len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
+		return "", bad
+	}
+	digits := strings.ToLower(strings.ReplaceAll(v[len(prefix):], ":", ""))
+	if b, err := hex.DecodeString(digits); err != nil || len(b) != sha256.Size {
+		return "", bad
+	}
+	return prefix + digits, nil
 }

@@ -82,7 +82,7 @@ func TestBadHosts(t *testing.T) {
 		{"no connect", "[[hosts]]\nconnect = \"a\"\n\n[[hosts]]\nnjob = 2\n", nil, ErrInvalid,
 			`config.toml:4: hosts: entry 2 has no connect (want connect = "HOST:PORT")`},
 		{"unknown key", "[[hosts]]\nconnect = \"a\"\nport = 1\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "port" in a hosts entry (known: connect, token, njob, connect_timeout, send_timeout, recv_timeout)`},
+			`config.toml:3: unknown key "port" in a hosts entry (known: connect, token, njob, connect_timeout, send_timeout, recv_timeout, fingerprint, plaintext)`},
 		{"connect not a string", "[[hosts]]\nconnect = 5\n", nil, ErrInvalid, "config.toml:2: hosts.connect: want a string, not an integer"},
 		{"bad port", "[[hosts]]\nconnect = \"a:99999\"\n", nil, ErrInvalid, `config.toml:2: hosts.connect: invalid port in host address "a:99999": want 1 to 65535`},
 		{"port not a number", "[[hosts]]\nconnect = \"a:http\"\n", nil, ErrInvalid, `config.toml:2: hosts.connect: invalid port in host address "a:http"`},
@@ -101,6 +101,17 @@ func TestBadHosts(t *testing.T) {
 		{"env bad address", "", map[string]string{"DCC_HOSTS": "127.0.0.2:/4"}, ErrInvalid, `$DCC_HOSTS: hosts: invalid port in host address "127.0.0.2:"`},
 		{"env duplicate", "", map[string]string{"DCC_HOSTS": "h/1 h:9693/2"}, ErrInvalid, "$DCC_HOSTS: hosts: h:9693 is listed twice"},
 		{"env blank", "", map[string]string{"DCC_HOSTS": "   "}, ErrInvalid, "$DCC_HOSTS: hosts: no host"},
+		{"env bad fingerprint", "", map[string]string{"DCC_HOSTS": "h/2,fingerprint=sha256:abc"}, ErrInvalid,
+			`$DCC_HOSTS: hosts: h/2: invalid fingerprint "sha256:abc": want sha256: and 64 hex digits`},
+		{"env unknown option", "", map[string]string{"DCC_HOSTS": "h/2,tls"}, ErrInvalid, `$DCC_HOSTS: hosts: h/2: unknown option "tls"`},
+		{"env plaintext and fingerprint", "", map[string]string{"DCC_HOSTS": "h/2,plaintext,fingerprint=sha256:abababababababababababababababababababababababababababababababab"}, ErrInvalid,
+			"$DCC_HOSTS: hosts: h/2: a host is reached either in plain TCP or with TLS and its fingerprint, not both"},
+		{"bad fingerprint", "[[hosts]]\nconnect = \"a\"\nfingerprint = \"md5:00\"\n", nil, ErrInvalid,
+			`config.toml:3: hosts.fingerprint: invalid fingerprint "md5:00"`},
+		{"plaintext not bool", "[[hosts]]\nconnect = \"a\"\nplaintext = \"yes\"\n", nil, ErrInvalid,
+			`config.toml:3: hosts.plaintext: want true or false, not a string`},
+		{"plaintext and fingerprint", "[[hosts]]\nconnect = \"a\"\nplaintext = true\nfingerprint = \"sha256:abababababababababababababababababababababababababababababababab\"\n", nil, ErrInvalid,
+			"config.toml:3: hosts.plaintext: a host is reached either in plain TCP or with TLS and its fingerprint, not both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,12 +129,39 @@ func TestBadHosts(t *testing.T) {
 	}
 }
 
+func TestHostTransport(t *testing.T) {
+	fp := "sha256:" + strings.Repeat("ab", 32)
+	dir := t.TempDir()
+	writeConfig(t, dir, "[[hosts]]\nconnect = \"a\"\nfingerprint = \"SHA256:"+strings.Repeat("AB:", 31)+"AB\"\n"+
+		"[[hosts]]\nconnect = \"b\"\nplaintext = true\n")
+	c, err := LoadFrom(dir, envOf(nil))
+	require.NoError(t, err)
+	require.Len(t, c.Hosts, 2)
+	assert.Equal(t, fp, c.Hosts[0].Fingerprint, "canonical form")
+	assert.False(t, c.Hosts[0].Plaintext)
+	assert.True(t, c.Hosts[1].Plaintext)
+
+	c, err = LoadFrom(dir, envOf(map[string]string{"DCC_HOSTS": "h1/3,fingerprint=" + fp + " h2:7000,plaintext h3"}))
+	require.NoError(t, err)
+	require.Len(t, c.Hosts, 3)
+	assert.Equal(t, Host{Connect: "h1:9693", Jobs: 3, Fingerprint: fp}, Host{Connect: c.Hosts[0].Connect, Jobs: c.Hosts[0].Jobs, Fingerprint: c.Hosts[0].Fingerprint})
+	assert.Equal(t, "h2:7000", c.Hosts[1].Connect)
+	assert.True(t, c.Hosts[1].Plaintext)
+	assert.Equal(t, DefaultJobs, c.Hosts[1].Jobs)
+	assert.Empty(t, c.Hosts[2].Fingerprint)
+	assert.False(t, c.Hosts[2].Plaintext)
+}
+
 func TestHostString(t *testing.T) {
 	h := Host{Connect: "127.0.0.2:9693", Token: "s3cret", Jobs: 4, ConnectTimeout: 2 * time.Second, SendTimeout: 10 * time.Second, RecvTimeout: 5 * time.Minute}
-	assert.Equal(t, "127.0.0.2:9693 njob=4 token=set connect_timeout=2s send_timeout=10s recv_timeout=5m0s", h.String())
+	assert.Equal(t, "127.0.0.2:9693 njob=4 token=set connect_timeout=2s send_timeout=10s recv_timeout=5m0s fingerprint=not set", h.String())
 	assert.NotContains(t, h.String(), "s3cret")
 	h.Token = ""
 	assert.Contains(t, h.String(), "token=not set")
+	h.Fingerprint = "sha256:" + strings.Repeat("0f", 32)
+	assert.Contains(t, h.String(), " fingerprint=sha256:0f0f")
+	h.Fingerprint, h.Plaintext = "", true
+	assert.Contains(t, h.String(), " plaintext (not encrypted)")
 }
 
 func TestTokenNeverShown(t *testing.T) {

@@ -168,7 +168,7 @@ func BenchmarkRemoteVsDistcc(b *testing.B) {
 		d := newProjectDaemon(b, "10m")
 		b.Cleanup(func() { d.stop(b) })
 		env := append(append([]string{"PATH=" + withPath(masq)}, d.env...),
-			"DCC_HOSTS="+h1.addr+"/2", "DCC_TOKEN="+testToken, "DCC_PROJECT=bench-units", "DCC_REMOTE_SOURCES="+c.sources)
+			"DCC_HOSTS="+h1.hostArg(2), "DCC_TOKEN="+testToken, "DCC_PROJECT=bench-units", "DCC_REMOTE_SOURCES="+c.sources)
 		clients = append(clients, &dccClient{name: c.name, d: d, env: env})
 	}
 	distccEnv := []string{"DISTCC_HOSTS=" + dh1.addr + "/2", "DISTCC_FALLBACK=0", "DISTCC_DIR=" + b.TempDir()}
@@ -299,7 +299,7 @@ func dccBuildEnv(b *testing.B, round int, sources string, hosts ...*compileHost)
 	b.Cleanup(func() { pd.stop(b) })
 	var list []string
 	for _, h := range hosts {
-		list = append(list, h.addr+"/2")
+		list = append(list, h.hostArg(2))
 	}
 	return append(append([]string{"PATH=" + withPath(masqueradeDir(b, compilerLinks...))}, pd.env...),
 		"DCC_HOSTS="+strings.Join(list, " "), "DCC_TOKEN="+testToken, "DCC_REMOTE_SOURCES="+sources,

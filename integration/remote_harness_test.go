@@ -29,6 +29,8 @@ const testToken = "integration-token-0123456789abcdef"
 type compileHost struct {
 	addr string
 	dir  string
+	// fingerprint is the host's TLS key, which clients pin.
+	fingerprint string
 	cmd  *exec.Cmd
 	log  *os.File
 }
@@ -78,6 +80,11 @@ func launchHost(tb testing.TB, addr string, jobs int, token string) *compileHost
 		c, err := net.DialTimeout("tcp", h.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
+			// It made its TLS key before listening.
+			key, err := server.LoadHostKey(filepath.Join(h.dir, "dcc", server.TLSFileName), "")
+			require.NoError(tb, err)
+			require.False(tb, key.Created, "the server made its key before listening")
+			h.fingerprint = key.Fingerprint
 			return h
 		}
 		if time.Now().After(deadline) {
@@ -116,7 +123,7 @@ func (h *compileHost) load(tb testing.TB) protocol.Load {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test")
+	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test", protocol.Transport{Fingerprint: h.fingerprint})
 	require.NoError(tb, err)
 	defer s.Close()
 	m, err := s.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
@@ -238,9 +245,15 @@ func (h *compileHost) freezeCompile(tb testing.TB, stop <-chan struct{}) int {
 func hostsEnv(njob int, hosts ...*compileHost) []string {
 	var list []string
 	for _, h := range hosts {
-		list = append(list, fmt.Sprintf("%s/%d", h.addr, njob))
+		list = append(list, h.hostArg(njob))
 	}
 	return []string{"DCC_HOSTS=" + strings.Join(list, " "), "DCC_TOKEN=" + testToken}
+}
+
+// hostArg is the host's DCC_HOSTS entry with njob: its address and
+// fingerprint.
+func (h *compileHost) hostArg(njob int) string {
+	return fmt.Sprintf("%s/%d,fingerprint=%s", h.addr, njob, h.fingerprint)
 }
 
 // silentHost listens on ip and accepts connections without ever answering,

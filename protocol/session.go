@@ -54,7 +54,7 @@ func Dial(ctx context.Context, addr, token, client string, tr Transport) (*Clien
 	if err != nil {
 		return nil, fmt.Errorf("protocol: dial %s: %w", addr, err)
 	}
-	conn, err := secureClient(ctx, raw, tr)
+	conn, err := SecureClient(ctx, raw, tr)
 	if err != nil {
 		_ = raw.Close()
 		return nil, fmt.Errorf("protocol: %s: %w", addr, err)

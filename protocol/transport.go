@@ -53,9 +53,11 @@ func (t Transport) check() (string, error) {
 	return fp, nil
 }
 
-// secureClient starts the client's transport on conn: the TLS handshake with
-// the pin checked, or the plain preamble. ctx bounds it.
-func secureClient(ctx context.Context, conn net.Conn, t Transport) (net.Conn, error) {
+// SecureClient starts the client's transport on a fresh connection to a
+// host: the TLS handshake with the pin checked (the connection returned is
+// then the TLS one), or the plain preamble. ctx bounds it. Dial calls it;
+// tests that speak the handshake themselves do too.
+func SecureClient(ctx context.Context, conn net.Conn, t Transport) (net.Conn, error) {
 	fp, err := t.check()
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ func toolchains(keys ...string) []protocol.Toolchain {
 
 // hostOf is a config.Host for addr with the test token and short timeouts.
 func hostOf(addr string, jobs int) config.Host {
-	return config.Host{Connect: addr, Token: remotetest.Token, Jobs: jobs,
+	return config.Host{Connect: addr, Token: remotetest.Token, Jobs: jobs, Fingerprint: remotetest.Fingerprint(),
 		ConnectTimeout: 2 * time.Second, SendTimeout: 5 * time.Second, RecvTimeout: 10 * time.Second}
 }
 

@@ -434,7 +434,8 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	if h.cfg.Token == "" {
 		err = errNoToken
 	} else {
-		sess, err = protocol.Dial(ctx, h.cfg.Connect, h.cfg.Token, p.opts.Client)
+		sess, err = protocol.Dial(ctx, h.cfg.Connect, h.cfg.Token, p.opts.Client,
+			protocol.Transport{Fingerprint: h.cfg.Fingerprint, Plaintext: h.cfg.Plaintext})
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -442,8 +443,9 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	h.tried = true
 	if err != nil {
 		h.authenticated = false
-		h.reachable = errors.Is(err, protocol.ErrAuth) || errors.Is(err, protocol.ErrVersion)
-		if errors.Is(err, errNoToken) {
+		h.reachable = errors.Is(err, protocol.ErrAuth) || errors.Is(err, protocol.ErrVersion) ||
+			errors.Is(err, protocol.ErrFingerprint) || errors.Is(err, protocol.ErrTransport)
+		if errors.Is(err, errNoToken) || errors.Is(err, protocol.ErrNoFingerprint) {
 			h.reachable = false
 		}
 		p.backOff(h, err)

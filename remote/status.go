@@ -146,6 +146,10 @@ func describe(err error, h *host) string {
 	switch {
 	case errors.Is(err, errNoToken):
 		return err.Error()
+	case errors.Is(err, protocol.ErrNoFingerprint):
+		return protocol.ErrNoFingerprint.Error()
+	case errors.Is(err, protocol.ErrFingerprint), errors.Is(err, protocol.ErrTransport):
+		return tlsText(err)
 	case errors.Is(err, protocol.ErrAuth):
 		return "token refused"
 	case errors.Is(err, protocol.ErrVersion):
@@ -163,6 +167,18 @@ func describe(err error, h *host) string {
 		return "timed out: " + oneLine(err.Error())
 	}
 	return oneLine(err.Error())
+}
+
+// tlsText is a fingerprint or transport failure without the
+// "protocol: ADDR:" prefixes Dial adds.
+func tlsText(err error) string {
+	s := oneLine(err.Error())
+	for _, sentinel := range []error{protocol.ErrFingerprint, protocol.ErrTransport} {
+		if i := strings.Index(s, sentinel.Error()); i >= 0 {
+			return strings.TrimPrefix(s[i:], "protocol: ")
+		}
+	}
+	return s
 }
 
 // oneLine keeps the first line of s.

@@ -19,13 +19,15 @@ export DCC_DIR=$work/dcc
 rm -rf "$work"
 mkdir -p "$work"
 # A compile host on a loopback address of its own, as a daemon; its first run
-# writes $work/server/server.conf. The client finds it through DCC_HOSTS.
+# writes $work/server/server.conf and its TLS key. The client finds it through
+# DCC_HOSTS.
 host=127.0.0.2
 export DCC_TOKEN=demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 server() { DCC_DIR=$work/server bin/dcc-server "$@"; }
 trap 'bin/dcc daemon stop >/dev/null 2>&1 || true; server --stop >/dev/null 2>&1 || true' EXIT
 server --start --listen "$host:19693" --jobs 2 --token "$DCC_TOKEN" --workdir "$work/server/jobs" | sed 's/^/   /'
-export DCC_HOSTS="$host:19693/2"
+# The client pins the host's TLS key: the fingerprint the host prints.
+export DCC_HOSTS="$host:19693/2,fingerprint=$(server --fingerprint)"
 bin/dcc install-links "$work/links" >/dev/null
 jobs=$(( $(nproc) * 3 / 2 + 1 ))
 links_path="$work/links:$PATH"

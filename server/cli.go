@@ -33,15 +33,17 @@ type cliFlags struct {
 	jobs                           int
 	verbose, debug                 bool
 	start, stop, restart, status   bool
+	fingerprint                    bool
 }
 
 // usage is printed by -h and after a bad command line.
 const usage = `usage: dcc-server [--listen ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
-                  [--start | --stop | --restart | --status]
+                  [--start | --stop | --restart | --status | --fingerprint]
 
 Runs a dcc compile host in the foreground, or controls it as a daemon.
 The configuration is $DCC_DIR/server.conf (DCC_DIR defaults to ~/.dcc); the first
-run writes it with a new token and prints how clients use it. Flags override it.
+run writes it with a new token and a TLS key, and prints how clients use it (the
+token and the key's fingerprint, which clients pin). Flags override it.
 `
 
 // Main runs dcc-server with the command-line arguments args (without the
@@ -66,6 +68,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.stop, "stop", false, "stop the background server")
 	fs.BoolVar(&f.restart, "restart", false, "restart the background server")
 	fs.BoolVar(&f.status, "status", false, "tell whether the background server runs (exit status 3 when not)")
+	fs.BoolVar(&f.fingerprint, "fingerprint", false, "print the fingerprint of this host's TLS key, which clients pin")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -87,13 +90,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(ExitUsage, fmt.Errorf("unexpected argument %q (see dcc-server -h)", fs.Arg(0)))
 	}
 	controls := 0
-	for _, b := range []bool{f.start, f.stop, f.restart, f.status} {
+	for _, b := range []bool{f.start, f.stop, f.restart, f.status, f.fingerprint} {
 		if b {
 			controls++
 		}
 	}
 	if controls > 1 {
-		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status"))
+		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status, --fingerprint"))
 	}
 	if IsDaemonChild() {
 		if f.token == "" {
@@ -112,12 +115,29 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Apply(Overrides{Listen: f.listen, Jobs: f.jobs, Token: f.token, Workdir: f.workdir}); err != nil {
 		return fail(ExitUsage, err)
 	}
+	fingerprint := ""
+	if !cfg.Plaintext && !f.stop && !f.status {
+		key, err := LoadHostKey(cfg.TLSFile, hostName())
+		if err != nil {
+			return fail(ExitError, err)
+		}
+		fingerprint = key.Fingerprint
+		if key.Created && !created && !f.fingerprint {
+			fmt.Fprintf(stdout, "dcc-server: made a TLS key in %s: clients pin its fingerprint %s\n", cfg.TLSFile, fingerprint)
+		}
+	}
 	if created {
 		// After the flags: the client lines name the address and jobs
 		// this run serves.
-		cfg.PrintFirstRun(stdout, generated)
+		cfg.PrintFirstRun(stdout, generated, fingerprint)
 	}
 	switch {
+	case f.fingerprint:
+		if cfg.Plaintext {
+			return fail(ExitError, fmt.Errorf("%s has tls = \"off\": clients reach this host in plain TCP (plaintext = true), with no fingerprint", cfg.File))
+		}
+		fmt.Fprintln(stdout, fingerprint)
+		return ExitOK
 	case f.status:
 		st, err := Status(cfg.Pidfile)
 		if err != nil {
@@ -143,6 +163,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(ExitError, err)
 	}
 	return ExitOK
+}
+
+// hostName names this machine in a new certificate.
+func hostName() string {
+	name, _ := os.Hostname()
+	return name
 }
 
 // loadCLIConfig reads the config file the flags name (or the default).
@@ -234,7 +260,7 @@ func runForeground(ctx context.Context, cfg *Config, f cliFlags, stdout, stderr 
 		}
 		defer RemovePidfile(cfg.Pidfile)
 	} else {
-		fmt.Fprintf(stdout, "dcc-server listening on %s (%d jobs, %d toolchains)\n", addr, cfg.Jobs, len(srv.toolchains.List()))
+		fmt.Fprintf(stdout, "dcc-server listening on %s (%d jobs, %d toolchains, %s)\n", addr, cfg.Jobs, len(srv.toolchains.List()), srv.Transport())
 	}
 	err = srv.Serve(ctx)
 	log.Info("stopped")

@@ -106,7 +106,7 @@ func TestMainForeground(t *testing.T) {
 		}
 		return false
 	}, time.Minute, 10*time.Millisecond, "stdout: %s\nstderr: %s", &stdout, &stderr)
-	s, err := protocol.Dial(t.Context(), addr, "foreground-token-0123456789", "tester@test")
+	s, err := protocol.Dial(t.Context(), addr, "foreground-token-0123456789", "tester@test", cliTransport(t, stdout.String()))
 	require.NoError(t, err)
 	assert.Equal(t, 1, s.Welcome().Load.Slots)
 	require.NoError(t, s.Close())
@@ -148,6 +148,16 @@ func daemonCmd(t *testing.T, bin, dir string, args ...string) (int, string) {
 	return code, string(out)
 }
 
+var fingerprintRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+
+// cliTransport pins the first fingerprint dcc-server printed in out.
+func cliTransport(t *testing.T, out string) protocol.Transport {
+	t.Helper()
+	fp := fingerprintRE.FindString(out)
+	require.NotEmpty(t, fp, "no fingerprint printed: %s", out)
+	return protocol.Transport{Fingerprint: fp}
+}
+
 var startedRE = regexp.MustCompile(`dcc-server started: pid (\d+), listening on (\S+) `)
 
 // started reads the pid and address --start printed, and makes sure the
@@ -181,11 +191,21 @@ func TestDaemonStartStatusRestartStop(t *testing.T) {
 	assert.True(t, processAlive(pid))
 	cfg, _, err := LoadConfig(filepath.Join(dir, ConfigFileName), dir)
 	require.NoError(t, err)
+	// The first run printed the fingerprint clients pin; --fingerprint
+	// prints it again, alone.
+	tr := cliTransport(t, out)
+	assert.Contains(t, out, `fingerprint = "`+tr.Fingerprint+`"`)
+	code, fp := daemonCmd(t, bin, dir, "--fingerprint")
+	require.Equal(t, 0, code, fp)
+	assert.Equal(t, tr.Fingerprint+"\n", fp)
+	fi, err := os.Stat(filepath.Join(dir, TLSFileName))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the key is the owner's alone")
 
 	// It serves, with the file's token and the --token one (passed to it
 	// in its environment, not on its command line).
 	for _, tok := range []string{cfg.Tokens[0], "daemon-token-0123456789"} {
-		s, err := protocol.Dial(t.Context(), addr, tok, "tester@test")
+		s, err := protocol.Dial(t.Context(), addr, tok, "tester@test", tr)
 		require.NoError(t, err)
 		_, err = s.Call(t.Context(), &protocol.Status{}, protocol.MsgStatusResult)
 		require.NoError(t, err)
@@ -210,7 +230,7 @@ func TestDaemonStartStatusRestartStop(t *testing.T) {
 	pid2, addr2 := started(t, out)
 	assert.NotEqual(t, pid, pid2)
 	assert.False(t, processAlive(pid), "the old server is gone")
-	s, err := protocol.Dial(t.Context(), addr2, cfg.Tokens[0], "tester@test")
+	s, err := protocol.Dial(t.Context(), addr2, cfg.Tokens[0], "tester@test", tr)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 

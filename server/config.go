@@ -20,6 +20,10 @@ import (
 // ConfigFileName is the server's config file inside the dcc directory.
 const ConfigFileName = "server.conf"
 
+// TLSFileName is the file of the server's TLS key and certificate inside the
+// dcc directory.
+const TLSFileName = "server-tls.pem"
+
 // Defaults and limits of the configuration.
 const (
 	// DefaultListen is the address dcc-server listens on.
@@ -76,6 +80,12 @@ type Config struct {
 	CacheDir string
 	// CacheMaxSize bounds the caches, in bytes; least-recently-used entries go first.
 	CacheMaxSize int64
+	// Plaintext serves plain TCP instead of TLS (tls = "off"): clients must
+	// then be configured for it too.
+	Plaintext bool
+	// TLSFile holds the host's TLS key and self-signed certificate (PEM),
+	// made on first use; clients pin the key's fingerprint.
+	TLSFile string
 }
 
 // Dir returns the dcc directory: $DCC_DIR, or ~/.dcc.
@@ -107,6 +117,7 @@ func DefaultConfig(dccDir string) *Config {
 		JobTimeout:   DefaultJobTimeout,
 		CacheDir:     filepath.Join(dccDir, "server-cache"),
 		CacheMaxSize: DefaultCacheMaxSize,
+		TLSFile:      filepath.Join(dccDir, TLSFileName),
 	}
 	for _, s := range DefaultAllow {
 		c.Allow = append(c.Allow, netip.MustParsePrefix(s))
@@ -240,10 +251,15 @@ func (c *Config) ShowHost() string {
 }
 
 // PrintFirstRun tells, once, how clients use this server: the token the first
-// run generated and the host line for DCC_HOSTS or the client's config.
-func (c *Config) PrintFirstRun(w io.Writer, token string) {
+// run generated and the host line for DCC_HOSTS or the client's config, with
+// the fingerprint clients pin (or plaintext when the server has TLS off).
+func (c *Config) PrintFirstRun(w io.Writer, token, fingerprint string) {
 	addr := c.ShowHost()
+	env, toml := ",fingerprint="+fingerprint, fmt.Sprintf("  fingerprint = %q\n", fingerprint)
+	if c.Plaintext {
+		env, toml = ",plaintext", "  plaintext = true\n"
+	}
 	fmt.Fprintf(w, "dcc-server: first run: wrote %s with a new token (this is the only time it is printed).\n", c.File)
-	fmt.Fprintf(w, "Clients use this server with\n  DCC_TOKEN=%s DCC_HOSTS=\"%s/%d\"\n", token, addr, c.Jobs)
-	fmt.Fprintf(w, "or these lines in their ~/.dcc/config.toml:\n  [[hosts]]\n  connect = %q\n  token = %q\n  njob = %d\n", addr, token, c.Jobs)
+	fmt.Fprintf(w, "Clients use this server with\n  DCC_TOKEN=%s DCC_HOSTS=\"%s/%d%s\"\n", token, addr, c.Jobs, env)
+	fmt.Fprintf(w, "or these lines in their ~/.dcc/config.toml:\n  [[hosts]]\n  connect = %q\n  token = %q\n  njob = %d\n%s", addr, token, c.Jobs, toml)
 }

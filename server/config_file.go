@@ -61,10 +61,12 @@ type fileConfig struct {
 	CacheDir     *string   `toml:"cache_dir"`
 	CacheMaxSize any       `toml:"cache_max_size"`
 	TreeDir      *string   `toml:"tree_dir"`
+	TLS          any       `toml:"tls"`
+	TLSFile      *string   `toml:"tls_file"`
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir"
+const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir, tls, tls_file"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -116,7 +118,7 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 	}{
 		{"workdir", fc.Workdir, &c.Workdir}, {"logfile", fc.Logfile, &c.Logfile},
 		{"pidfile", fc.Pidfile, &c.Pidfile}, {"cache_dir", fc.CacheDir, &c.CacheDir},
-		{"tree_dir", fc.TreeDir, &c.TreeDir},
+		{"tree_dir", fc.TreeDir, &c.TreeDir}, {"tls_file", fc.TLSFile, &c.TLSFile},
 	} {
 		if p.val == nil {
 			continue
@@ -189,6 +191,13 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 			c.Toolchains = append(c.Toolchains, p)
 		}
 	}
+	if fc.TLS != nil {
+		on, err := onOff(fc.TLS)
+		if err != nil {
+			return nil, bad("tls", err)
+		}
+		c.Plaintext = !on
+	}
 	if fc.CacheMaxSize != nil {
 		n, err := sizeValue(fc.CacheMaxSize)
 		if err == nil && n < minCacheMaxSize {
@@ -211,6 +220,22 @@ func parseNetwork(s string) (netip.Prefix, error) {
 		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 	}
 	return netip.Prefix{}, fmt.Errorf("%q is not a network such as \"192.168.0.0/16\" or an address", s)
+}
+
+// onOff reads a switch: "on" or "off", or a boolean.
+func onOff(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		switch strings.ToLower(x) {
+		case "on":
+			return true, nil
+		case "off":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf(`want "on" or "off", not %v`, v)
 }
 
 // sizeValue reads cache_max_size: a string such as "10GiB" or an integer
@@ -265,6 +290,8 @@ func wantType(key string) string {
 		return "an array of strings"
 	case "cache_max_size":
 		return "a size"
+	case "tls":
+		return `"on" or "off"`
 	}
 	return "a string"
 }
@@ -346,6 +373,8 @@ func (c *Config) fileText() string {
 	}
 	line("client networks that may connect (CIDR); others are disconnected before the handshake.\n# The default is loopback and the private ranges; [\"0.0.0.0/0\", \"::/0\"] allows everyone", "allow", tomlStrings(allow))
 	line("compilers served besides the gcc, g++, clang and clang++ found on PATH\n# (paths, such as \"/usr/bin/gcc-12\"); clients name them by identity, never by path", "toolchains", tomlStrings(c.Toolchains))
+	line("TLS 1.3 on every connection (\"on\"), clients pinning the key of tls_file; \"off\" serves plain TCP,\n# unencrypted, to clients that set plaintext = true for this host", "tls", tomlString(map[bool]string{false: "on", true: "off"}[c.Plaintext]))
+	line("this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)", "tls_file", tomlString(c.TLSFile))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
 	line("size limit of the caches; least-recently-used entries are evicted past it", "cache_max_size", tomlString(FormatSize(c.CacheMaxSize)))
 	if c.TreeDir != "" {

@@ -41,10 +41,21 @@ func TestConfigFirstRunWritesFileWithToken(t *testing.T) {
 	assert.Contains(t, cfg.Allow, netip.MustParsePrefix("::1/128"))
 
 	var out bytes.Buffer
-	cfg.PrintFirstRun(&out, cfg.Tokens[0])
+	fp := "sha256:" + strings.Repeat("ab", 32)
+	cfg.PrintFirstRun(&out, cfg.Tokens[0], fp)
 	assert.Contains(t, out.String(), "DCC_TOKEN="+cfg.Tokens[0]+` DCC_HOSTS="`)
+	assert.Regexp(t, `DCC_HOSTS="\S+/\d+,fingerprint=`+fp+`"`, out.String())
 	assert.Contains(t, out.String(), `token = "`+cfg.Tokens[0]+`"`)
+	assert.Contains(t, out.String(), `fingerprint = "`+fp+`"`)
 	assert.Contains(t, out.String(), path)
+	assert.False(t, cfg.Plaintext, "TLS by default")
+	assert.Equal(t, filepath.Join(dir, TLSFileName), cfg.TLSFile)
+	out.Reset()
+	cfg.Plaintext = true
+	cfg.PrintFirstRun(&out, cfg.Tokens[0], "")
+	assert.Regexp(t, `DCC_HOSTS="\S+/\d+,plaintext"`, out.String())
+	assert.Contains(t, out.String(), "plaintext = true")
+	cfg.Plaintext = false
 
 	// The second run reads the same file, token included.
 	again, created, err := LoadConfig(path, dir)
@@ -78,6 +89,8 @@ toolchains = ["/opt/gcc-13/bin/gcc", "clang-15", "tools/cc"]
 cache_dir = "~/cache"
 cache_max_size = "2GiB"
 tree_dir = "/dev/shm/trees"
+tls = "off"
+tls_file = "tls/key.pem"
 `
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 	home, err := homedir.Dir()
@@ -100,6 +113,8 @@ tree_dir = "/dev/shm/trees"
 		CacheDir:     filepath.Join(home, "cache"),
 		CacheMaxSize: 2 << 30,
 		TreeDir:      "/dev/shm/trees",
+		Plaintext:    true,
+		TLSFile:      filepath.Join(dir, "etc", "tls", "key.pem"),
 	}, cfg)
 }
 
@@ -136,6 +151,9 @@ func TestConfigMalformedNamesFileAndLine(t *testing.T) {
 		{"workdir with =", tok + `workdir = "/tmp/a=b"` + "\n", 2, "workdir: the path must not contain '='"},
 		{"empty logfile", tok + `logfile = ""` + "\n", 2, "logfile: want a path"},
 		{"empty toolchain", tok + `toolchains = [""]` + "\n", 2, "toolchains: an empty compiler path"},
+		{"tls neither on nor off", tok + `tls = "maybe"` + "\n", 2, `tls: want "on" or "off", not maybe`},
+		{"tls a number", tok + "tls = 1\n", 2, `tls: want "on" or "off"`},
+		{"empty tls_file", tok + `tls_file = ""` + "\n", 2, "tls_file: want a path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,4 +253,26 @@ func TestConfigFileTextRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c, got)
 	assert.Regexp(t, regexp.MustCompile(`(?m)^tokens = \["odd\\"token\\\\with-quotes"\]$`), c.fileText())
+}
+
+func TestHostKeyMadeOnceAndKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", TLSFileName)
+	a, err := LoadHostKey(path, "h")
+	require.NoError(t, err)
+	assert.True(t, a.Created)
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, a.Fingerprint)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	b, err := LoadHostKey(path, "h")
+	require.NoError(t, err)
+	assert.False(t, b.Created)
+	assert.Equal(t, a.Fingerprint, b.Fingerprint, "the key is kept across runs")
+
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, err = LoadHostKey(path, "h")
+	require.ErrorContains(t, err, "others may read it")
+	require.NoError(t, os.WriteFile(path, []byte("not a key"), 0o600))
+	_, err = LoadHostKey(path, "h")
+	require.ErrorContains(t, err, "remove it to have a new one made")
 }

@@ -58,10 +58,12 @@ func TestDefaultLimitsInForce(t *testing.T) {
 	})
 	session := func(t *testing.T) *yamux.Session {
 		t.Helper()
-		conn, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+		raw, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
 		require.NoError(t, err)
 		hctx, hcancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer hcancel()
+		conn, err := protocol.SecureClient(hctx, raw, transportOf(t, cfg))
+		require.NoError(t, err)
 		_, err = protocol.ClientHandshake(hctx, conn, cfg.Tokens[0], "limits@test")
 		require.NoError(t, err)
 		sess, err := yamux.Client(conn, protocol.YamuxConfig())

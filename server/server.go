@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,9 @@ type Server struct {
 	grace      time.Duration
 	// budget bounds the memory the requests of every session hold at once.
 	budget *protocol.Budget
+	// tls is the TLS configuration, nil for plain TCP; key is its key.
+	tls *tls.Config
+	key *HostKey
 
 	listener   net.Listener
 	handshakes chan struct{}
@@ -110,8 +114,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if grace <= 0 {
 		grace = DefaultShutdownGrace
 	}
-	return &Server{cfg: cfg, log: log, name: name, toolchains: tcs, runner: runner, store: store,
-		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget)}, nil
+	s := &Server{cfg: cfg, log: log, name: name, toolchains: tcs, runner: runner, store: store,
+		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget)}
+	if !cfg.Plaintext {
+		if s.key, err = LoadHostKey(cfg.TLSFile, name); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.tls = protocol.ServerTLSConfig(s.key.Cert)
+	}
+	return s, nil
 }
 
 // Listen opens the TCP listener on the configured address and returns the
@@ -139,7 +151,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.listener.Close() })
 	defer stop()
 	s.log.Info("listening", "addr", s.listener.Addr().String(), "jobs", s.cfg.Jobs,
-		"toolchains", len(s.toolchains.List()))
+		"toolchains", len(s.toolchains.List()), "transport", s.Transport())
 	var acceptErr error
 	for {
 		conn, err := s.listener.Accept()
@@ -214,7 +226,12 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
 	remote := conn.RemoteAddr().String()
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	client, tokenIndex, err := protocol.ServerHandshake(hctx, conn, s.name, s.cfg.Tokens, s.welcome)
+	secured, err := protocol.AcceptTransport(hctx, conn, s.tls)
+	client, tokenIndex := "", -1
+	if err == nil {
+		conn = secured
+		client, tokenIndex, err = protocol.ServerHandshake(hctx, conn, s.name, s.cfg.Tokens, s.welcome)
+	}
 	cancel()
 	<-s.handshakes
 	if err != nil {
@@ -235,6 +252,15 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		return
 	}
 	log.Info("client disconnected")
+}
+
+// Transport describes the server's transport: "TLS, fingerprint sha256:..."
+// or "plain TCP (not encrypted)".
+func (s *Server) Transport() string {
+	if s.key == nil {
+		return "plain TCP (not encrypted)"
+	}
+	return "TLS, fingerprint " + s.key.Fingerprint
 }
 
 // welcome is the Welcome of the handshake, without its MAC.

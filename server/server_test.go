@@ -92,6 +92,37 @@ func startServer(t testing.TB, mutate func(*Config), opts func(*Options)) *testS
 	return &testServer{addr: addr.String(), token: cfg.Tokens[1], cfg: cfg, srv: srv, log: logBuf, logMu: &logMu}
 }
 
+// transport is how clients reach ts: TLS with its key pinned.
+func (ts *testServer) transport() protocol.Transport {
+	return protocol.Transport{Fingerprint: ts.srv.key.Fingerprint}
+}
+
+// transportOf is how clients reach a server of cfg: its key pinned, or
+// plain TCP.
+func transportOf(t testing.TB, cfg *Config) protocol.Transport {
+	t.Helper()
+	if cfg.Plaintext {
+		return protocol.Transport{Plaintext: true}
+	}
+	key, err := LoadHostKey(cfg.TLSFile, "")
+	require.NoError(t, err)
+	return protocol.Transport{Fingerprint: key.Fingerprint}
+}
+
+// rawConn is a connection to ts with the transport started and nothing
+// else (the dcc handshake is the test's), closed at the test's end.
+func (ts *testServer) rawConn(t testing.TB) net.Conn {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = raw.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := protocol.SecureClient(ctx, raw, ts.transport())
+	require.NoError(t, err)
+	return conn
+}
+
 // lockedWriter serializes writes to a buffer shared by goroutines.
 type lockedWriter struct {
 	w  io.Writer
@@ -109,7 +140,7 @@ func (ts *testServer) dial(t testing.TB) *protocol.ClientSession {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := protocol.Dial(ctx, ts.addr, ts.token, "tester@test")
+	s, err := protocol.Dial(ctx, ts.addr, ts.token, "tester@test", ts.transport())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -329,13 +360,13 @@ func TestServerRefusesWrongToken(t *testing.T) {
 	ts := startServer(t, nil, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := protocol.Dial(ctx, ts.addr, "a-wrong-token-0123456789", "intruder@test")
+	_, err := protocol.Dial(ctx, ts.addr, "a-wrong-token-0123456789", "intruder@test", ts.transport())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, protocol.ErrAuth)
 	assert.Contains(t, err.Error(), "auth")
 	// Both configured tokens work.
 	for _, tok := range ts.cfg.Tokens {
-		s, err := protocol.Dial(ctx, ts.addr, tok, "tester@test")
+		s, err := protocol.Dial(ctx, ts.addr, tok, "tester@test", ts.transport())
 		require.NoError(t, err)
 		require.NoError(t, s.Close())
 	}
@@ -415,9 +446,7 @@ func TestServerRefusesMalformedFramesBeforeAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
-			require.NoError(t, err)
-			defer conn.Close()
+			conn := ts.rawConn(t)
 			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 			m, err := protocol.ReadMessage(conn)
 			require.NoError(t, err)
@@ -445,10 +474,8 @@ func TestServerRefusesMalformedFramesOnStreams(t *testing.T) {
 	ts := startServer(t, nil, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	conn, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = protocol.ClientHandshake(ctx, conn, ts.token, "raw@test")
+	conn := ts.rawConn(t)
+	_, err := protocol.ClientHandshake(ctx, conn, ts.token, "raw@test")
 	require.NoError(t, err)
 	sess, err := yamux.Client(conn, protocol.YamuxConfig())
 	require.NoError(t, err)
@@ -495,7 +522,7 @@ func TestServerRefusesAddressesNotAllowed(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := protocol.Dial(ctx, ts.addr, ts.token, "tester@test")
+	_, err := protocol.Dial(ctx, ts.addr, ts.token, "tester@test", ts.transport())
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, protocol.ErrAuth, "refused before the handshake")
 	conn, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
@@ -642,7 +669,7 @@ func TestServerGracefulShutdownFinishesRunningJobs(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
 
-	s, err := protocol.Dial(t.Context(), addr.String(), cfg.Tokens[0], "tester@test")
+	s, err := protocol.Dial(t.Context(), addr.String(), cfg.Tokens[0], "tester@test", transportOf(t, cfg))
 	require.NoError(t, err)
 	defer s.Close()
 	answer := make(chan protocol.Message, 1)

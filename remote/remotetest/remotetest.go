@@ -7,6 +7,7 @@ package remotetest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"strings"
 	"sync"
@@ -41,6 +42,38 @@ type Options struct {
 	// Compile, when set, answers compiles; by default the result's object
 	// is "object from ADDR of " followed by the preprocessed text.
 	Compile func(ctx context.Context, req *protocol.CompileRequest) protocol.Message
+	// Plaintext serves plain TCP; by default the server speaks TLS with
+	// the key whose fingerprint Fingerprint returns.
+	Plaintext bool
+}
+
+var testKey struct {
+	once sync.Once
+	cert tls.Certificate
+	fp   string
+	err  error
+}
+
+// key returns the TLS key every Server of the test binary serves. Making
+// it cannot fail short of a broken crypto/rand, which stops the program.
+func key() (tls.Certificate, string) {
+	testKey.once.Do(func() {
+		var data []byte
+		if data, testKey.err = protocol.NewCertificatePEM("remotetest"); testKey.err == nil {
+			testKey.cert, testKey.fp, testKey.err = protocol.LoadCertificatePEM(data)
+		}
+	})
+	if testKey.err != nil {
+		panic("remotetest: " + testKey.err.Error())
+	}
+	return testKey.cert, testKey.fp
+}
+
+// Fingerprint returns the fingerprint of the TLS key of every Server (one
+// key per test binary), which clients pin.
+func Fingerprint() string {
+	_, fp := key()
+	return fp
 }
 
 // Toolchain returns a gcc toolchain description with key.
@@ -54,6 +87,7 @@ type Server struct {
 	Addr string
 
 	opts   Options
+	tls    *tls.Config
 	ln     net.Listener
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -115,6 +149,10 @@ func Serve(t testing.TB, ln net.Listener, opts Options) *Server {
 	}
 	s := &Server{Addr: ln.Addr().String(), opts: opts, ln: ln,
 		conns: map[net.Conn]struct{}{}, cache: map[string][]byte{}}
+	if !opts.Plaintext {
+		cert, _ := key()
+		s.tls = protocol.ServerTLSConfig(cert)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -194,7 +232,12 @@ func (s *Server) acceptLoop() {
 
 func (s *Server) serveConn(c net.Conn) {
 	hctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	_, _, err := protocol.ServerHandshake(hctx, c, s.Name(), s.opts.Tokens, func() protocol.Welcome {
+	c, err := protocol.AcceptTransport(hctx, c, s.tls)
+	if err != nil {
+		cancel()
+		return
+	}
+	_, _, err = protocol.ServerHandshake(hctx, c, s.Name(), s.opts.Tokens, func() protocol.Welcome {
 		return protocol.Welcome{Toolchains: s.opts.Toolchains, Load: s.load()}
 	})
 	cancel()
