@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"fmt"
 	"testing"
 	"time"
@@ -12,14 +13,48 @@ import (
 
 // BenchmarkTransportThroughput measures the transport over loopback TCP: a
 // client sends a CachePut of the given size on one yamux stream (lz4 framing
-// included) and reads the small answer. The payloads are preprocessed-like
-// text (compressible) and random bytes (not), from 64 KiB to 16 MiB; b.SetBytes
-// makes "go test -bench" print MB/s.
+// included) and reads the small answer, over TLS 1.3 (the default) and over
+// plain TCP. The payloads are preprocessed-like text (compressible) and
+// random bytes (not), from 64 KiB to 16 MiB; b.SetBytes makes "go test
+// -bench" print MB/s. Client and server share the process (and its CPUs).
 func BenchmarkTransportThroughput(b *testing.B) {
+	for _, wire := range []string{"tls", "plain"} {
+		b.Run(wire, func(b *testing.B) { benchThroughput(b, wire) })
+	}
+}
+
+// BenchmarkDial measures setting up a session: TCP connect, the TLS
+// handshake (or the plain preamble), the token handshake and yamux, both
+// sides' CPU included (they share the process).
+func BenchmarkDial(b *testing.B) {
 	const token = "bench-token-0123456789abcdef"
-	s := startServer(b, []string{token}, func(_ context.Context, req Message) Message {
+	for _, wire := range []string{"tls", "plain"} {
+		b.Run(wire, func(b *testing.B) {
+			var cfg *tls.Config
+			if wire == "tls" {
+				cfg = testTLS(b)
+			}
+			s := startServerWire(b, []string{token}, func(context.Context, Message) Message { return &StatusResult{} }, cfg)
+			for b.Loop() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				cs, err := Dial(ctx, s.addr, token, "bench", s.transport)
+				cancel()
+				require.NoError(b, err)
+				_ = cs.Close()
+			}
+		})
+	}
+}
+
+func benchThroughput(b *testing.B, wire string) {
+	const token = "bench-token-0123456789abcdef"
+	var cfg *tls.Config
+	if wire == "tls" {
+		cfg = testTLS(b)
+	}
+	s := startServerWire(b, []string{token}, func(_ context.Context, req Message) Message {
 		return &CachePutResult{Stored: len(req.(*CachePut).Entry) > 0}
-	})
+	}, cfg)
 	cs := s.dial(b, token)
 	text := []byte("static int f(int x) { return x * 2 + 1; } /* preprocessed C */\n")
 	for _, size := range []int{64 << 10, 1 << 20, 16 << 20} {

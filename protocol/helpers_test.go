@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -92,14 +93,26 @@ type testServer struct {
 	mu      sync.Mutex
 	errs    []error // from ServerHandshake and Serve
 	clients []string
+	// transport is how clients reach it.
+	transport Transport
 }
 
 func startServer(t testing.TB, tokens []string, handle func(context.Context, Message) Message) *testServer {
 	t.Helper()
+	return startServerWire(t, tokens, handle, testTLS(t))
+}
+
+// startServerWire is startServer with the host's TLS configuration (nil:
+// plain TCP).
+func startServerWire(t testing.TB, tokens []string, handle func(context.Context, Message) Message, tlsConfig *tls.Config) *testServer {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{addr: l.Addr().String(), cancel: cancel}
+	s := &testServer{addr: l.Addr().String(), cancel: cancel, transport: testTransport(t)}
+	if tlsConfig == nil {
+		s.transport = Transport{Plaintext: true}
+	}
 	welcome := func() Welcome {
 		return Welcome{
 			Toolchains: []Toolchain{{Key: "id2-abc", Family: "gcc", Driver: "gcc", Version: "12.2.0", Target: "x86_64-linux-gnu"}},
@@ -119,7 +132,7 @@ func startServer(t testing.TB, tokens []string, handle func(context.Context, Mes
 				defer s.wg.Done()
 				defer conn.Close()
 				hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
-				conn, err := AcceptTransport(hctx, conn, testTLS(t))
+				conn, err := AcceptTransport(hctx, conn, tlsConfig)
 				if err != nil {
 					hcancel()
 					s.record(err, "")
@@ -162,7 +175,7 @@ func (s *testServer) record(err error, client string) {
 // dial connects a client session to s, closed at the end of the test.
 func (s *testServer) dial(t testing.TB, token string) *ClientSession {
 	t.Helper()
-	cs, err := Dial(testContext(t, 5*time.Second), s.addr, token, "tester@localhost", testTransport(t))
+	cs, err := Dial(testContext(t, 5*time.Second), s.addr, token, "tester@localhost", s.transport)
 	require.NoError(t, err)
 	t.Cleanup(func() { cs.Close() })
 	return cs
