@@ -58,8 +58,27 @@ func startHost(tb testing.TB, ip string, jobs int) *compileHost {
 // launchHost starts dcc-server on addr accepting token.
 func launchHost(tb testing.TB, addr string, jobs int, token string) *compileHost {
 	tb.Helper()
+	return launchHostWire(tb, addr, jobs, token, false)
+}
+
+// startPlainHost is startHost for a host with tls = "off": clients reach
+// it in plain TCP.
+func startPlainHost(tb testing.TB, ip string, jobs int) *compileHost {
+	tb.Helper()
+	return launchHostWire(tb, freeAddr(tb, ip), jobs, testToken, true)
+}
+
+// launchHostWire starts dcc-server on addr accepting token, speaking TLS
+// or (plaintext) plain TCP.
+func launchHostWire(tb testing.TB, addr string, jobs int, token string, plaintext bool) *compileHost {
+	tb.Helper()
 	requireServerBinary(tb)
 	h := &compileHost{addr: addr, dir: tb.TempDir()}
+	if plaintext {
+		conf := fmt.Sprintf("tokens = [%q]\ntls = \"off\"\n", token)
+		require.NoError(tb, os.MkdirAll(filepath.Join(h.dir, "dcc"), 0o700))
+		require.NoError(tb, os.WriteFile(filepath.Join(h.dir, "dcc", server.ConfigFileName), []byte(conf), 0o600))
+	}
 	var err error
 	h.log, err = os.Create(filepath.Join(h.dir, "foreground.log"))
 	require.NoError(tb, err)
@@ -80,6 +99,9 @@ func launchHost(tb testing.TB, addr string, jobs int, token string) *compileHost
 		c, err := net.DialTimeout("tcp", h.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
+			if plaintext {
+				return h
+			}
 			// It made its TLS key before listening.
 			key, err := server.LoadHostKey(filepath.Join(h.dir, "dcc", server.TLSFileName), "")
 			require.NoError(tb, err)
@@ -123,7 +145,8 @@ func (h *compileHost) load(tb testing.TB) protocol.Load {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test", protocol.Transport{Fingerprint: h.fingerprint})
+	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test",
+		protocol.Transport{Fingerprint: h.fingerprint, Plaintext: h.fingerprint == ""})
 	require.NoError(tb, err)
 	defer s.Close()
 	m, err := s.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
@@ -251,8 +274,11 @@ func hostsEnv(njob int, hosts ...*compileHost) []string {
 }
 
 // hostArg is the host's DCC_HOSTS entry with njob: its address and
-// fingerprint.
+// fingerprint, or plaintext for a host without TLS.
 func (h *compileHost) hostArg(njob int) string {
+	if h.fingerprint == "" {
+		return fmt.Sprintf("%s/%d,plaintext", h.addr, njob)
+	}
 	return fmt.Sprintf("%s/%d,fingerprint=%s", h.addr, njob, h.fingerprint)
 }
 
