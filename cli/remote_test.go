@@ -280,6 +280,12 @@ func TestHostsPlainTCP(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "no fingerprint pinned for this host: run dcc-server --fingerprint on the host")
 	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(plain.Addr)+` .* TLS, no fingerprint pinned$`, out)
+
+	tlsHost := remotetest.Start(t, "127.0.0.3", remotetest.Options{})
+	remoteSetup(t, fmt.Sprintf("remote = true\n[[hosts]]\nconnect = %q\ntoken = %q\nplaintext = true\n", tlsHost.Addr, remotetest.Token))
+	code, out, errOut = execute("hosts")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "refused (transport): this host requires TLS: remove plaintext for it and pin its fingerprint")
 }
 
 func TestConfigShowsHosts(t *testing.T) {

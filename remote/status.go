@@ -148,8 +148,6 @@ func describe(err error, h *host) string {
 		return err.Error()
 	case errors.Is(err, protocol.ErrNoFingerprint):
 		return protocol.ErrNoFingerprint.Error()
-	case errors.Is(err, protocol.ErrFingerprint), errors.Is(err, protocol.ErrTransport):
-		return tlsText(err)
 	case errors.Is(err, protocol.ErrAuth):
 		return "token refused"
 	case errors.Is(err, protocol.ErrVersion):
@@ -160,6 +158,8 @@ func describe(err error, h *host) string {
 		return "host unreachable"
 	case errors.As(err, &re):
 		return fmt.Sprintf("refused (%s): %s", re.Code, oneLine(re.Message))
+	case errors.Is(err, protocol.ErrFingerprint), errors.Is(err, protocol.ErrTransport):
+		return tlsText(err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		if h.sess == nil && !h.authenticated {
 			return fmt.Sprintf("no answer within %s", h.cfg.ConnectTimeout)
