@@ -116,7 +116,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(ExitUsage, err)
 	}
 	fingerprint := ""
-	if !cfg.Plaintext && !f.stop && !f.status {
+	if !cfg.Plaintext && (created || !f.stop && !f.status) {
 		key, err := LoadHostKey(cfg.TLSFile, hostName())
 		if err != nil {
 			return fail(ExitError, err)
