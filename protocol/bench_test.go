@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ func BenchmarkDial(b *testing.B) {
 				cfg = testTLS(b)
 			}
 			s := startServerWire(b, []string{token}, func(context.Context, Message) Message { return &StatusResult{} }, cfg)
+			cpu := processCPU(b)
+			defer reportCPU(b, cpu)
 			for b.Loop() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				cs, err := Dial(ctx, s.addr, token, "bench", s.transport)
@@ -70,13 +73,29 @@ func benchThroughput(b *testing.B, wire string) {
 			b.Run(fmt.Sprintf("%s-%dKiB", kind, size>>10), func(b *testing.B) {
 				b.SetBytes(int64(size))
 				req := &CachePut{Project: "bench", Key: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Entry: payload}
+				cpu := processCPU(b)
 				for b.Loop() {
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					_, err := cs.Call(ctx, req, MsgCachePutResult)
 					cancel()
 					require.NoError(b, err)
 				}
+				reportCPU(b, cpu)
 			})
 		}
 	}
+}
+
+// processCPU is the CPU time (user and system) the process used so far:
+// client and server together, as they share it.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since before (both sides'),
+// in microseconds: less sensitive than wall time to a busy machine.
+func reportCPU(b *testing.B, before time.Duration) {
+	b.ReportMetric(float64((processCPU(b)-before).Microseconds())/float64(b.N), "cpu-us/op")
 }
