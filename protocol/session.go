@@ -164,11 +164,16 @@ func Serve(ctx context.Context, sess *yamux.Session, handle func(ctx context.Con
 type ServeLimits struct {
 	// Streams is how many requests of the session are read and answered at
 	// once (DefaultSessionStreams when 0); the session's further streams
-	// wait to be accepted.
+	// wait for their turn.
 	Streams int
+	// Open is how many streams of the session are accepted and not yet
+	// closed by both sides (DefaultSessionOpen when 0); past it, further
+	// streams wait in yamux's backlog (ServerAcceptBacklog).
+	Open int
 	// Budget is the memory requests may hold, shared with the server's
 	// other sessions (a budget of DefaultBudget for this session alone when
-	// nil).
+	// nil). Every accepted stream takes its receive window (StreamWindow)
+	// from it until closed, and every request its declared size.
 	Budget *Budget
 }
 
@@ -183,22 +188,61 @@ func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx conte
 	if limits.Streams <= 0 {
 		limits.Streams = DefaultSessionStreams
 	}
+	if limits.Open <= 0 {
+		limits.Open = DefaultSessionOpen
+	}
 	if limits.Budget == nil {
 		limits.Budget = NewBudget(DefaultBudget)
 	}
-	slots := make(chan struct{}, limits.Streams)
+	// Accepted streams queue in order for at most Streams workers, each
+	// holding its window of the budget until the client closed it.
+	queue := make(chan *yamux.Stream, limits.Open)
+	open := make(chan struct{}, limits.Open)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer close(queue)
 	defer sess.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
 	defer stop()
-	for {
+	go func() {
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("protocol: serve: %w", ctx.Err())
 		case <-sess.CloseChan():
-			return nil
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	const window = int64(StreamWindow)
+	worker := func() {
+		for st := range queue {
+			serveStream(ctx, st, handle, limits.Budget)
+			wg.Go(func() {
+				if !awaitClose(st) {
+					_ = sess.Close() // it leaves answered streams open: no more
+				}
+				limits.Budget.releaseWindow(window)
+				<-open
+			})
+		}
+	}
+	backlog := int64(0) // taken once the session reached its limit
+	defer func() { limits.Budget.releaseWindow(backlog) }()
+	for workers := 0; ; {
+		select {
+		case open <- struct{}{}:
+		default:
+			if backlog == 0 {
+				if err := limits.Budget.acquireWindow(sctx, ServerAcceptBacklog*window); err != nil {
+					return serveEnded(ctx)
+				}
+				backlog = ServerAcceptBacklog * window
+			}
+			select {
+			case open <- struct{}{}:
+			case <-sctx.Done():
+				return serveEnded(ctx)
+			}
 		}
 		st, err := sess.AcceptStream()
 		if err != nil {
@@ -210,13 +254,25 @@ func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx conte
 			}
 			return fmt.Errorf("protocol: serve: %w", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			serveStream(ctx, st, handle, limits.Budget)
-		}()
+		// Like those in the backlog, the stream waits for memory uncharged.
+		if err := limits.Budget.acquireWindow(sctx, window); err != nil {
+			_ = st.Close()
+			return serveEnded(ctx)
+		}
+		queue <- st
+		if workers < limits.Streams && len(queue) > 0 {
+			workers++
+			wg.Go(worker)
+		}
 	}
+}
+
+// serveEnded is ServeWithin's result once the session or ctx ended.
+func serveEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("protocol: serve: %w", err)
+	}
+	return nil
 }
 
 // serveStream answers the one request on st, holding its declared size in

@@ -240,7 +240,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	}
 	log := s.log.With("remote", remote, "client", oneLine(client))
 	log.Info("client connected", "token", tokenIndex+1)
-	sess, err := yamux.Server(conn, protocol.YamuxConfig())
+	sess, err := yamux.Server(conn, protocol.ServerYamuxConfig())
 	if err != nil {
 		log.Warn("starting the session", "err", err)
 		return
