@@ -262,6 +262,7 @@ func runForeground(ctx context.Context, cfg *Config, f cliFlags, stdout, stderr 
 	} else {
 		fmt.Fprintf(stdout, "dcc-server listening on %s (%d jobs, %d toolchains, %s)\n", addr, cfg.Jobs, len(srv.toolchains.List()), srv.Transport())
 	}
+	go srv.ReportOnSignal(ctx)
 	err = srv.Serve(ctx)
 	log.Info("stopped")
 	return err
