@@ -144,7 +144,7 @@ func startServerWire(t testing.TB, tokens []string, handle func(context.Context,
 					s.record(err, "")
 					return
 				}
-				sess, err := yamux.Server(conn, YamuxConfig())
+				sess, err := yamux.Server(conn, ServerYamuxConfig())
 				if err != nil {
 					s.record(err, client)
 					return

@@ -90,7 +90,7 @@ func TestServeWithinLimits(t *testing.T) {
 func serveWithin(t *testing.T, handle func(context.Context, Message) Message, limits ServeLimits) *ClientSession {
 	t.Helper()
 	cc, sc := connPair(t, "tcp")
-	ssess, err := yamux.Server(sc, YamuxConfig())
+	ssess, err := yamux.Server(sc, ServerYamuxConfig())
 	require.NoError(t, err)
 	csess, err := yamux.Client(cc, YamuxConfig())
 	require.NoError(t, err)

@@ -27,10 +27,11 @@ const (
 	// DefaultSessionOpen is ServeLimits.Open when not set: 32 MiB of
 	// windows, an eighth of a DefaultBudget's share for windows.
 	DefaultSessionOpen = 128
-	// closeWait is how long a server waits, once it answered a stream, for
-	// the client to close it (Call does at once) before it closes the
-	// client's session: a stream left open could fill its window again.
-	closeWait = 30 * time.Second
+	// DefaultCloseWait is ServeLimits.CloseWait when not set: how long a
+	// server waits, once it answered a stream, for the client to close it
+	// (Call does at once) before it closes the client's session, since a
+	// stream left open could fill its window again.
+	DefaultCloseWait = 30 * time.Second
 )
 
 // ServerYamuxConfig returns the yamux configuration of a server's sessions:
@@ -45,10 +46,10 @@ func ServerYamuxConfig() *yamux.Config {
 }
 
 // awaitClose reads and drops what the client still sends on st until it
-// closes it, for at most closeWait. It reports false when the client left
-// st open.
-func awaitClose(st *yamux.Stream) bool {
-	_ = st.SetReadDeadline(time.Now().Add(closeWait))
+// closes it, for at most wait. It reports false when the client left st
+// open.
+func awaitClose(st *yamux.Stream, wait time.Duration) bool {
+	_ = st.SetReadDeadline(time.Now().Add(wait))
 	_, err := io.Copy(io.Discard, st)
 	return !errors.Is(err, yamux.ErrTimeout)
 }

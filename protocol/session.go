@@ -170,6 +170,10 @@ type ServeLimits struct {
 	// closed by both sides (DefaultSessionOpen when 0); past it, further
 	// streams wait in yamux's backlog (ServerAcceptBacklog).
 	Open int
+	// CloseWait is how long the server waits, once it answered a stream,
+	// for the client to close it before it closes the session
+	// (DefaultCloseWait when 0).
+	CloseWait time.Duration
 	// Budget is the memory requests may hold, shared with the server's
 	// other sessions (a budget of DefaultBudget for this session alone when
 	// nil). Every accepted stream takes its receive window (StreamWindow)
@@ -193,6 +197,9 @@ func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx conte
 	}
 	if limits.Budget == nil {
 		limits.Budget = NewBudget(DefaultBudget)
+	}
+	if limits.CloseWait <= 0 {
+		limits.CloseWait = DefaultCloseWait
 	}
 	// Accepted streams queue in order for at most Streams workers, each
 	// holding its window of the budget until the client closed it.
@@ -218,7 +225,7 @@ func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx conte
 		for st := range queue {
 			serveStream(ctx, st, handle, limits.Budget)
 			wg.Go(func() {
-				if !awaitClose(st) {
+				if !awaitClose(st, limits.CloseWait) {
 					_ = sess.Close() // it leaves answered streams open: no more
 				}
 				limits.Budget.releaseWindow(window)
