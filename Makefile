@@ -5,7 +5,7 @@ GO ?= go
 BUILD_ENV ?= CGO_ENABLED=0
 GOFLAGS_BUILD ?= -trimpath
 
-.PHONY: build deps test test-short bench demo fuzz clean
+.PHONY: build deps test test-short bench demo fuzz fuzz-long soak clean
 
 build:
 	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
@@ -34,13 +34,31 @@ bench: deps build
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 40x -count 1 ./integration/ ./protocol/
 
 # Run every fuzz target briefly (FUZZTIME each): the decoders of untrusted
-# bytes (response files, cache values, daemon messages) and the classifier.
+# bytes (response files, cache values, daemon messages, frames, dependency
+# files), the include scanner and the classifier. FUZZPKGS is every package
+# with a Fuzz function. An input that fails is kept in the package's
+# testdata/fuzz, where it becomes a seed that go test runs every time.
 FUZZTIME ?= 30s
-FUZZPKGS ?= ./toolchain/ ./cache/badgerstore/ ./daemon/ ./compile/ ./protocol/
+FUZZPKGS ?= $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' .)))
 fuzz:
 	for p in $(FUZZPKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
+
+# Every fuzz target for FUZZTIME_LONG each (10 minutes: about two hours).
+FUZZTIME_LONG ?= 10m
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_LONG)
+
+# Several clients build zlib through several hosts on loopback addresses for
+# SOAK_TIME, with hosts stopped, killed and restarted and daemons killed at
+# random; it prints builds, units, wrong objects, failed builds and each
+# host's RSS, fds and goroutines. A 45 s version runs in make test.
+# DCC_SOAK_SEED=N replays the faults of a run.
+SOAK_TIME ?= 20m
+SOAK_TIMEOUT ?= 3h
+soak: deps build
+	DCC_REQUIRE_REAL=1 DCC_SOAK_TIME=$(SOAK_TIME) $(GO) test -count=1 -timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' -v ./integration/
 
 demo:
 	scripts/demo.sh
