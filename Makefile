@@ -45,7 +45,7 @@ fuzz:
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
-# Every fuzz target for FUZZTIME_LONG each (10 minutes: about two hours).
+# Every fuzz target for FUZZTIME_LONG each (10 minutes: 13 targets, 2h10).
 FUZZTIME_LONG ?= 10m
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_LONG)
@@ -53,8 +53,8 @@ fuzz-long:
 # Several clients build zlib through several hosts on loopback addresses for
 # SOAK_TIME, with hosts stopped, killed and restarted and daemons killed at
 # random; it prints builds, units, wrong objects, failed builds and each
-# host's RSS, fds and goroutines. A 45 s version runs in make test.
-# DCC_SOAK_SEED=N replays the faults of a run.
+# host's RSS, fds and goroutines. A 30 s version runs in make test.
+# DCC_SOAK_SEED=N replays a run's sequence of faults.
 SOAK_TIME ?= 20m
 SOAK_TIMEOUT ?= 3h
 soak: deps build

@@ -21,7 +21,7 @@ import (
 // Soak settings: DCC_SOAK_TIME (a Go duration) is how long clients start
 // builds; unset, the test runs its short version, which `make test` runs.
 const (
-	soakShort       = 45 * time.Second
+	soakShort       = 30 * time.Second
 	soakHosts       = 3
 	soakClients     = 3
 	soakHostJobs    = 2
@@ -46,6 +46,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak: not in -short")
 	}
+	t.Parallel()
 	length := soakShort
 	if v := os.Getenv("DCC_SOAK_TIME"); v != "" {
 		var err error
