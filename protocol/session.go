@@ -148,7 +148,7 @@ func (s *ClientSession) openStream(ctx context.Context) (*yamux.Stream, error) {
 
 // Serve accepts streams on an authenticated server-side yamux session and
 // calls handle for each request (CompileRequest, CacheGet, CachePut, Clean,
-// Status), one goroutine per stream, writing back the message handle returns
+// Status), several streams at once, writing back the message handle returns
 // (an *Error for refusals; nil is sent as an "internal" Error). Requests that
 // do not decode, and messages that are not requests, are answered with an
 // Error without calling handle. The ctx passed to handle ends when Serve's
@@ -184,7 +184,8 @@ type ServeLimits struct {
 // DefaultSessionStreams is ServeLimits.Streams when not set.
 const DefaultSessionStreams = 64
 
-// ServeWithin is Serve within limits.
+// ServeWithin is Serve within limits. The session should have been made
+// with ServerYamuxConfig, whose stream window is the one charged.
 func ServeWithin(ctx context.Context, sess *yamux.Session, handle func(ctx context.Context, req Message) Message, limits ServeLimits) error {
 	if sess == nil || handle == nil {
 		return errors.New("protocol: serve: nil session or handler")
