@@ -42,7 +42,8 @@ func TestStreamBacklogWithinBudget(t *testing.T) {
 	)
 	h := startHost(t, "127.0.0.1", 2)
 	pid := h.cmd.Process.Pid
-	serves(t, h.addr, "before the flood")
+	tr := protocol.Transport{Fingerprint: h.fingerprint, Plaintext: h.fingerprint == ""}
+	serves(t, h.addr, tr, "before the flood")
 	idle := procStatusKB(t, pid, "VmRSS")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -51,7 +52,9 @@ func TestStreamBacklogWithinBudget(t *testing.T) {
 	var writers sync.WaitGroup
 	chunk := make([]byte, 256<<10)
 	for i := range greedySessions {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.addr)
+		raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.addr)
+		require.NoError(t, err)
+		conn, err := protocol.SecureClient(ctx, raw, tr)
 		require.NoError(t, err)
 		_, err = protocol.ClientHandshake(ctx, conn, testToken, fmt.Sprintf("greedy-%d@test", i))
 		require.NoError(t, err)
@@ -85,7 +88,7 @@ func TestStreamBacklogWithinBudget(t *testing.T) {
 	// While the writers push all the server lets them, another client is
 	// served.
 	time.Sleep(3 * time.Second)
-	serves(t, h.addr, "during the flood")
+	serves(t, h.addr, tr, "during the flood")
 	writers.Wait()
 	peak := procStatusKB(t, pid, "VmHWM")
 	rss := procStatusKB(t, pid, "VmRSS")
@@ -96,16 +99,16 @@ func TestStreamBacklogWithinBudget(t *testing.T) {
 	for _, s := range sessions {
 		_ = s.Close()
 	}
-	serves(t, h.addr, "after the flood")
+	serves(t, h.addr, tr, "after the flood")
 }
 
 // serves fails the test unless the server at addr answers a Status request
 // within 10 s.
-func serves(t *testing.T, addr, when string) {
+func serves(t *testing.T, addr string, tr protocol.Transport, when string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := protocol.Dial(ctx, addr, testToken, "bystander@test")
+	s, err := protocol.Dial(ctx, addr, testToken, "bystander@test", tr)
 	require.NoError(t, err, "connecting %s", when)
 	defer s.Close()
 	_, err = s.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
