@@ -91,6 +91,13 @@ cache_max_size = "2GiB"
 tree_dir = "/dev/shm/trees"
 tls = "off"
 tls_file = "tls/key.pem"
+sandbox = "off"
+bwrap = "/usr/local/bin/bwrap"
+user = "dcc-job"
+job_cpu = "2m"
+job_memory = "2GiB"
+job_file_size = "256MiB"
+job_processes = 32
 `
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 	home, err := homedir.Dir()
@@ -115,6 +122,8 @@ tls_file = "tls/key.pem"
 		TreeDir:      "/dev/shm/trees",
 		Plaintext:    true,
 		TLSFile:      filepath.Join(dir, "etc", "tls", "key.pem"),
+		Sandbox: SandboxConfig{Off: true, Bwrap: "/usr/local/bin/bwrap", User: "dcc-job", CPU: 2 * time.Minute,
+			Memory: 2 << 30, FileSize: 256 << 20, Processes: 32},
 	}, cfg)
 }
 
