@@ -97,6 +97,9 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 			bound = append(bound, p)
 		}
 	}
+	// /tmp first: a toolchain's directory may be below it.
+	s.fixed = append(s.fixed, "--dev", "/dev", "--proc", "/proc",
+		"--size", strconv.Itoa(sandboxTmpSize), "--tmpfs", "/tmp")
 	for _, c := range compilers {
 		for _, dir := range toolchainDirs(c.Path) {
 			if !underAny(dir, bound) {
@@ -108,8 +111,6 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 	for _, f := range sandboxEtc {
 		s.fixed = append(s.fixed, "--ro-bind-try", f, f)
 	}
-	s.fixed = append(s.fixed, "--dev", "/dev", "--proc", "/proc",
-		"--size", strconv.Itoa(sandboxTmpSize), "--tmpfs", "/tmp")
 	cpu := int64((s.cpu + time.Second - 1) / time.Second)
 	s.limits = []string{
 		// The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL.
@@ -123,16 +124,23 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 }
 
 // toolchainDirs are the directories to bind for a compiler at path: the
-// install directory of the program and of what its symlinks lead to (the
-// parent of its bin directory, or its own directory).
+// directory of the program and of what its symlinks lead to and, when that
+// is a bin directory, its siblings that hold a toolchain's programs and
+// libraries (never the whole prefix, which may be a home directory).
 func toolchainDirs(path string) []string {
 	var out []string
 	for _, p := range []string{path, evalOr(path)} {
 		dir := filepath.Dir(p)
-		if filepath.Base(dir) == "bin" && filepath.Dir(dir) != "/" {
-			dir = filepath.Dir(dir)
-		}
 		out = append(out, dir)
+		if filepath.Base(dir) != "bin" {
+			continue
+		}
+		for _, sib := range []string{"lib", "lib64", "lib32", "libexec"} {
+			d := filepath.Join(filepath.Dir(dir), sib)
+			if info, err := os.Stat(d); err == nil && info.IsDir() {
+				out = append(out, d)
+			}
+		}
 	}
 	return out
 }
