@@ -24,7 +24,7 @@ import (
 // path on the host so that command lines and debug information are the
 // same as without the sandbox. It has no network (only a loopback of its
 // own), sees only its own processes, and all of them die with the job:
-// bubblewrap's init is the namespace's PID 1. Resource limits (CPU time,
+// its first process is the namespace's PID 1. Resource limits (CPU time,
 // address space, file size, processes) are set inside by prlimit before the
 // compiler starts. Started as root, the server runs bubblewrap, and so the
 // job, as an unprivileged user.
@@ -79,7 +79,11 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 		s.user = cfg.User
 	}
 	s.fixed = []string{"--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-		"--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "dcc-job"}
+		"--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "dcc-job",
+		// No init of bubblewrap's own: the job's first process is the
+		// namespace's PID 1, whose end kills every other, and bubblewrap
+		// waits for it, so that its CPU time is counted to the server.
+		"--as-pid-1"}
 	bound := []string{}
 	for _, e := range sandboxRootEntries {
 		p := "/" + e
@@ -113,7 +117,8 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 	}
 	cpu := int64((s.cpu + time.Second - 1) / time.Second)
 	s.limits = []string{
-		// The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL.
+		// The soft CPU limit sends SIGXCPU, the hard one a second later
+		// SIGKILL (PID 1, the compiler driver, ignores SIGXCPU).
 		fmt.Sprintf("--cpu=%d:%d", cpu, cpu+1),
 		fmt.Sprintf("--as=%d", cfg.Memory),
 		fmt.Sprintf("--fsize=%d", cfg.FileSize),
