@@ -296,3 +296,21 @@ func TestSandboxRefusesToStartWithout(t *testing.T) {
 		require.NoError(t, srv.Close())
 	}
 }
+
+// TestSandboxRefusalThroughTheCommand: dcc-server itself, started where no
+// sandbox can be made, exits with status 1 and one line on stderr.
+func TestSandboxRefusalThroughTheCommand(t *testing.T) {
+	realCompiler(t, "gcc")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, ConfigFileName)
+	require.NoError(t, os.WriteFile(conf, []byte("tokens = [\"0123456789abcdef0123\"]\nlisten = \"127.0.0.1:0\"\nbwrap = \"/bin/false\"\n"), 0o600))
+	t.Setenv("DCC_DIR", dir)
+	// Bounded: a server that started anyway stops after 20 s.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := Main(ctx, nil, &out, &errOut)
+	stderr := errOut.String()
+	assert.Equal(t, ExitError, code)
+	assert.Regexp(t, `^dcc-server: sandbox: /bin/false cannot make an unprivileged sandbox .*; or set sandbox = "off" in `+conf+` to run jobs without one\n$`, stderr)
+}
