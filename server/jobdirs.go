@@ -3,9 +3,13 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
+
+	"github.com/dcc-build/dcc/protocol"
 )
 
 // Job directories, and how a job's command is made. A job runs in its own
@@ -134,3 +138,51 @@ func newSandboxedRunner(ctx context.Context, cfg *Config, opts RunnerOptions) (*
 
 // Sandboxed reports whether jobs run in a sandbox.
 func (r *Runner) Sandboxed() bool { return r.opts.sandbox != nil }
+
+// openJobFile opens a file the job wrote in its directory: a regular file,
+// not a symlink (the server, perhaps root, would follow it to a host file
+// the job cannot read) nor a FIFO or device (which would block or never end).
+func openJobFile(name string) (*os.File, error) {
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if err == syscall.ELOOP {
+			return nil, fmt.Errorf("%s is a symbolic link, not a file the compiler wrote", filepath.Base(name))
+		}
+		return nil, &os.PathError{Op: "open", Path: filepath.Base(name), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s is a %s, not a file the compiler wrote", filepath.Base(name), fileKind(info.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readJobFile reads a file the job wrote in its directory (see openJobFile).
+func readJobFile(name string) ([]byte, error) {
+	f, err := openJobFile(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, protocol.MaxMessageSize))
+}
+
+// fileKind names the kind of a file that is not a regular one.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}

@@ -472,7 +472,7 @@ func (r *Runner) commandArgs(j *Job, dir string) []string {
 
 // readLimited reads a job's object, refusing one over limit bytes.
 func readLimited(name string, limit int) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openJobFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errors.New("the compiler exited with status 0 without writing the object")
 	}

@@ -143,15 +143,15 @@ func TestSandboxKeepsRefusingDangerousArgs(t *testing.T) {
 // evilCompilers builds testdata/evil.c, a "compiler" that misbehaves as
 // its name says, into a directory every user may reach, and returns it
 // under each name as a toolchain.
-func evilCompilers(t *testing.T, port int, target string) map[string]Compiler {
+func evilCompilers(t *testing.T, port int, target, secret string) map[string]Compiler {
 	t.Helper()
 	dir := reachableTempDir(t)
 	bin := filepath.Join(dir, "evil")
-	out, err := exec.Command("gcc", "-O1", "-o", bin, fmt.Sprintf("-DPORT=%d", port), fmt.Sprintf("-DTARGET=%q", target),
+	out, err := exec.Command("gcc", "-O1", "-o", bin, fmt.Sprintf("-DPORT=%d", port), fmt.Sprintf("-DTARGET=%q", target), fmt.Sprintf("-DSECRET=%q", secret),
 		filepath.Join("testdata", "evil.c")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	comps := map[string]Compiler{}
-	for _, name := range []string{"write", "socket", "fork", "alloc", "cpu", "fsize"} {
+	for _, name := range []string{"write", "socket", "fork", "alloc", "cpu", "fsize", "symlink", "fifo"} {
 		path := filepath.Join(dir, "evil-"+name)
 		require.NoError(t, os.Link(bin, path))
 		comps[name] = Compiler{Info: protocol.Toolchain{Key: "id2-evil-" + name, Family: "gcc", Driver: "gcc", Version: "0", Target: "test"},
@@ -191,7 +191,10 @@ func TestSandboxContainsMisbehavingCompilers(t *testing.T) {
 		}
 	}()
 	target := filepath.Join(reachableTempDir(t), "escaped")
-	evil := evilCompilers(t, l.Addr().(*net.TCPAddr).Port, target)
+	secret := filepath.Join(reachableTempDir(t), "secret")
+	marker := fmt.Sprintf("HOST-SECRET-%d", time.Now().UnixNano())
+	require.NoError(t, os.WriteFile(secret, []byte(marker), 0o644))
+	evil := evilCompilers(t, l.Addr().(*net.TCPAddr).Port, target, secret)
 	all := []Compiler{gcc}
 	for _, c := range evil {
 		all = append(all, c)
@@ -214,6 +217,23 @@ func TestSandboxContainsMisbehavingCompilers(t *testing.T) {
 		// The first process is the namespace's PID 1, which SIGXFSZ does not
 		// kill: its write fails instead (a compiler's children are killed).
 		{"fsize", []string{"evil: write big: File too large"}},
+	}
+	// A job that leaves in place of its object a link to a host file, or a
+	// FIFO, exits 0: the server, which reads the object, refuses it.
+	for i, tt := range []struct{ name, want string }{
+		{"symlink", "out.o is a symbolic link, not a file the compiler wrote"},
+		{"fifo", "out.o is a named pipe, not a file the compiler wrote"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			m, err := s.Call(ctx, &protocol.CompileRequest{Toolchain: evil[tt.name].Info.Key, Language: "c",
+				Preprocessed: []byte(tt.name), SourceName: "x.c"}, protocol.MsgCompileResult)
+			require.Error(t, err, "%v", m)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), marker)
+			honestCompile(t, s, gccKey(t, s.Welcome()), 30+i)
+		})
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -422,7 +422,7 @@ func treePrefixMap(a, tree string) (string, bool) {
 // client names them: the tree's prefix taken off absolute names. A file
 // outside the tree fails the job.
 func sourceDeps(dir, tree string) ([]string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, depsName))
+	data, err := readJobFile(filepath.Join(dir, depsName))
 	if err != nil {
 		return nil, fmt.Errorf("read the job's dependency file: %w", err)
 	}

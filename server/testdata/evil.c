@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef PORT
 #define PORT 9
+#endif
+#ifndef SECRET
+#define SECRET "/etc/shadow"
 #endif
 #ifndef TARGET
 #define TARGET "/tmp/dcc-evil-target"
@@ -112,6 +116,14 @@ int main(int argc, char **argv) {
 			}
 		}
 		return done();
+	}
+	if (strcmp(name, "evil-symlink") == 0) {
+		/* The server reads out.o: let it follow a link to a host file. */
+		return symlink(SECRET, "out.o") == 0 ? 0 : 1;
+	}
+	if (strcmp(name, "evil-fifo") == 0) {
+		/* The server reads out.o: let it wait for a writer forever. */
+		return mkfifo("out.o", 0644) == 0 ? 0 : 1;
 	}
 	fprintf(stderr, "evil: unknown name %s\n", name);
 	return 2;
