@@ -290,8 +290,10 @@ func (s *sandbox) limitNote(state *os.ProcessState) string {
 		return ""
 	}
 	switch sig {
-	case syscall.SIGXCPU, syscall.SIGKILL:
+	case syscall.SIGXCPU:
 		return fmt.Sprintf("dcc-server: the compile was killed by %s: the sandbox limits each process to %s of CPU time", sig, s.cpu)
+	case syscall.SIGKILL:
+		return fmt.Sprintf("dcc-server: the compile was killed by %s: past the sandbox's limit of %s of CPU time per process, or out of memory", sig, s.cpu)
 	case syscall.SIGXFSZ:
 		return fmt.Sprintf("dcc-server: the compile was killed by %s: the sandbox limits each file it writes to %s", sig, FormatSize(s.cfg.FileSize))
 	}
