@@ -274,6 +274,14 @@ func reachableText(r daemon.HostReport) string {
 	return "no"
 }
 
+// sandboxText ends the line of a host that runs jobs without a sandbox.
+func sandboxText(r daemon.HostReport) string {
+	if r.Reachable && r.Authenticated && !r.Sandboxed {
+		return "\tno sandbox"
+	}
+	return ""
+}
+
 // authText is the AUTH column.
 func authText(r daemon.HostReport) string {
 	switch {
@@ -349,8 +357,8 @@ func writeHostsText(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 		if r.Reachable && r.Authenticated {
 			load = []string{strconv.Itoa(r.Slots), strconv.Itoa(r.Running), strconv.Itoa(r.Queued)}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\t%s\t%s\n", r.Host, reachableText(r), authText(r), r.Jobs,
-			load[0], load[1], load[2], r.InFlight, backoff, r.Sent, r.OK, r.Failed, toolchainsText(r.Toolchains), wireText(cfg, r.Host))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\t%s\t%s%s\n", r.Host, reachableText(r), authText(r), r.Jobs,
+			load[0], load[1], load[2], r.InFlight, backoff, r.Sent, r.OK, r.Failed, toolchainsText(r.Toolchains), wireText(cfg, r.Host), sandboxText(r))
 	}
 	return tw.Flush()
 }
@@ -362,6 +370,7 @@ type hostJSON struct {
 	Contacted      bool            `json:"contacted"`
 	Reachable      bool            `json:"reachable"`
 	Authenticated  bool            `json:"authenticated"`
+	Sandboxed      bool            `json:"sandboxed"`
 	Error          string          `json:"error,omitempty"`
 	Server         string          `json:"server,omitempty"`
 	Toolchains     []toolchainJSON `json:"toolchains"`
@@ -402,7 +411,7 @@ func writeHostsJSON(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 	out := hostsJSON{Remote: cfg.Remote, DaemonPID: pid, Jobs: remote.JobsOf(numCPU(), reports), Hosts: []hostJSON{}}
 	for _, r := range reports {
 		h := hostJSON{Host: r.Host, Njob: r.Jobs, Contacted: r.Contacted, Reachable: r.Reachable,
-			Authenticated: r.Authenticated, Error: r.Error, Server: r.Server, Toolchains: []toolchainJSON{},
+			Authenticated: r.Authenticated, Sandboxed: r.Sandboxed, Error: r.Error, Server: r.Server, Toolchains: []toolchainJSON{},
 			Slots: r.Slots, Running: r.Running, Queued: r.Queued, InFlight: r.InFlight,
 			BackoffSeconds: r.Backoff.Seconds(), Sent: r.Sent, OK: r.OK, Failed: r.Failed, Wire: wireText(cfg, r.Host)}
 		for _, t := range r.Toolchains {

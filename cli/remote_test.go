@@ -173,17 +173,20 @@ func TestJobs(t *testing.T) {
 func TestHosts(t *testing.T) {
 	good := remotetest.Start(t, "127.0.0.2", remotetest.Options{})
 	other := remotetest.Start(t, "127.0.0.3", remotetest.Options{Tokens: []string{"not-yours"}})
+	open := remotetest.Start(t, "127.0.0.4", remotetest.Options{NoSandbox: true})
 	tok := remotetest.Token
-	remoteSetup(t, hostsFile(true, [3]string{good.Addr, tok, "4"}, [3]string{other.Addr, tok, "8"}))
+	remoteSetup(t, hostsFile(true, [3]string{good.Addr, tok, "4"}, [3]string{other.Addr, tok, "8"}, [3]string{open.Addr, tok, "2"}))
 
 	code, out, errOut := execute("hosts")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "remote compiling on; hosts checked from here")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 4)
+	require.Len(t, lines, 5)
 	assert.Regexp(t, `^HOST +REACHABLE +AUTH +NJOB +SLOTS +RUNNING +QUEUED +IN FLIGHT +BACKOFF +JOBS SENT/OK/FAILED +TOOLCHAINS +WIRE$`, lines[1])
 	assert.Regexp(t, `^`+good.Addr+` +yes +yes +4 +8 +0 +0 +0 +- +0/0/0 +gcc 12.2.0 \(x86_64-linux-gnu\) +TLS, pinned$`, lines[2])
 	assert.Regexp(t, `^`+other.Addr+` +yes +no: token refused +8 +- +- +- +0 +(1s|[0-9]+ms) +0/0/0 +- +TLS, pinned$`, lines[3])
+	// A host that runs jobs without a sandbox says so on its line.
+	assert.Regexp(t, `^`+open.Addr+` +yes +yes +2 +8 +0 +0 +0 +- +0/0/0 +gcc 12.2.0 \(x86_64-linux-gnu\) +TLS, pinned +no sandbox$`, lines[4])
 
 	code, out, errOut = execute("hosts", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -191,9 +194,10 @@ func TestHosts(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	assert.True(t, got.Remote)
 	assert.Zero(t, got.DaemonPID)
-	assert.Equal(t, 3+4, got.Jobs)
-	require.Len(t, got.Hosts, 2)
-	assert.Equal(t, hostJSON{Host: good.Addr, Njob: 4, Contacted: true, Reachable: true, Authenticated: true,
+	assert.Equal(t, 3+4+2, got.Jobs)
+	require.Len(t, got.Hosts, 3)
+	assert.False(t, got.Hosts[2].Sandboxed)
+	assert.Equal(t, hostJSON{Host: good.Addr, Njob: 4, Contacted: true, Reachable: true, Authenticated: true, Sandboxed: true,
 		Server: good.Name(), Toolchains: []toolchainJSON{{Key: remotetest.GCCKey, Family: "gcc", Driver: "gcc", Version: "12.2.0", Target: "x86_64-linux-gnu"}},
 		Slots: 8, Wire: "TLS, pinned"}, got.Hosts[0])
 	assert.Equal(t, "token refused", got.Hosts[1].Error)
@@ -375,7 +379,7 @@ func serveDaemon(t *testing.T, dir string, backend daemon.Backend) int {
 func TestRemoteThroughDaemon(t *testing.T) {
 	tok := remotetest.Token
 	reports := []daemon.HostReport{
-		{Host: "127.0.0.9:9693", Jobs: 6, Contacted: true, Reachable: true, Authenticated: true, Slots: 4, Running: 2, InFlight: 2,
+		{Host: "127.0.0.9:9693", Jobs: 6, Contacted: true, Reachable: true, Authenticated: true, Sandboxed: true, Slots: 4, Running: 2, InFlight: 2,
 			Sent: 10, OK: 9, Failed: 1, Toolchains: []daemon.HostToolchain{{Key: "k", Driver: "clang", Version: "14.0.6", Target: "x86_64-pc-linux-gnu"}}},
 		{Host: "127.0.0.10:9693", Jobs: 8, Contacted: true, Error: "connection refused", Backoff: 4 * time.Second},
 	}

@@ -120,6 +120,9 @@ type HostReport struct {
 	Server string
 	// Toolchains are the compilers the host offers.
 	Toolchains []HostToolchain
+	// Sandboxed: the host runs every job in a sandbox; "dcc hosts" says
+	// "no sandbox" of an authenticated host that does not.
+	Sandboxed bool
 	// Slots, Running and Queued are the host's load as it last reported:
 	// jobs it runs at once, jobs running, jobs waiting (all clients).
 	Slots, Running, Queued int

@@ -217,7 +217,7 @@ func (d *decoder) status() *StatusReport {
 // Minimum encoded sizes of list elements, for count: every field takes at
 // least one byte.
 const (
-	minHostReportSize  = 17
+	minHostReportSize  = 18
 	minToolchainSize   = 5
 	minCleanReportSize = 3
 )
@@ -249,6 +249,7 @@ func (e *encoder) hostReports(hosts []HostReport) {
 		e.int(h.Sent)
 		e.int(h.OK)
 		e.int(h.Failed)
+		e.bool(h.Sandboxed)
 	}
 }
 
@@ -273,6 +274,7 @@ func (d *decoder) hostReports() []HostReport {
 		h.Slots, h.Running, h.Queued, h.InFlight = d.intField(), d.intField(), d.intField(), d.intField()
 		h.Backoff = time.Duration(d.int())
 		h.Sent, h.OK, h.Failed = d.int(), d.int(), d.int()
+		h.Sandboxed = d.bool()
 	}
 	if d.err != nil {
 		return nil

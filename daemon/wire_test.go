@@ -40,7 +40,7 @@ func sampleMessages() map[string]*message {
 		"hosts": {Op: opHosts, Reply: true, Hosts: []HostReport{
 			{Host: "127.0.0.2:9693", Jobs: 4, Contacted: true, Reachable: true, Authenticated: true, Server: "b1",
 				Toolchains: []HostToolchain{{Key: "id2-ab", Family: "gcc", Driver: "g++", Version: "12.2.0", Target: "x86_64-linux-gnu"}, {}},
-				Slots:      8, Running: 3, Queued: 1, InFlight: 2, Backoff: 0, Sent: 10, OK: 9, Failed: 1},
+				Slots:      8, Running: 3, Queued: 1, InFlight: 2, Backoff: 0, Sent: 10, OK: 9, Failed: 1, Sandboxed: true},
 			{Host: "127.0.0.3:9693", Jobs: 8, Contacted: true, Error: "token refused", Backoff: 4 * time.Second, Failed: -1},
 		}},
 		"no hosts":             {Op: opHosts, Reply: true},

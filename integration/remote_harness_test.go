@@ -164,13 +164,18 @@ func (h *compileHost) jobDirs(tb testing.TB) []string {
 	return []string{work + "/", server.ShmTreeDir(work) + "/"}
 }
 
-// leftJobs lists the job directories in the host's workdir: a compile
-// removes its own when it ends, so one left by a host that was killed shows
-// it died in the middle of that compile.
+// leftJobs lists the host's job directories: a compile removes its own when
+// it ends, so one left by a host that was killed shows it died in the middle
+// of that compile. They are in its workdir, or, when the host runs its
+// sandboxed jobs as another user (it was started as root), beside its trees.
 func (h *compileHost) leftJobs(tb testing.TB) []string {
 	tb.Helper()
-	jobs, err := filepath.Glob(filepath.Join(h.dir, "work", "job-*"))
-	require.NoError(tb, err)
+	var jobs []string
+	for _, dir := range h.jobDirs(tb) {
+		found, err := filepath.Glob(filepath.Join(dir, "job-*"))
+		require.NoError(tb, err)
+		jobs = append(jobs, found...)
+	}
 	return jobs
 }
 

@@ -17,7 +17,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	for _, m := range []Message{
 		&Hello{Version: Version, Server: "host", Nonce: nonce(1)},
 		&Auth{Version: Version, Client: "u@h", Nonce: nonce(2), MAC: nonce(3)},
-		&Welcome{MAC: nonce(4), Toolchains: []Toolchain{{Key: "id2-ab", Family: "gcc", Driver: "g++", Version: "12", Target: "x86_64-linux-gnu"}}, Load: Load{Slots: 2, Running: 1, Queued: -1}},
+		&Welcome{MAC: nonce(4), Toolchains: []Toolchain{{Key: "id2-ab", Family: "gcc", Driver: "g++", Version: "12", Target: "x86_64-linux-gnu"}}, Load: Load{Slots: 2, Running: 1, Queued: -1}, Sandboxed: true},
 		&Error{Code: CodeBusy, Message: "later"},
 		&CompileRequest{Toolchain: "id2-ab", Language: "c", Args: []string{"-O2", "-g"}, Preprocessed: []byte("int x;\n"), SourceName: "a.c", ClientDir: "/src", CacheKey: "00", TimeoutMS: 60000},
 		&CompileRequest{Preprocessed: bytes.Repeat([]byte("int x;\n"), 200)}, // lz4

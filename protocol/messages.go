@@ -61,6 +61,9 @@ type Welcome struct {
 	MAC        [32]byte // HMAC-SHA256(token, "dcc-server-v1" || Auth.Nonce || Hello.Nonce)
 	Toolchains []Toolchain
 	Load       Load
+	// Sandboxed: the host runs every job in a sandbox (false when its
+	// config says sandbox = "off").
+	Sandboxed bool
 }
 
 // Type returns MsgWelcome.
@@ -70,12 +73,14 @@ func (m *Welcome) encode(e *encoder) {
 	e.raw(m.MAC[:])
 	encodeToolchains(e, m.Toolchains)
 	m.Load.encode(e)
+	e.bool(m.Sandboxed)
 }
 
 func (m *Welcome) decode(d *decoder) error {
 	d.fixed("mac", m.MAC[:])
 	m.Toolchains = decodeToolchains(d)
 	m.Load.decode(d)
+	m.Sandboxed = d.bool("sandboxed")
 	return d.err
 }
 

@@ -62,7 +62,7 @@ func roundTripCases() []struct {
 		{"Auth/empty", &Auth{}},
 		{"Auth/full", &Auth{Version: Version, Client: long, Nonce: nonce(2), MAC: nonce(3)}},
 		{"Welcome/empty", &Welcome{}},
-		{"Welcome/full", &Welcome{MAC: nonce(4), Toolchains: manyToolchains(MaxToolchains), Load: load}},
+		{"Welcome/full", &Welcome{MAC: nonce(4), Toolchains: manyToolchains(MaxToolchains), Load: load, Sandboxed: true}},
 		{"Error/empty", &Error{}},
 		{"Error/full", &Error{Code: CodeForbiddenArg, Message: long}},
 		{"CompileRequest/empty", &CompileRequest{}},

@@ -88,6 +88,9 @@ type host struct {
 
 	// files are the file contents sent whole on the current session.
 	files sentFiles
+
+	// sandboxed: the host said it runs every job in a sandbox.
+	sandboxed bool
 }
 
 // NewPool returns a pool of hosts. It dials nothing yet.
@@ -461,7 +464,7 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	h.reachable, h.authenticated = true, true
 	h.errText, h.err = "", nil
 	h.until = time.Time{} // the backoff interval itself ends with a successful request
-	h.toolchains = w.Toolchains
+	h.toolchains, h.sandboxed = w.Toolchains, w.Sandboxed
 	h.setLoad(w.Load, h.inFlight)
 	p.log.Info("connected to host", "host", h.cfg.Connect, "toolchains", len(w.Toolchains),
 		"slots", w.Load.Slots, "took", time.Since(start))

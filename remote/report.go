@@ -39,7 +39,7 @@ func Reports(st []HostStatus) []daemon.HostReport {
 	for i, s := range st {
 		r := daemon.HostReport{
 			Host: s.Addr, Jobs: s.Jobs, Contacted: s.Contacted, Reachable: s.Reachable,
-			Authenticated: s.Authenticated, Error: s.Error, Server: s.Server,
+			Authenticated: s.Authenticated, Error: s.Error, Server: s.Server, Sandboxed: s.Sandboxed,
 			Slots: s.Load.Slots, Running: s.Load.Running, Queued: s.Load.Queued,
 			InFlight: s.InFlight, Backoff: s.Backoff, Sent: s.Sent, OK: s.OK, Failed: s.Failed,
 		}

@@ -37,6 +37,9 @@ type HostStatus struct {
 	Toolchains []protocol.Toolchain
 	// Load is the host's load as it last reported it.
 	Load protocol.Load
+	// Sandboxed: the host runs every job in a sandbox (as it said when
+	// the pool connected).
+	Sandboxed bool
 	// InFlight is this pool's jobs on the host now.
 	InFlight int
 	// Backoff is how long the host is still left alone; zero when it is not.
@@ -63,7 +66,7 @@ func (p *Pool) Status() []HostStatus {
 		out[i] = HostStatus{
 			Addr: h.cfg.Connect, Jobs: h.cfg.Jobs, Contacted: h.contacted, Connected: connected,
 			Reachable: h.reachable && (connected || h.sess == nil), Authenticated: h.authenticated,
-			Error: h.errText, Server: h.server, Toolchains: slices.Clone(h.toolchains), Load: h.load,
+			Error: h.errText, Server: h.server, Toolchains: slices.Clone(h.toolchains), Load: h.load, Sandboxed: h.sandboxed,
 			InFlight: h.inFlight, Sent: h.sent, OK: h.ok, Failed: h.failed, Busy: h.busy,
 			CacheGets: h.cacheGets, CacheHits: h.cacheHits, CachePuts: h.cachePut,
 		}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dcc's build, tests and demo need on a Debian machine with Go:
 # the compilers dcc stands in front of, ccache and distcc for comparisons,
-# dpkg-dev for `apt-get source`, libtool for lua5.4's build, and the Go modules. Safe to run again.
+# dpkg-dev for `apt-get source`, libtool for lua5.4's build, bubblewrap for dcc-server's
+# sandbox, and the Go modules. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,8 @@ sudo_cmd=()
 need=()
 for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
             ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake \
-            libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux; do
+            libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux \
+            prlimit:util-linux bwrap:bubblewrap; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 

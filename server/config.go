@@ -86,6 +86,8 @@ type Config struct {
 	// TLSFile holds the host's TLS key and self-signed certificate (PEM),
 	// made on first use; clients pin the key's fingerprint.
 	TLSFile string
+	// Sandbox is how jobs are confined.
+	Sandbox SandboxConfig
 }
 
 // Dir returns the dcc directory: $DCC_DIR, or ~/.dcc.
@@ -118,6 +120,7 @@ func DefaultConfig(dccDir string) *Config {
 		CacheDir:     filepath.Join(dccDir, "server-cache"),
 		CacheMaxSize: DefaultCacheMaxSize,
 		TLSFile:      filepath.Join(dccDir, TLSFileName),
+		Sandbox:      defaultSandbox(),
 	}
 	for _, s := range DefaultAllow {
 		c.Allow = append(c.Allow, netip.MustParsePrefix(s))

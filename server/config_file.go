@@ -63,10 +63,18 @@ type fileConfig struct {
 	TreeDir      *string   `toml:"tree_dir"`
 	TLS          any       `toml:"tls"`
 	TLSFile      *string   `toml:"tls_file"`
+	// The sandbox's keys (config_sandbox.go).
+	Sandbox      any     `toml:"sandbox"`
+	Bwrap        *string `toml:"bwrap"`
+	User         *string `toml:"user"`
+	JobCPU       *string `toml:"job_cpu"`
+	JobMemory    any     `toml:"job_memory"`
+	JobFileSize  any     `toml:"job_file_size"`
+	JobProcesses *int64  `toml:"job_processes"`
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir, tls, tls_file"
+const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -208,6 +216,9 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 		}
 		c.CacheMaxSize = n
 	}
+	if err := parseSandbox(&fc, c, bad); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -284,13 +295,13 @@ func decodeError(path string, err error) error {
 // wantType names the TOML type key takes, for messages.
 func wantType(key string) string {
 	switch key {
-	case "jobs":
+	case "jobs", "job_processes":
 		return "an integer"
 	case "tokens", "allow", "toolchains":
 		return "an array of strings"
-	case "cache_max_size":
+	case "cache_max_size", "job_memory", "job_file_size":
 		return "a size"
-	case "tls":
+	case "tls", "sandbox":
 		return `"on" or "off"`
 	}
 	return "a string"
@@ -383,6 +394,7 @@ func (c *Config) fileText() string {
 		b.WriteString("\n# where jobs sent with their sources are laid out (default: a private directory\n" +
 			"# under /dev/shm when there is one, else the workdir; tmpfs makes it cheap)\n# tree_dir = \"/dev/shm/dcc\"\n")
 	}
+	b.WriteString(c.sandboxText())
 	return b.String()
 }
 

@@ -91,6 +91,13 @@ cache_max_size = "2GiB"
 tree_dir = "/dev/shm/trees"
 tls = "off"
 tls_file = "tls/key.pem"
+sandbox = "off"
+bwrap = "/usr/local/bin/bwrap"
+user = "dcc-job"
+job_cpu = "2m"
+job_memory = "2GiB"
+job_file_size = "256MiB"
+job_processes = 32
 `
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 	home, err := homedir.Dir()
@@ -115,6 +122,8 @@ tls_file = "tls/key.pem"
 		TreeDir:      "/dev/shm/trees",
 		Plaintext:    true,
 		TLSFile:      filepath.Join(dir, "etc", "tls", "key.pem"),
+		Sandbox: SandboxConfig{Off: true, Bwrap: "/usr/local/bin/bwrap", User: "dcc-job", CPU: 2 * time.Minute,
+			Memory: 2 << 30, FileSize: 256 << 20, Processes: 32},
 	}, cfg)
 }
 
@@ -154,6 +163,14 @@ func TestConfigMalformedNamesFileAndLine(t *testing.T) {
 		{"tls neither on nor off", tok + `tls = "maybe"` + "\n", 2, `tls: want "on" or "off", not maybe`},
 		{"tls a number", tok + "tls = 1\n", 2, `tls: want "on" or "off"`},
 		{"empty tls_file", tok + `tls_file = ""` + "\n", 2, "tls_file: want a path"},
+		{"sandbox word", tok + `sandbox = "maybe"` + "\n", 2, `sandbox: want "on" or "off", not "maybe"`},
+		{"sandbox number", tok + "sandbox = 0\n", 2, `sandbox: want "on" or "off"`},
+		{"user root", tok + `user = "root"` + "\n", 2, `user: want an unprivileged user, not "root"`},
+		{"bwrap empty", tok + `bwrap = ""` + "\n", 2, "bwrap: want a program"},
+		{"job_cpu", tok + `job_cpu = "10ms"` + "\n", 2, "job_cpu: want a duration from 1s"},
+		{"job_memory small", tok + `job_memory = "1MiB"` + "\n", 2, "job_memory: 1MiB is below the minimum of 64MiB"},
+		{"job_file_size", tok + `job_file_size = "big"` + "\n", 2, `job_file_size: "big" is not a size`},
+		{"job_processes", tok + "job_processes = 1\n", 2, "job_processes: want a number from 4 to 65536, not 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,10 +53,21 @@ func realCompiler(t testing.TB, name string) Compiler {
 // fakeCompiler writes a shell script that stands for a gcc compiler.
 func fakeCompiler(t testing.TB, script string) Compiler {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "fake-gcc")
+	path := filepath.Join(reachableTempDir(t), "fake-gcc")
 	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755))
 	return Compiler{Info: protocol.Toolchain{Key: "id2-fake", Family: "gcc", Driver: "gcc", Version: "0", Target: "test"},
 		Path: path, Family: toolchain.FamilyGCC}
+}
+
+// reachableTempDir is a temporary directory that every user may reach: the
+// sandbox binds the compilers' directories, and, started as root, runs them
+// as an unprivileged user, who must reach them.
+func reachableTempDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	return dir
 }
 
 // newTestRunner returns a Runner over compilers, with its workdir.

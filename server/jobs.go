@@ -76,6 +76,8 @@ type RunnerOptions struct {
 	Prober *toolchain.Prober
 	// Logger receives the runner's log; nil means slog.Default().
 	Logger *slog.Logger
+	// sandbox confines every job; nil runs jobs unsandboxed.
+	sandbox *sandbox
 }
 
 // Runner runs compile jobs: each in a fresh directory under the workdir,
@@ -85,6 +87,7 @@ type Runner struct {
 	opts    RunnerOptions
 	workdir string // the real path of opts.Workdir
 	treeDir string // where the trees of jobs compiled from their sources go
+	jobDir  string // where the job directories go: workdir, or treeDir (see jobsParent)
 	blobs   *blobCache
 	path    string // PATH of the compiles
 	slots   *slots
@@ -143,9 +146,13 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if r.path == "" {
 		r.path = "/usr/local/bin:/usr/bin:/bin"
 	}
+	if r.jobDir, err = r.jobsParent(); err != nil {
+		return nil, err
+	}
 	r.removeStale(r.workdir, "job-")
 	if r.treeDir != r.workdir {
 		r.removeStale(r.treeDir, "tree-")
+		r.removeStale(r.treeDir, "job-")
 	}
 	return r, nil
 }
@@ -348,9 +355,9 @@ func (r *Runner) verifyCompiler(ctx context.Context, c Compiler) error {
 
 // compile runs the compiler in a fresh job directory.
 func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
-	dir, err := os.MkdirTemp(r.workdir, "job-")
+	dir, err := r.newJobDir()
 	if err != nil {
-		return nil, fmt.Errorf("create job directory: %w", err)
+		return nil, err
 	}
 	defer func() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -361,9 +368,9 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	var tree string
 	workDir := dir
 	if j.sources != nil {
-		treeParent, err := os.MkdirTemp(r.treeDir, "tree-")
+		treeParent, err := r.newTreeDir()
 		if err != nil {
-			return nil, fmt.Errorf("create the job's tree: %w", err)
+			return nil, err
 		}
 		defer func() {
 			if err := os.RemoveAll(treeParent); err != nil {
@@ -376,15 +383,14 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 		}
 		args, workDir = sourceArgs(j, dir, tree), filepath.Join(tree, j.req.ClientDir)
 	} else {
-		if err := os.WriteFile(filepath.Join(dir, j.input), j.req.Preprocessed, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, j.input), j.req.Preprocessed, 0o644); err != nil {
 			return nil, fmt.Errorf("write the job's input: %w", err)
 		}
 		args = r.commandArgs(j, dir)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, j.limit)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, j.compiler.Path, args...)
-	cmd.Dir = workDir
+	cmd := r.command(runCtx, dir, tree, workDir, j.compiler.Path, args)
 	// A fixed environment: the server's PATH (the compiler finds its own
 	// programs through it), the job's working directory, the job directory
 	// as TMPDIR, and no locale variables, so diagnostics come in the C
@@ -394,7 +400,6 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Stdin = nil
 	cmd.WaitDelay = waitDelay
-	killGroupOnCancel(cmd)
 	start := time.Now()
 	runErr := cmd.Run()
 	elapsed := time.Since(start)
@@ -413,6 +418,11 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	var exitErr *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exitErr) {
 		return nil, fmt.Errorf("run %s: %w", filepath.Base(j.compiler.Path), runErr)
+	}
+	if r.opts.sandbox != nil && runErr != nil {
+		if note := r.opts.sandbox.limitNote(cmd.ProcessState); note != "" {
+			fmt.Fprintf(stderr, "%s\n", note)
+		}
 	}
 	res := &protocol.CompileResult{ExitCode: exitCode(cmd.ProcessState), Stdout: stdout.bytes(), Stderr: stderr.bytes()}
 	r.log.Debug("compiled", "source", j.input, "exit", res.ExitCode, "elapsed", elapsed)
@@ -462,7 +472,7 @@ func (r *Runner) commandArgs(j *Job, dir string) []string {
 
 // readLimited reads a job's object, refusing one over limit bytes.
 func readLimited(name string, limit int) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openJobFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errors.New("the compiler exited with status 0 without writing the object")
 	}

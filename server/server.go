@@ -101,8 +101,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		prober = nil // given compilers were not probed here
 	}
-	runner, err := NewRunner(RunnerOptions{Workdir: cfg.Workdir, TreeDir: cfg.TreeDir, Jobs: cfg.Jobs, JobTimeout: cfg.JobTimeout,
-		Toolchains: tcs, Prober: prober, Logger: log})
+	runner, err := newSandboxedRunner(ctx, cfg, RunnerOptions{Workdir: cfg.Workdir, TreeDir: cfg.TreeDir, Jobs: cfg.Jobs,
+		JobTimeout: cfg.JobTimeout, Toolchains: tcs, Prober: prober, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (s *Server) Transport() string {
 
 // welcome is the Welcome of the handshake, without its MAC.
 func (s *Server) welcome() protocol.Welcome {
-	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load()}
+	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load(), Sandboxed: s.runner.Sandboxed()}
 }
 
 // Close releases the caches and removes the runner's tree directory when

@@ -558,7 +558,10 @@ func TestServerManyClientsAtOnce(t *testing.T) {
 	// directory holds only the job's input: the "object" is the unit's text.
 	comp := fakeCompiler(t, fmt.Sprintf("echo start >> %[1]s\nwhile [ ! -e %[2]s ]; do sleep 0.01; done\n"+
 		"cat ./*.i > out.o\necho end >> %[1]s\n", events, gate))
-	ts := startServer(t, func(c *Config) { c.Jobs = jobs }, func(o *Options) { o.Toolchains = NewToolchains([]Compiler{comp}) })
+	// The fake compiler talks with the test through files on the host, which
+	// a sandboxed job cannot see: no sandbox here (sandbox_test.go tests it).
+	ts := startServer(t, func(c *Config) { c.Jobs = jobs; c.Sandbox.Off = true },
+		func(o *Options) { o.Toolchains = NewToolchains([]Compiler{comp}) })
 	// Runs before the server stops: held compiles end, even when the test fails.
 	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o600) })
 	observer := ts.dial(t)
@@ -658,6 +661,7 @@ func TestServerGracefulShutdownFinishesRunningJobs(t *testing.T) {
 	cfg := DefaultConfig(dir)
 	cfg.Listen = loopbackHost(t) + ":0"
 	cfg.Tokens = []string{"shutdown-token-0123456789"}
+	cfg.Sandbox.Off = true // the fake compiler waits for a file on the host
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := New(ctx, Options{Config: cfg, Toolchains: NewToolchains([]Compiler{comp}), ShutdownGrace: 20 * time.Second,
@@ -703,7 +707,8 @@ func TestServerConcurrentIdenticalCompilesRunOnce(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
 	runs := filepath.Join(t.TempDir(), "runs")
 	comp := fakeCompiler(t, fmt.Sprintf("echo run >> %s\nwhile [ ! -e %s ]; do sleep 0.01; done\necho object > out.o\n", runs, gate))
-	ts := startServer(t, nil, func(o *Options) { o.Toolchains = NewToolchains([]Compiler{comp}) })
+	// The fake compiler waits for a file on the host: no sandbox here.
+	ts := startServer(t, func(c *Config) { c.Sandbox.Off = true }, func(o *Options) { o.Toolchains = NewToolchains([]Compiler{comp}) })
 	req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Preprocessed: []byte("unit"),
 		Project: "p", CacheKey: strings.Repeat("c", 64)}
 	results := make(chan *protocol.CompileResult, 3)

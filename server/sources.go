@@ -305,16 +305,19 @@ func staysInside(base, rel string) bool {
 
 // layOut writes the request's files under tree at their client paths, with
 // their client modification times (gcc's #pragma once compares them), and
-// makes the working and include directories.
+// makes the working and include directories. The files are readable by
+// everyone and writable by nobody but the server: a sandboxed job may run as
+// another user and must not change them; the tree's parent keeps other
+// users out.
 func layOut(tree string, req *protocol.CompileRequest, plan *sourcePlan) error {
 	for _, d := range slices.Concat(plan.dirs, plan.walked) {
-		if err := os.MkdirAll(filepath.Join(tree, d), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
 			return refuse(protocol.CodeMalformed, "directory %s cannot be made in the job's tree: %v", quoteArg(d), unwrapPath(err))
 		}
 	}
 	for _, f := range req.Sources {
 		name := filepath.Join(tree, f.Path)
-		if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return refuse(protocol.CodeMalformed, "source %s cannot be laid out: %v", quoteArg(f.Path), unwrapPath(err))
 		}
 		if err := writeNew(name, f.Data); err != nil {
@@ -330,7 +333,7 @@ func layOut(tree string, req *protocol.CompileRequest, plan *sourcePlan) error {
 
 // writeNew creates name, which must not exist, with data.
 func writeNew(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
@@ -419,7 +422,7 @@ func treePrefixMap(a, tree string) (string, bool) {
 // client names them: the tree's prefix taken off absolute names. A file
 // outside the tree fails the job.
 func sourceDeps(dir, tree string) ([]string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, depsName))
+	data, err := readJobFile(filepath.Join(dir, depsName))
 	if err != nil {
 		return nil, fmt.Errorf("read the job's dependency file: %w", err)
 	}

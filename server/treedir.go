@@ -51,7 +51,7 @@ func ShmTreeDir(workdir string) string {
 }
 
 // privateDir makes dir (mode 0700) if needed and checks that it is a real
-// directory of this user that nobody else may write: /dev/shm is shared,
+// directory of this user that nobody else may write (others may traverse it): /dev/shm is shared,
 // and a directory someone else made there in advance must not receive jobs.
 func privateDir(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
@@ -67,7 +67,8 @@ func privateDir(dir string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	case !ok || int(st.Uid) != os.Getuid():
 		return fmt.Errorf("%s belongs to another user", dir)
-	case info.Mode().Perm()&0o077 != 0:
+	case info.Mode().Perm()&0o022 != 0:
+		// 0711 is allowed: a sandboxed job's user traverses it.
 		return fmt.Errorf("%s is open to other users", dir)
 	}
 	return nil

@@ -45,6 +45,9 @@ type Options struct {
 	// Plaintext serves plain TCP; by default the server speaks TLS with
 	// the key whose fingerprint Fingerprint returns.
 	Plaintext bool
+	// NoSandbox makes the host say it runs jobs without a sandbox, as a
+	// dcc-server with sandbox = "off" does.
+	NoSandbox bool
 }
 
 var testKey struct {
@@ -238,7 +241,7 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	_, _, err = protocol.ServerHandshake(hctx, c, s.Name(), s.opts.Tokens, func() protocol.Welcome {
-		return protocol.Welcome{Toolchains: s.opts.Toolchains, Load: s.load()}
+		return protocol.Welcome{Toolchains: s.opts.Toolchains, Load: s.load(), Sandboxed: !s.opts.NoSandbox}
 	})
 	cancel()
 	if err != nil {
