@@ -70,7 +70,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	if len(cfg.Hosts) > 0 {
 		// The pool answers "dcc hosts" whether or not remote compiling is on.
-		pool := remote.NewPool(cfg.Hosts, remote.Options{Logger: log})
+		pool := remote.NewPool(cfg.Hosts, remote.Options{Logger: log, LivenessTimeout: cfg.LivenessTimeout})
 		opts2.Hosts = pool
 		if cfg.Remote {
 			opts2.Remote = RemoteOptions{

@@ -50,6 +50,14 @@ type Config struct {
 	ConnectTimeout time.Duration
 	SendTimeout    time.Duration
 	RecvTimeout    time.Duration
+	// LivenessTimeout is how long a host may send nothing before its
+	// session is given up (key liveness_timeout, default 2s; negative:
+	// "off").
+	LivenessTimeout time.Duration
+	// LocalJobs bounds the compiles the daemon runs here at once when hosts
+	// are configured (key local_jobs; 0, "auto", the default: the number
+	// of CPUs).
+	LocalJobs int
 	// LocalThreshold is the preprocessed size in bytes at or below which a
 	// unit compiles locally rather than on a host (key local_threshold,
 	// default 4096; 0 sends every unit).

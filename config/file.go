@@ -32,6 +32,8 @@ type fileValues struct {
 	ConnectTimeout    any `toml:"connect_timeout"`
 	SendTimeout       any `toml:"send_timeout"`
 	RecvTimeout       any `toml:"recv_timeout"`
+	LivenessTimeout   any `toml:"liveness_timeout"`
+	LocalJobs         any `toml:"local_jobs"`
 	LocalThreshold    any `toml:"local_threshold"`
 	RerunRemoteErrors any `toml:"rerun_remote_errors"`
 	RemoteSources     any `toml:"remote_sources"`
@@ -46,6 +48,7 @@ func (f *fileValues) byKey() map[string]any {
 		"depend_mode": f.DependMode, "bypass_driver": f.BypassDriver, "disable": f.Disable, "log_level": f.LogLevel,
 		"remote": f.Remote, "token": f.Token, "connect_timeout": f.ConnectTimeout,
 		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
+		"liveness_timeout": f.LivenessTimeout, "local_jobs": f.LocalJobs,
 		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors,
 		"remote_sources": f.RemoteSources,
 	}

@@ -97,6 +97,45 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return c.RecvTimeout.String() },
 	},
 	{
+		name: "liveness_timeout", doc: "a host that sends nothing, not even the answer to a ping, for this long is given up and its jobs go elsewhere or compile here (a Go duration, or off); a host busy with long compiles still answers", env: "DCC_LIVENESS_TIMEOUT", def: "2s", typ: tomlString,
+		parse: func(c *Config, s string) (err error) {
+			if strings.TrimSpace(s) == "off" {
+				c.LivenessTimeout = -1
+				return nil
+			}
+			c.LivenessTimeout, err = parseDuration(s)
+			return err
+		},
+		show: func(c *Config) string {
+			if c.LivenessTimeout < 0 {
+				return "off"
+			}
+			return c.LivenessTimeout.String()
+		},
+	},
+	{
+		name: "local_jobs", doc: "with hosts configured, how many compiles run here at once; the others wait (auto: the number of CPUs), so that units falling back from hosts that went away do not all compile here at once", env: "DCC_LOCAL_JOBS", def: "auto", typ: tomlString,
+		parse: func(c *Config, s string) error {
+			s = strings.TrimSpace(s)
+			if s == "auto" {
+				c.LocalJobs = 0
+				return nil
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 || n > MaxJobs {
+				return fmt.Errorf("invalid value %q: want auto or a number of compiles from 1 to %d", s, MaxJobs)
+			}
+			c.LocalJobs = n
+			return nil
+		},
+		show: func(c *Config) string {
+			if c.LocalJobs == 0 {
+				return "auto"
+			}
+			return strconv.Itoa(c.LocalJobs)
+		},
+	},
+	{
 		name: "local_threshold", doc: "units whose preprocessed text is at most this size compile here, not on a host (bytes, or 4Ki, 1M; 0: send every unit)", env: "DCC_LOCAL_THRESHOLD", def: "4096", typ: tomlStringOrSize,
 		parse: func(c *Config, s string) (err error) { c.LocalThreshold, err = parseThreshold(s); return err },
 		show:  func(c *Config) string { return formatThreshold(c.LocalThreshold) },

@@ -61,6 +61,13 @@ func launchHost(tb testing.TB, addr string, jobs int, token string) *compileHost
 	return launchHostWire(tb, addr, jobs, token, false)
 }
 
+// launchHostEnv starts dcc-server on addr accepting token, with env added
+// to its environment.
+func launchHostEnv(tb testing.TB, addr string, jobs int, token string, env ...string) *compileHost {
+	tb.Helper()
+	return launchHostWire(tb, addr, jobs, token, false, env...)
+}
+
 // startPlainHost is startHost for a host with tls = "off": clients reach
 // it in plain TCP.
 func startPlainHost(tb testing.TB, ip string, jobs int) *compileHost {
@@ -69,8 +76,8 @@ func startPlainHost(tb testing.TB, ip string, jobs int) *compileHost {
 }
 
 // launchHostWire starts dcc-server on addr accepting token, speaking TLS
-// or (plaintext) plain TCP.
-func launchHostWire(tb testing.TB, addr string, jobs int, token string, plaintext bool) *compileHost {
+// or (plaintext) plain TCP, with env added to its environment.
+func launchHostWire(tb testing.TB, addr string, jobs int, token string, plaintext bool, env ...string) *compileHost {
 	tb.Helper()
 	requireServerBinary(tb)
 	h := &compileHost{addr: addr, dir: tb.TempDir()}
@@ -84,7 +91,7 @@ func launchHostWire(tb testing.TB, addr string, jobs int, token string, plaintex
 	require.NoError(tb, err)
 	h.cmd = exec.Command(serverBin, "--listen", h.addr, "--jobs", fmt.Sprint(jobs), "--token", token,
 		"--workdir", filepath.Join(h.dir, "work"), "-v")
-	h.cmd.Env = append(os.Environ(), "DCC_DIR="+filepath.Join(h.dir, "dcc"))
+	h.cmd.Env = append(append(os.Environ(), "DCC_DIR="+filepath.Join(h.dir, "dcc")), env...)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	require.NoError(tb, h.cmd.Start())
 	tb.Cleanup(func() {

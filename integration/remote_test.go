@@ -131,7 +131,7 @@ func TestRemoteProjectsThroughTwoHosts(t *testing.T) {
 // TestRemoteHostKilledMidBuild kills one of two hosts with SIGKILL while it
 // compiles a unit of a running build: the build succeeds, with objects
 // identical to a plain build's, the unit in flight on the dead host having
-// been compiled here instead. So that the host dies in the middle of a
+// been compiled here or on the other host instead. So that the host dies in the middle of a
 // compile, not between two, the test waits for a compile to start on it and
 // stops that compile's processes (SIGSTOP) until the kill. Before the kill
 // the host's own load shows the compile running and the build is still
@@ -184,14 +184,21 @@ func TestRemoteHostKilledMidBuild(t *testing.T) {
 	hosts := hostCounts(t, b.d)
 	t.Logf("after the kill: %v; per host %v; %d objects at the kill", st, hosts, objectsAtKill)
 	assert.Zero(t, st["errors"])
-	assert.Positive(t, st["fallbacks"], "the unit in flight on the dead host was compiled here; daemon.log:\n%s", b.d.logTail(20))
-	fellBack := 0
+	// The unit in flight on the dead host was compiled here, or sent to
+	// the other host when it had a free slot.
+	fellBack, resent := 0, 0
 	for _, line := range strings.Split(b.d.logTail(1000), "\n") {
 		if strings.Contains(line, "failed: compiling here") && strings.Contains(line, "host="+h1.addr) {
 			fellBack++
 		}
+		if strings.Contains(line, "sent to another") && strings.Contains(line, "host="+h1.addr) {
+			resent++
+		}
 	}
-	assert.Positive(t, fellBack, "the daemon's log says a unit sent to %s was compiled here", h1.addr)
+	assert.Positive(t, fellBack+resent, "the daemon's log says a unit sent to %s was compiled here or on the other host:\n%s", h1.addr, b.d.logTail(20))
+	if fellBack > 0 {
+		assert.Positive(t, st["fallbacks"], "a unit compiled here counts as a fallback")
+	}
 	assert.Greater(t, countObjects(t, b.viaDcc, b.p.objects), objectsAtKill, "the build went on after the kill")
 	b.checkIdentical(t)
 	for deadline := time.Now().Add(10 * time.Second); len(h1.compiles(t)) > 0 && time.Now().Before(deadline); {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -39,6 +40,10 @@ func YamuxConfig() *yamux.Config {
 type ClientSession struct {
 	sess    *yamux.Session
 	welcome *Welcome
+	// clock records when the server last sent anything (see Watch).
+	clock *readClock
+	// silent: Watch closed the session.
+	silent atomic.Bool
 }
 
 // Dial connects to addr (TCP) within ctx, starts the transport (TLS with
@@ -63,12 +68,13 @@ func Dial(ctx context.Context, addr, token, client string, tr Transport) (*Clien
 		_ = conn.Close()
 		return nil, fmt.Errorf("protocol: %s: %w", addr, err)
 	}
-	sess, err := yamux.Client(conn, YamuxConfig())
+	clock := newReadClock(conn)
+	sess, err := yamux.Client(clock, YamuxConfig())
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("protocol: %s: start session: %w", addr, err)
 	}
-	return &ClientSession{sess: sess, welcome: w}, nil
+	return &ClientSession{sess: sess, welcome: w, clock: clock}, nil
 }
 
 // Welcome returns the server's Welcome from the handshake.
@@ -88,6 +94,9 @@ func (s *ClientSession) IsClosed() bool { return s.sess.IsClosed() }
 // refusal from the server is a *RemoteError.
 func (s *ClientSession) Call(ctx context.Context, req Message, want MsgType) (Message, error) {
 	resp, err := s.call(ctx, req, want)
+	if err != nil && s.silent.Load() {
+		err = fmt.Errorf("%w: %w", ErrSilent, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("protocol: %s call: %w", typeName(req), withContext(ctx, err))
 	}

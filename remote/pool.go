@@ -34,6 +34,11 @@ type Options struct {
 	// up to MaxBackoff, back to none after a success. Defaults
 	// DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// LivenessTimeout: a session on which the host sends nothing, not even
+	// the answer to a ping, for this long is closed, and its jobs go
+	// elsewhere or compile here (see protocol.ClientSession.Watch). Default
+	// DefaultLivenessTimeout; negative turns the watch off.
+	LivenessTimeout time.Duration
 }
 
 // Pool is the set of compile hosts of one client. Its methods are safe for
@@ -106,6 +111,9 @@ func NewPool(hosts []config.Host, opts Options) *Pool {
 	}
 	if opts.LocalSlots <= 0 {
 		opts.LocalSlots = runtime.NumCPU()
+	}
+	if opts.LivenessTimeout == 0 {
+		opts.LivenessTimeout = DefaultLivenessTimeout
 	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = DefaultMinBackoff
@@ -194,17 +202,38 @@ func (p *Pool) Slots() int {
 // off, and is returned (the caller then compiles locally). An error the
 // server answered is a *protocol.RemoteError; "busy" does not count against
 // the host.
+//
+// A job whose host went down under it (the session closed, or silent past
+// the liveness timeout) is sent once more, to another host that is up; when
+// none is, the first failure is returned.
 func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
 	if req == nil {
 		return nil, "", errors.New("remote: compile: no request")
 	}
+	res, addr, down, err := p.compileOnce(ctx, toolchainKey, req)
+	if !down || ctx.Err() != nil {
+		return res, addr, err
+	}
+	res2, addr2, _, err2 := p.compileOnce(ctx, toolchainKey, req)
+	if errors.Is(err2, ErrNoHost) {
+		return nil, addr, err
+	}
+	if err2 == nil {
+		p.log.Warn("a job of a host that went down was sent to another", "host", addr, "to", addr2)
+	}
+	return res2, addr2, err2
+}
+
+// compileOnce sends req to one host (see Compile); down says the host went
+// down under the job.
+func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (_ *protocol.CompileResult, _ string, down bool, _ error) {
 	var order []*host
 	if req.CacheKey != "" && len(p.hosts) > 1 {
 		order = p.rendezvous(req.CacheKey)
 	}
 	h, sess, gen, err := p.pick(ctx, toolchainKey, order)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	addr := h.cfg.Connect
 	job := *req
@@ -243,7 +272,7 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 			h.ok++
 			h.succeeded()
 			h.setLoad(res.Load, h.inFlight)
-			return res, addr, nil
+			return res, addr, false, nil
 		}
 	}
 	var re *protocol.RemoteError
@@ -263,10 +292,11 @@ func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.C
 		h.failed++
 	default:
 		h.failed++
+		down = (sess.IsClosed() || errors.Is(err, protocol.ErrSilent)) && !errors.Is(err, context.DeadlineExceeded)
 		p.hostFailed(h, gen, err)
 		p.log.Warn("remote compile failed", "host", addr, "after", time.Since(start), "err", err)
 	}
-	return nil, addr, fmt.Errorf("remote: compile on %s: %w", addr, err)
+	return nil, addr, down, fmt.Errorf("remote: compile on %s: %w", addr, err)
 }
 
 // pick chooses the host for a job and counts the job in flight there: the
@@ -458,6 +488,7 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 		_ = sess.Close()
 		return
 	}
+	sess.Watch(p.opts.LivenessTimeout)
 	w := sess.Welcome()
 	h.sess = sess
 	h.gen++
