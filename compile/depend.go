@@ -158,6 +158,11 @@ func (j *job) compileForDeps(ctx context.Context, ownDeps string, user *userDepe
 // the command's own dependency file, which is then written from that list
 // (writeUserDeps).
 func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string, user *userDepends) (daemon.CompileResult, error) {
+	release, err := j.localSlot(ctx)
+	if err != nil {
+		return daemon.CompileResult{}, err
+	}
+	defer release()
 	out, deps, err := j.compileForDeps(ctx, ownDeps, user)
 	defer deps.close()
 	if err == nil && out.exit != 0 && user != nil {

@@ -75,8 +75,9 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		if cfg.Remote {
 			opts2.Remote = RemoteOptions{
 				Farm: pool, LocalThreshold: int(cfg.LocalThreshold), RerunErrors: cfg.RerunRemoteErrors,
-				Sources: cfg.RemoteSources,
-				Timeout: cfg.RecvTimeout,
+				LocalJobs: cfg.LocalJobs,
+				Sources:   cfg.RemoteSources,
+				Timeout:   cfg.RecvTimeout,
 			}
 		}
 	}

@@ -343,6 +343,11 @@ var errPreprocessFailed = errors.New("the compiler will report the error")
 // compiler's own, in full. Everything else runs the original command.
 // fromText says the object was compiled from text.
 func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) (out output, fromText bool, err error) {
+	release, err := j.localSlot(ctx)
+	if err != nil {
+		return output{}, false, err
+	}
+	defer release()
 	original := append([]string{j.req.Real}, j.req.Args...)
 	if preprocessorSpoke && j.remoteCandidate() {
 		j.fellBack("the preprocessor printed diagnostics: compiled here for the compiler's own words")

@@ -35,6 +35,10 @@ type RemoteOptions struct {
 	// LocalThreshold: units whose preprocessed text is at most this many
 	// bytes compile here (a remote round trip would cost more).
 	LocalThreshold int
+	// LocalJobs bounds the compiles run here at once (0: the number of
+	// CPUs), fallbacks from hosts included, so that a build as wide as the
+	// hosts never runs them all here.
+	LocalJobs int
 	// RerunErrors: a remote compile that fails or prints diagnostics runs
 	// again here, so diagnostics are the local compiler's own.
 	RerunErrors bool

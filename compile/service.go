@@ -78,6 +78,8 @@ type Service struct {
 	// taken are the store's own counts already added to the counters.
 	takenMu sync.Mutex
 	taken   map[string]int64
+	// local bounds the compiles run here at once when hosts are configured.
+	local   *localSlots
 	builtin builtinMemo
 	cc1     cc1Memo
 	// driverShapes: what is known of running compiles without gcc's driver.
@@ -105,6 +107,9 @@ func New(opts Options) *Service {
 		opts.TempDir = os.TempDir()
 	}
 	s := &Service{opts: opts, log: opts.Logger, stop: make(chan struct{}), saverDone: make(chan struct{})}
+	if opts.Remote.Farm != nil {
+		s.local = newLocalSlots(opts.Remote.LocalJobs)
+	}
 	if opts.Stats != nil {
 		s.savedGen = opts.Stats.Generation()
 	}

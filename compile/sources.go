@@ -651,6 +651,9 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		j.fellBack("no free host")
 		return res, false, nil
 	case err != nil:
+		// The pool tried another host already: no second try as
+		// preprocessed text (a preprocessing run here for nothing).
+		j.noHost = true
 		j.s.log.Warn("remote compile from sources failed: compiling here", "source", j.a.Source, "host", host, "err", err)
 		j.s.count(cache.StatFallbacks)
 		j.fellBack("host %s failed: %v", host, err)
