@@ -78,6 +78,9 @@ type Service struct {
 	// taken are the store's own counts already added to the counters.
 	takenMu sync.Mutex
 	taken   map[string]int64
+	// cacheDir is the cache's directory as opened, to tell when it is
+	// removed (see cacheDirGone).
+	cacheDir os.FileInfo
 	// local bounds the compiles run here at once when hosts are configured.
 	local   *localSlots
 	builtin builtinMemo
@@ -107,6 +110,9 @@ func New(opts Options) *Service {
 		opts.TempDir = os.TempDir()
 	}
 	s := &Service{opts: opts, log: opts.Logger, stop: make(chan struct{}), saverDone: make(chan struct{})}
+	if opts.CacheDir != "" {
+		s.cacheDir, _ = os.Stat(opts.CacheDir)
+	}
 	if opts.Remote.Farm != nil {
 		s.local = newLocalSlots(opts.Remote.LocalJobs)
 	}
@@ -212,6 +218,13 @@ func (s *Service) Close() error {
 		if s.opts.Hosts != nil {
 			_ = s.opts.Hosts.Close()
 		}
+		if err := s.cacheDirGone(); err != nil {
+			// Closing would write into a directory that is no more, or
+			// is another daemon's now (Badger retries such writes
+			// forever): the cache was thrown away, nothing to keep.
+			s.log.Warn("the cache directory was removed: closing without saving", "err", err)
+			return
+		}
 		serr := s.saveStats()
 		cerr := s.opts.Store.Close()
 		if cerr != nil {
@@ -225,8 +238,8 @@ func (s *Service) Close() error {
 
 // saveStats writes the counters to their file.
 func (s *Service) saveStats() error {
-	if s.opts.StatsPath == "" {
-		return nil
+	if s.opts.StatsPath == "" || s.cacheDirGone() != nil {
+		return nil // nowhere to save them, or the place is another daemon's
 	}
 	s.takeStoreCounts()
 	s.saveMu.Lock()

@@ -34,6 +34,13 @@ const (
 	// wrapper that stopped reading (suspended with ^Z) cannot hold the
 	// daemon forever.
 	DefaultWriteTimeout = time.Minute
+	// SocketCheckInterval is how often a daemon checks that its socket is
+	// still there: a daemon whose directory was removed exits.
+	SocketCheckInterval = time.Second
+	// DefaultCloseTimeout bounds closing the backend on the way out (a
+	// cache that cannot be written, its directory removed or its disk
+	// failing, can retry forever).
+	DefaultCloseTimeout = 10 * time.Second
 	// DefaultLockWait bounds how long a new daemon waits for an exiting one
 	// to release the pid file lock.
 	DefaultLockWait = 10 * time.Second

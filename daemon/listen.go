@@ -42,6 +42,9 @@ type ServerOptions struct {
 	// LockWait bounds the wait for an exiting daemon to release the pid
 	// file (0: DefaultLockWait).
 	LockWait time.Duration
+	// CloseTimeout bounds closing the backend on the way out (0:
+	// DefaultCloseTimeout).
+	CloseTimeout time.Duration
 }
 
 // checkSocketPath fails, saying what to do, for a socket path longer than
@@ -74,6 +77,7 @@ func (o ServerOptions) withDefaults() (ServerOptions, error) {
 	def(&o.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&o.WriteTimeout, DefaultWriteTimeout)
 	def(&o.LockWait, DefaultLockWait)
+	def(&o.CloseTimeout, DefaultCloseTimeout)
 	return o, nil
 }
 
@@ -85,6 +89,8 @@ type Listener struct {
 	opts ServerOptions
 	ln   *net.UnixListener
 	pid  *fileLock
+	// sock is the socket file as created, to tell when it goes.
+	sock os.FileInfo
 }
 
 // Listen claims opts.SocketPath for a new daemon. If a daemon answers on the
@@ -114,7 +120,8 @@ func Listen(ctx context.Context, opts ServerOptions) (*Listener, error) {
 		pid.unlock()
 		return nil, err
 	}
-	return &Listener{opts: opts, ln: ln, pid: pid}, nil
+	sock, _ := os.Lstat(opts.SocketPath)
+	return &Listener{opts: opts, ln: ln, pid: pid, sock: sock}, nil
 }
 
 // Close gives the socket up without serving (Serve does it itself).

@@ -14,10 +14,12 @@ import (
 )
 
 // Serve runs a daemon on opts.SocketPath until it has been idle for
-// opts.IdleTimeout, a client asks it to stop, it gets SIGTERM or SIGINT, or
-// ctx ends. It answers each connection in a goroutine of its own. On the way
+// opts.IdleTimeout, a client asks it to stop, it gets SIGTERM or SIGINT, its
+// socket file is removed or replaced (its directory was removed), or ctx
+// ends. It answers each connection in a goroutine of its own. On the way
 // out it stops accepting, lets requests in flight finish (up to
-// opts.ShutdownGrace, then cancels them), calls backend.Close once, removes
+// opts.ShutdownGrace, then cancels them), calls backend.Close once (waiting
+// for it up to opts.CloseTimeout), removes
 // the socket and releases the pid file. It calls backend.Close exactly once
 // whatever happens, even when it cannot start (ErrAlreadyRunning, ...).
 func Serve(ctx context.Context, opts ServerOptions, backend Backend) error {
@@ -42,8 +44,12 @@ func (l *Listener) Serve(ctx context.Context, backend Backend) error {
 	go s.acceptLoop()
 	why := s.wait(ctx)
 	s.log.Info("daemon stopping", "reason", why)
+	if err := socketGone(l.opts.SocketPath, l.sock); err != nil {
+		// The path is gone or another daemon's now: leave it alone.
+		l.ln.SetUnlinkOnClose(false)
+	}
 	s.shutdown()
-	err := backend.Close()
+	err := closeWithin(l.opts.CloseTimeout, backend.Close)
 	if err != nil {
 		err = fmt.Errorf("close backend: %w", err)
 		s.log.Error("daemon backend close failed", "err", err)
@@ -94,6 +100,8 @@ func newServer(l *Listener, backend Backend) *server {
 
 // wait blocks until the daemon must stop and says why.
 func (s *server) wait(ctx context.Context) string {
+	check := time.NewTicker(SocketCheckInterval)
+	defer check.Stop()
 	var idle <-chan time.Time
 	var t *time.Timer
 	if s.opts.IdleTimeout > 0 {
@@ -107,6 +115,10 @@ func (s *server) wait(ctx context.Context) string {
 			return fmt.Sprintf("context: %v", context.Cause(ctx))
 		case <-s.stopCh:
 			return "stop request"
+		case <-check.C:
+			if err := socketGone(s.opts.SocketPath, s.l.sock); err != nil {
+				return err.Error()
+			}
 		case <-idle:
 			if d := s.idleFor(); d < s.opts.IdleTimeout {
 				t.Reset(s.opts.IdleTimeout - d)
