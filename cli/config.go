@@ -36,7 +36,11 @@ which a unit compiles here, 4096; DCC_LOCAL_THRESHOLD), rerun_remote_errors
 (true: a unit that fails on a host compiles again here for the local
 compiler's diagnostics; DCC_RERUN_REMOTE_ERRORS), remote_sources (which
 units go to gcc hosts as their source and headers rather than preprocessed
-text: all, the default; debug, for units with -g only; off; DCC_REMOTE_SOURCES).
+text: all, the default; debug, for units with -g only; off; DCC_REMOTE_SOURCES),
+liveness_timeout (a host silent this long, not even answering pings, is given
+up: 2s, or off; DCC_LIVENESS_TIMEOUT), local_jobs (compiles run here at once
+while hosts are configured: auto, the number of CPUs, or a number;
+DCC_LOCAL_JOBS).
 Hosts are [[hosts]] tables
 in the file, each with connect = "HOST:PORT", token, njob (default 4) and
 optional timeouts; DCC_HOSTS="127.0.0.2:9693/4 127.0.0.3:9693/8" replaces them

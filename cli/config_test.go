@@ -105,6 +105,7 @@ func TestConfigSetGetRoundTrip(t *testing.T) {
 		{"max_size", "10GiB", ""}, {"idle_timeout", "1h0m0s", ""}, {"direct_mode", "false", ""}, {"depend_mode", "false", ""}, {"bypass_driver", "false", ""},
 		{"disable", "true", ""}, {"log_level", "error", ""}, {"remote", "true", ""}, {"token", "s3cret", "set"},
 		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
+		{"liveness_timeout", "off", ""}, {"local_jobs", "3", ""},
 		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"remote_sources", "off", ""},
 	} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
