@@ -245,6 +245,9 @@ type netFault struct {
 // stopped host is noticed within maxLost; the log prints each build's time
 // against the fault-free one.
 func TestNetworkFaultsDuringBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seven builds of zlib: not in -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("network fault tests need root: they create network namespaces, veth pairs and iptables rules")
 	}
@@ -254,6 +257,7 @@ func TestNetworkFaultsDuringBuild(t *testing.T) {
 	if err := exec.Command("ip", "netns", "list").Run(); err != nil {
 		t.Skipf("network namespaces are not available: %v", err)
 	}
+	t.Parallel()
 	p := zlibRecipe()
 	src := fetchProject(t, p.pkg)
 	work := t.TempDir()
