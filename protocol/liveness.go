@@ -35,6 +35,9 @@ func (c *readClock) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// pending returns how many received bytes wait unread in the socket, or -1.
+func (c *readClock) pending() int { return pending(c.Conn) }
+
 // heard is when bytes last arrived.
 func (c *readClock) heard() time.Time { return time.Unix(0, c.last.Load()) }
 
@@ -47,7 +50,9 @@ func (c *readClock) heard() time.Time { return time.Unix(0, c.last.Load()) }
 //
 // The silence is measured against this process's own clock ticks: a tick
 // that comes late (this process was not scheduled, or the machine was
-// suspended) restarts the window instead of blaming the peer.
+// suspended) restarts the window instead of blaming the peer, and so do
+// bytes that arrived but wait unread in the socket (this process, busy,
+// is behind the peer).
 func (s *ClientSession) Watch(timeout time.Duration) {
 	if timeout <= 0 || s.clock == nil {
 		return
@@ -77,6 +82,10 @@ func (s *ClientSession) watch(timeout time.Duration) {
 			}
 			silent := now.Sub(since)
 			switch {
+			case silent >= timeout && s.clock.pending() > 0:
+				// Bytes from the peer wait in the socket: this process
+				// is behind in reading them, the peer is not silent.
+				floor = now
 			case silent >= timeout:
 				s.silent.Store(true)
 				_ = s.sess.Close()
