@@ -49,7 +49,8 @@ func gccKeyOf(tb testing.TB, h *compileHost) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test")
+	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test",
+		protocol.Transport{Fingerprint: h.fingerprint, Plaintext: h.fingerprint == ""})
 	require.NoError(tb, err)
 	defer s.Close()
 	for _, tc := range s.Welcome().Toolchains {
@@ -69,7 +70,8 @@ func hostPool(tb testing.TB, hosts ...*compileHost) *remote.Pool {
 	tb.Helper()
 	var cfg []config.Host
 	for _, h := range hosts {
-		cfg = append(cfg, config.Host{Connect: h.addr, Token: testToken, Jobs: 1, RecvTimeout: 40 * time.Second})
+		cfg = append(cfg, config.Host{Connect: h.addr, Token: testToken, Jobs: 1, RecvTimeout: 40 * time.Second,
+			Fingerprint: h.fingerprint, Plaintext: h.fingerprint == ""})
 	}
 	p := remote.NewPool(cfg, remote.Options{Client: "integration@test"})
 	tb.Cleanup(func() { p.Close() })

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcc-build/dcc/server"
 )
 
 // netHost is a dcc-server in a network namespace of its own, joined to
@@ -84,6 +86,10 @@ func (n *netHost) start(tb testing.TB) {
 		c, err := net.DialTimeout("tcp", n.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
+			// It made its TLS key (kept across restarts) before listening.
+			key, err := server.LoadHostKey(filepath.Join(n.dir, "dcc", server.TLSFileName), "")
+			require.NoError(tb, err)
+			h.fingerprint = key.Fingerprint
 			return
 		}
 		if time.Now().After(deadline) {
@@ -266,7 +272,7 @@ func TestNetworkFaultsDuringBuild(t *testing.T) {
 	shell(t, plain, nil, strings.ReplaceAll(p.build, "-j4", "-j8"))
 
 	h1, h2 := newNetHost(t, 1), newNetHost(t, 2)
-	direct := h1.addr + "/4 " + h2.addr + "/4"
+	direct := h1.h.hostArg(4) + " " + h2.h.hostArg(4)
 	faults := []netFault{
 		{name: "none"},
 		{name: "partition, healed after 3 s", bounded: true, during: func(t *testing.T) func() {
@@ -288,7 +294,7 @@ func TestNetworkFaultsDuringBuild(t *testing.T) {
 			return func() {
 				h2.iptables(t, lossRule("-D", "INPUT", 0.05)...)
 				h2.iptables(t, lossRule("-D", "OUTPUT", 0.05)...)
-			}, h1.addr + "/4 " + proxy + "/4"
+			}, h1.h.hostArg(4) + " " + proxy + "/4,fingerprint=" + h2.h.fingerprint
 		}},
 		{name: "SIGSTOP, SIGCONT after 3 s", bounded: true, during: func(t *testing.T) func() {
 			require.NoError(t, h1.h.cmd.Process.Signal(syscall.SIGSTOP))

@@ -31,8 +31,8 @@ type compileHost struct {
 	dir  string
 	// fingerprint is the host's TLS key, which clients pin.
 	fingerprint string
-	cmd  *exec.Cmd
-	log  *os.File
+	cmd         *exec.Cmd
+	log         *os.File
 }
 
 // freeAddr returns ip:port with a port that was free a moment ago.
