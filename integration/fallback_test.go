@@ -30,7 +30,7 @@ const fallbackUnits = 64
 func countingCompilerDir(tb testing.TB) string {
 	tb.Helper()
 	real := requireTool(tb, "gcc")
-	dir := tb.TempDir()
+	dir := sharedTempDir(tb)
 	script := `#!/bin/sh
 log=
 case " $* " in *" -E "*) ;; *u[0-9][0-9].o*) log=$DCC_TEST_COMPILES ;; esac

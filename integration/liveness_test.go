@@ -30,9 +30,21 @@ const maxLost = 3 * time.Second
 func slowCompilerDir(tb testing.TB, delay time.Duration) string {
 	tb.Helper()
 	real := requireTool(tb, "gcc")
-	dir := tb.TempDir()
+	dir := sharedTempDir(tb)
 	script := fmt.Sprintf("#!/bin/sh\nfor a; do [ \"$a\" = -c ] && sleep %.3f; done\nexec %s \"$@\"\n", delay.Seconds(), real)
 	require.NoError(tb, os.WriteFile(filepath.Join(dir, "gcc"), []byte(script), 0o755))
+	return dir
+}
+
+// sharedTempDir is a temporary directory every user may read and search:
+// a server started as root runs its jobs as an unprivileged user, which
+// must be able to run the compiler the test puts there.
+func sharedTempDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "dcc-compiler-")
+	require.NoError(tb, err)
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(tb, os.Chmod(dir, 0o755))
 	return dir
 }
 
