@@ -282,6 +282,12 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		h.others = max(h.others, h.load.Slots) // full, until it says otherwise
 	case errors.As(err, &re):
 		h.failed++
+		if re.Code == protocol.CodeInternal {
+			// The host itself failed (its disk full, its workdir gone): the
+			// next jobs would fail there too. It keeps its session but gets
+			// no job until its backoff is over (best).
+			p.backOff(h, err)
+		}
 		if re.Code == protocol.CodeUnknownToolchain {
 			// The host no longer has it: stop sending it these jobs.
 			h.toolchains = slices.DeleteFunc(slices.Clone(h.toolchains),
@@ -340,7 +346,7 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 			case !offered:
 				return nil, nil, 0, fmt.Errorf("%w: no host offers toolchain %s", ErrNoHost, toolchainKey)
 			}
-			return nil, nil, 0, fmt.Errorf("%w: every host is busy", ErrNoHost)
+			return nil, nil, 0, fmt.Errorf("%w: every host is busy or backed off", ErrNoHost)
 		}
 		if err := waitAll(ctx, firstDials); err != nil {
 			return nil, nil, 0, fmt.Errorf("%w: %w", ErrNoHost, err)
@@ -517,12 +523,14 @@ func (p *Pool) firstUsable(hosts []*host) *host {
 
 // best returns the usable host offering toolchainKey with the most free
 // slots weighted by load, preferred among equals, or nil when none has a
-// free slot. p.mu must be held.
+// free slot. A host backed off after failing jobs itself (see
+// compileOnce) is left out until its backoff is over. p.mu must be held.
 func (p *Pool) best(toolchainKey string, preferred *host) *host {
 	var best *host
 	var bestScore float64
+	now := p.opts.Now()
 	for _, h := range p.hosts {
-		if !p.usable(h) || !h.offers(toolchainKey) {
+		if !p.usable(h) || !h.offers(toolchainKey) || now.Before(h.until) {
 			continue
 		}
 		free := h.cfg.Jobs - h.inFlight

@@ -389,6 +389,45 @@ func TestRemoteErrors(t *testing.T) {
 	}
 }
 
+// TestInternalErrorBacksOff: a host that fails jobs itself (its disk full,
+// say: the server answers "internal") gets no job while backed off, keeps
+// its session, and is tried again once the backoff is over; the backoff
+// grows with each such failure and a success ends it.
+func TestInternalErrorBacksOff(t *testing.T) {
+	clock := newFakeClock()
+	var failing atomic.Bool
+	failing.Store(true)
+	s := remotetest.Start(t, "127.0.0.2", remotetest.Options{Compile: func(ctx context.Context, req *protocol.CompileRequest) protocol.Message {
+		if failing.Load() {
+			return &protocol.Error{Code: protocol.CodeInternal, Message: "write the job's input: no space left on device"}
+		}
+		return &protocol.CompileResult{Object: []byte("obj")}
+	}})
+	p := newTestPool(t, []config.Host{hostOf(s.Addr, 4)}, Options{Now: clock.Now})
+	_, _, err := p.Compile(context.Background(), gccKey, job("x"))
+	var re *protocol.RemoteError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, protocol.CodeInternal, re.Code)
+	st := p.Status()[0]
+	assert.True(t, st.Connected, "the session stays")
+	assert.Equal(t, time.Second, st.Backoff)
+
+	_, _, err = p.Compile(context.Background(), gccKey, job("x"))
+	require.ErrorIs(t, err, ErrNoHost, "no job for a backed-off host")
+	assert.Equal(t, int64(1), p.Status()[0].Failed)
+
+	clock.Advance(time.Second)
+	_, _, err = p.Compile(context.Background(), gccKey, job("x"))
+	require.ErrorAs(t, err, &re, "tried again after its backoff")
+	assert.Equal(t, 2*time.Second, p.Status()[0].Backoff)
+
+	failing.Store(false)
+	clock.Advance(2 * time.Second)
+	_, _, err = p.Compile(context.Background(), gccKey, job("x"))
+	require.NoError(t, err)
+	assert.Zero(t, p.Status()[0].Backoff)
+}
+
 func TestConcurrentCompiles(t *testing.T) {
 	// slow answers after a moment, recording the most jobs it ran at once.
 	slow := func(maxRunning *atomic.Int32) func(context.Context, *protocol.CompileRequest) protocol.Message {
