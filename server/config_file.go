@@ -340,29 +340,7 @@ func writeDefaultConfig(path, dccDir string) (bool, error) {
 	}
 	c := DefaultConfig(dccDir)
 	c.Tokens = []string{token}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("create %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".server-*.conf")
-	if err != nil {
-		return false, fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.WriteString(c.fileText())
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return false, fmt.Errorf("write %s: %w", path, werr)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		return false, fmt.Errorf("write %s: %w", path, err)
-	}
-	return true, nil
+	return writePrivateOnce(path, []byte(c.fileText()))
 }
 
 // fileText is c as a commented config file.
@@ -424,4 +402,35 @@ func tomlStrings(list []string) string {
 		q[i] = tomlString(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// writePrivateOnce writes data at path, readable only by its owner, unless a
+// file is there already, atomically: the data goes to a temporary file
+// first, linked into place only if path does not exist, so a file another
+// process wrote meanwhile wins and no reader sees half a file. It creates
+// path's directory (0700) and reports whether it wrote the file.
+func writePrivateOnce(path string, data []byte) (bool, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*") // mode 0600
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return false, fmt.Errorf("write %s: %w", path, werr)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, nil
 }
