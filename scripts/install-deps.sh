@@ -13,7 +13,7 @@ need=()
 for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
             ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake \
             libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux \
-            prlimit:util-linux bwrap:bubblewrap iptables:iptables ip:iproute2; do
+            bwrap:bubblewrap iptables:iptables ip:iproute2; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 
@@ -38,14 +37,14 @@ func (r *Runner) jobsParent() (string, error) {
 	return r.treeDir, nil
 }
 
-// newJobDir creates a job directory: the job's user's own when it is not
-// the server's.
-func (r *Runner) newJobDir() (string, error) {
-	dir, err := os.MkdirTemp(r.jobDir, "job-")
+// newJobDir creates a job directory under parent: the job's user's own
+// when it is not the server's (sb is nil without a sandbox).
+func newJobDir(sb *sandbox, parent string) (string, error) {
+	dir, err := os.MkdirTemp(parent, "job-")
 	if err != nil {
 		return "", fmt.Errorf("create job directory: %w", err)
 	}
-	if sb := r.opts.sandbox; sb != nil && sb.dropsUser() {
+	if sb != nil && sb.dropsUser() {
 		if err := os.Chown(dir, int(sb.cred.Uid), int(sb.cred.Gid)); err != nil {
 			os.Remove(dir)
 			return "", fmt.Errorf("give the job directory to user %s: %w", sb.user, err)
@@ -54,10 +53,10 @@ func (r *Runner) newJobDir() (string, error) {
 	return dir, nil
 }
 
-// newTreeDir creates the parent of a job's tree, which the job's user may
-// traverse when it is not the server's.
-func (r *Runner) newTreeDir() (string, error) {
-	dir, err := os.MkdirTemp(r.treeDir, "tree-")
+// newTreeDir creates the parent of a job's tree under parent, which the
+// job's user may traverse when it is not the server's.
+func (r *Runner) newTreeDir(parent string) (string, error) {
+	dir, err := os.MkdirTemp(parent, "tree-")
 	if err != nil {
 		return "", fmt.Errorf("create the job's tree: %w", err)
 	}
@@ -68,30 +67,6 @@ func (r *Runner) newTreeDir() (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-// command returns the command running the compiler prog with args in
-// workDir: in the sandbox, with the job directory dir writable and the tree
-// (when there is one) read-only, or straight when there is no sandbox.
-func (r *Runner) command(ctx context.Context, dir, tree, workDir, prog string, args []string) *exec.Cmd {
-	var cmd *exec.Cmd
-	if sb := r.opts.sandbox; sb != nil {
-		binds := []sandboxBind{{dir: dir, writable: true}}
-		if tree != "" {
-			binds = append(binds, sandboxBind{dir: tree})
-		}
-		cmd = sb.command(ctx, binds, workDir, prog, args...)
-	} else {
-		cmd = exec.CommandContext(ctx, prog, args...)
-		killGroupOnCancel(cmd)
-	}
-	cmd.Dir = workDir
-	if r.opts.sandbox != nil {
-		// bubblewrap changes to workDir inside; outside, the job's user may
-		// not reach it.
-		cmd.Dir = "/"
-	}
-	return cmd
 }
 
 // newSandboxedRunner makes the runner of a server with configuration cfg:
@@ -116,14 +91,11 @@ func newSandboxedRunner(ctx context.Context, cfg *Config, opts RunnerOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	dir, err := r.newJobDir()
-	if err != nil {
+	if r.boxes, err = newSlotPool(sb, r.jobDir, r.treeDir, opts.Logger); err != nil {
 		r.Close()
 		return nil, err
 	}
-	err = sb.check(ctx, dir, cfg.File)
-	os.RemoveAll(dir)
-	if err != nil {
+	if err := sb.check(ctx, r.boxes, cfg.File); err != nil {
 		r.Close()
 		return nil, err
 	}

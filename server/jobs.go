@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -91,7 +90,9 @@ type Runner struct {
 	blobs   *blobCache
 	path    string // PATH of the compiles
 	slots   *slots
-	log     *slog.Logger
+	// boxes are the compile slots' sandboxes; nil without a sandbox.
+	boxes *slotPool
+	log   *slog.Logger
 }
 
 // NewRunner creates the workdir (mode 0700), removes job directories a dead
@@ -154,6 +155,10 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		r.removeStale(r.treeDir, "tree-")
 		r.removeStale(r.treeDir, "job-")
 	}
+	r.removeStale(r.jobDir, "slot-")
+	if r.treeDir != r.jobDir {
+		r.removeStale(r.treeDir, "slot-")
+	}
 	return r, nil
 }
 
@@ -183,6 +188,9 @@ func (r *Runner) removeStale(dir, prefix string) {
 // Close removes the directory of the trees when it is the runner's own and
 // empty: a server that stops leaves nothing under /dev/shm.
 func (r *Runner) Close() {
+	if r.boxes != nil {
+		r.boxes.close()
+	}
 	if r.treeDir != r.workdir {
 		os.Remove(r.treeDir) // fails, harmlessly, while another server uses it
 	}
@@ -353,9 +361,21 @@ func (r *Runner) verifyCompiler(ctx context.Context, c Compiler) error {
 	return refuse(protocol.CodeUnknownToolchain, "toolchain %s changed on this host since it was advertised", c.Info.Key)
 }
 
-// compile runs the compiler in a fresh job directory.
+// compile runs the compiler in a fresh job directory: in a slot's sandbox,
+// when there is one, which is given back once the job's directories are
+// gone.
 func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
-	dir, err := r.newJobDir()
+	jobsParent, treesParent := r.jobDir, r.treeDir
+	var slot *sandboxSlot
+	if r.boxes != nil {
+		var err error
+		if slot, err = r.boxes.get(); err != nil {
+			return nil, err
+		}
+		defer r.boxes.put(slot)
+		jobsParent, treesParent = slot.jobs, slot.trees
+	}
+	dir, err := newJobDir(r.opts.sandbox, jobsParent)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +388,7 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	var tree string
 	workDir := dir
 	if j.sources != nil {
-		treeParent, err := r.newTreeDir()
+		treeParent, err := r.newTreeDir(treesParent)
 		if err != nil {
 			return nil, err
 		}
@@ -390,20 +410,23 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	}
 	runCtx, cancel := context.WithTimeout(ctx, j.limit)
 	defer cancel()
-	cmd := r.command(runCtx, dir, tree, workDir, j.compiler.Path, args)
 	// A fixed environment: the server's PATH (the compiler finds its own
 	// programs through it), the job's working directory, the job directory
 	// as TMPDIR, and no locale variables, so diagnostics come in the C
 	// locale.
-	cmd.Env = []string{"PATH=" + r.path, "PWD=" + workDir, "TMPDIR=" + dir}
-	stdout, stderr := &cappedBuffer{limit: r.opts.MaxOutput}, &cappedBuffer{limit: r.opts.MaxOutput}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Stdin = nil
-	cmd.WaitDelay = waitDelay
+	env := []string{"PATH=" + r.path, "PWD=" + workDir, "TMPDIR=" + dir}
+	argv := append([]string{j.compiler.Path}, args...)
 	start := time.Now()
-	runErr := cmd.Run()
+	var run *jobRun
+	if slot != nil {
+		run, err = r.runInSlot(runCtx, slot, dir, workDir, argv, env)
+	} else {
+		run, err = r.runDirect(runCtx, workDir, argv, env)
+	}
 	elapsed := time.Since(start)
-	if runErr != nil && runCtx.Err() != nil {
+	// Killed at the end of runCtx: the compile ran past a time limit, or
+	// its client went.
+	if runCtx.Err() != nil && (err != nil || run.status.Signaled()) {
 		switch {
 		case ctx.Err() == nil:
 			r.log.Info("compile killed at its time limit", "source", j.input, "limit", j.limit)
@@ -415,16 +438,15 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 			return nil, fmt.Errorf("compile abandoned: %w", ctx.Err())
 		}
 	}
-	var exitErr *exec.ExitError
-	if runErr != nil && !errors.As(runErr, &exitErr) {
-		return nil, fmt.Errorf("run %s: %w", filepath.Base(j.compiler.Path), runErr)
+	if err != nil {
+		return nil, err
 	}
-	if r.opts.sandbox != nil && runErr != nil {
-		if note := r.opts.sandbox.limitNote(cmd.ProcessState); note != "" {
-			fmt.Fprintf(stderr, "%s\n", note)
+	if sb := r.opts.sandbox; sb != nil {
+		if note := sb.limitNote(run.status); note != "" {
+			run.stderr = fmt.Appendf(run.stderr, "%s\n", note)
 		}
 	}
-	res := &protocol.CompileResult{ExitCode: exitCode(cmd.ProcessState), Stdout: stdout.bytes(), Stderr: stderr.bytes()}
+	res := &protocol.CompileResult{ExitCode: statusCode(run.status), Stdout: run.stdout, Stderr: run.stderr}
 	r.log.Debug("compiled", "source", j.input, "exit", res.ExitCode, "elapsed", elapsed)
 	if res.ExitCode != 0 {
 		return res, nil

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -16,12 +15,4 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-}
-
-// exitCode is a finished process's exit code, or 128+N when signal N killed it.
-func exitCode(state *os.ProcessState) int {
-	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return state.ExitCode()
 }

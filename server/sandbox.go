@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,21 +12,23 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dcc-build/dcc/server/sandboxworker"
 )
 
 // Every job runs in a bubblewrap sandbox: new user, mount, pid, network,
-// ipc and uts namespaces, made without privilege. Its file system is an
-// empty read-only root with the compilers' own files (/usr and the merged
-// /bin, /lib..., and the install directories of toolchains elsewhere)
-// read-only, the few /etc files a toolchain reads, a small private /tmp,
-// the job's own directory read-write and its tree read-only, each at its
-// path on the host so that command lines and debug information are the
-// same as without the sandbox. It has no network (only a loopback of its
-// own), sees only its own processes, and all of them die with the job:
-// its first process is the namespace's PID 1. Resource limits (CPU time,
-// address space, file size, processes) are set inside by prlimit before the
-// compiler starts. Started as root, the server runs bubblewrap, and so the
-// job, as an unprivileged user.
+// ipc and uts namespaces, made without privilege, once per compile slot
+// (sandboxslots.go). Its file system is an empty read-only root with the
+// compilers' own files (/usr and the merged /bin, /lib..., and the install
+// directories of toolchains elsewhere) read-only, the few /etc files a
+// toolchain reads, a small private /tmp, the slot's job directories
+// read-write and its trees read-only, each at its path on the host so that
+// command lines and debug information are the same as without the sandbox.
+// It has no network (only a loopback of its own) and sees only its own
+// processes. Resource limits (CPU time, address space, file size,
+// processes) are set on each job's first process before it runs its first
+// instruction. Started as root, the server runs bubblewrap, and so the
+// jobs, as an unprivileged user.
 
 // sandboxTmpSize bounds the private /tmp of a job: compilers write their
 // temporary files to TMPDIR, the job's directory.
@@ -45,17 +46,16 @@ var sandboxEtc = []string{"/etc/ld.so.cache", "/etc/os-release", "/etc/lsb-relea
 // sandbox runs commands in bubblewrap with the job's limits. It is
 // read-only once made and safe for concurrent use.
 type sandbox struct {
-	bwrap, prlimit string
+	bwrap string
 	// cred is the unprivileged user jobs run as when the server is root;
 	// nil runs them as the server's own user.
 	cred *syscall.Credential
 	// user names cred's user for messages.
 	user string
-	// fixed are bubblewrap's arguments common to every job, limits
-	// prlimit's.
-	fixed, limits []string
-	cpu           time.Duration
-	cfg           SandboxConfig
+	// fixed are bubblewrap's arguments common to every slot.
+	fixed []string
+	cpu   time.Duration
+	cfg   SandboxConfig
 }
 
 // newSandbox prepares the sandbox of cfg for compilers; jobTimeout is the
@@ -69,9 +69,6 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 	if s.bwrap, err = exec.LookPath(cfg.Bwrap); err != nil {
 		return nil, fmt.Errorf("bubblewrap (%s) is not installed: apt-get install bubblewrap", cfg.Bwrap)
 	}
-	if s.prlimit, err = exec.LookPath("prlimit"); err != nil {
-		return nil, errors.New("prlimit (util-linux) is not installed: apt-get install util-linux")
-	}
 	if os.Geteuid() == 0 {
 		if s.cred, err = lookupUser(cfg.User); err != nil {
 			return nil, err
@@ -80,9 +77,9 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 	}
 	s.fixed = []string{"--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
 		"--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "dcc-job",
-		// No init of bubblewrap's own: the job's first process is the
-		// namespace's PID 1, whose end kills every other, and bubblewrap
-		// waits for it, so that its CPU time is counted to the server.
+		// No init of bubblewrap's own: the slot's worker is the
+		// namespace's PID 1, which reaps what jobs leave and whose end
+		// kills every process of the slot.
 		"--as-pid-1"}
 	bound := []string{}
 	for _, e := range sandboxRootEntries {
@@ -114,16 +111,6 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 	}
 	for _, f := range sandboxEtc {
 		s.fixed = append(s.fixed, "--ro-bind-try", f, f)
-	}
-	cpu := int64((s.cpu + time.Second - 1) / time.Second)
-	s.limits = []string{
-		// The soft CPU limit sends SIGXCPU, the hard one a second later
-		// SIGKILL (PID 1, the compiler driver, ignores SIGXCPU).
-		fmt.Sprintf("--cpu=%d:%d", cpu, cpu+1),
-		fmt.Sprintf("--as=%d", cfg.Memory),
-		fmt.Sprintf("--fsize=%d", cfg.FileSize),
-		fmt.Sprintf("--nproc=%d", cfg.Processes),
-		"--core=0",
 	}
 	return s, nil
 }
@@ -190,56 +177,38 @@ func lookupUser(name string) (*syscall.Credential, error) {
 // dropsUser reports whether jobs run as another user than the server.
 func (s *sandbox) dropsUser() bool { return s.cred != nil }
 
-// sandboxBind is a directory of the host the job sees at the same path.
-type sandboxBind struct {
-	dir      string
-	writable bool
-}
-
-// command returns the command that runs prog with args in the sandbox,
-// in chdir, seeing binds.
-func (s *sandbox) command(ctx context.Context, binds []sandboxBind, chdir, prog string, args ...string) *exec.Cmd {
-	argv := make([]string, 0, len(s.fixed)+len(s.limits)+3*len(binds)+len(args)+8)
-	argv = append(argv, s.fixed...)
-	for _, b := range binds {
-		opt := "--ro-bind"
-		if b.writable {
-			opt = "--bind"
-		}
-		argv = append(argv, opt, b.dir, b.dir)
-	}
-	// The root, an empty tmpfs with the mount points, becomes read-only.
-	argv = append(argv, "--remount-ro", "/", "--chdir", chdir, "--", s.prlimit)
-	argv = append(argv, s.limits...)
-	argv = append(argv, "--", prog)
-	argv = append(argv, args...)
-	cmd := exec.CommandContext(ctx, s.bwrap, argv...)
-	killGroupOnCancel(cmd)
-	cmd.SysProcAttr.Credential = s.cred
-	return cmd
-}
-
-// check runs a command in the sandbox as a job would, in the job directory
-// dir: an error says why the sandbox does not work here and how to allow it.
-func (s *sandbox) check(ctx context.Context, dir, configFile string) error {
+// check runs a job in a slot's sandbox as every job runs: an error says
+// why the sandbox does not work here and how to allow it. The slot is kept
+// for the first job.
+func (s *sandbox) check(ctx context.Context, pool *slotPool, configFile string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	truePath, err := exec.LookPath("true")
 	if err != nil {
 		truePath = "/bin/true"
 	}
-	cmd := s.command(ctx, []sandboxBind{{dir: dir, writable: true}}, dir, truePath)
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		why := strings.TrimSpace(stderr.String())
-		if why == "" {
-			why = err.Error()
-		}
-		if i := strings.IndexByte(why, '\n'); i >= 0 {
-			why = why[:i]
-		}
+	slot, err := pool.get()
+	if err != nil {
+		return err
+	}
+	defer pool.put(slot)
+	dir, err := newJobDir(s, slot.jobs)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	rep, err := slot.run(ctx, &sandboxworker.Request{Argv: []string{truePath}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir,
+		Stdout: filepath.Join(dir, jobStdout), Stderr: filepath.Join(dir, jobStderr)})
+	switch {
+	case err != nil:
+	case rep.Err != "":
+		err = errors.New(rep.Err)
+	case rep.WaitStatus().ExitStatus() != 0:
+		err = fmt.Errorf("%s in the sandbox ended with status %d", truePath, rep.WaitStatus().ExitStatus())
+	}
+	if err != nil {
+		slot.broken = true
+		why := strings.TrimPrefix(err.Error(), errSlotLost.Error()+": ")
 		as := ""
 		if s.cred != nil {
 			as = fmt.Sprintf(" as user %s", s.user)
@@ -274,22 +243,11 @@ func howToAllow(s *sandbox) string {
 }
 
 // limitNote explains a job that a signal of its limits ended, for its stderr.
-func (s *sandbox) limitNote(state *os.ProcessState) string {
-	ws, ok := state.Sys().(syscall.WaitStatus)
-	if !ok {
+func (s *sandbox) limitNote(ws syscall.WaitStatus) string {
+	if !ws.Signaled() {
 		return ""
 	}
-	var sig syscall.Signal
-	switch {
-	case ws.Signaled():
-		sig = ws.Signal()
-	case ws.Exited() && ws.ExitStatus() > 128:
-		// bubblewrap passes on its child's death by a signal as 128+N.
-		sig = syscall.Signal(ws.ExitStatus() - 128)
-	default:
-		return ""
-	}
-	switch sig {
+	switch sig := ws.Signal(); sig {
 	case syscall.SIGXCPU:
 		return fmt.Sprintf("dcc-server: the compile was killed by %s: the sandbox limits each process to %s of CPU time", sig, s.cpu)
 	case syscall.SIGKILL:

@@ -151,7 +151,7 @@ func evilCompilers(t *testing.T, port int, target, secret string) map[string]Com
 		filepath.Join("testdata", "evil.c")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	comps := map[string]Compiler{}
-	for _, name := range []string{"write", "socket", "fork", "alloc", "cpu", "fsize", "symlink", "fifo"} {
+	for _, name := range []string{"write", "socket", "fork", "alloc", "cpu", "fsize", "symlink", "fifo", "litter", "peek", "killinit", "trace", "ipc", "sleep"} {
 		path := filepath.Join(dir, "evil-"+name)
 		require.NoError(t, os.Link(bin, path))
 		comps[name] = Compiler{Info: protocol.Toolchain{Key: "id2-evil-" + name, Family: "gcc", Driver: "gcc", Version: "0", Target: "test"},
@@ -214,9 +214,7 @@ func TestSandboxContainsMisbehavingCompilers(t *testing.T) {
 		{"fork", []string{"evil: fork failed after ", "Resource temporarily unavailable"}},
 		{"alloc", []string{"evil: allocation failed after "}},
 		{"cpu", []string{"dcc-server: the compile was killed by", "1s of CPU time"}},
-		// The first process is the namespace's PID 1, which SIGXFSZ does not
-		// kill: its write fails instead (a compiler's children are killed).
-		{"fsize", []string{"evil: write big: File too large"}},
+		{"fsize", []string{"dcc-server: the compile was killed by file size limit exceeded: the sandbox limits each file it writes to 4MiB"}},
 	}
 	// A job that leaves in place of its object a link to a host file, or a
 	// FIFO, exits 0: the server, which reads the object, refuses it.

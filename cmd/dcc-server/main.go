@@ -16,9 +16,14 @@ import (
 
 	"github.com/dcc-build/dcc/pace"
 	"github.com/dcc-build/dcc/server"
+	"github.com/dcc-build/dcc/server/sandboxworker"
 )
 
 func main() {
+	// In a compile slot's sandbox, this program runs the slot's jobs.
+	if len(os.Args) > 1 && os.Args[1] == sandboxworker.Arg {
+		os.Exit(sandboxworker.Main(os.Args[2:]))
+	}
 	pace.Reexec()
 	pace.Drop()
 	os.Exit(server.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))

@@ -5,7 +5,20 @@
  * prints what failed and exits 1; should everything it tries succeed, it
  * writes out.o and exits 0, which the tests take as an escape. Each bound
  * is small enough for the machine to bear when the sandbox does not hold:
- * 1000 processes, 768 MiB, 5 s of CPU, 16 MiB of file. */
+ * 1000 processes, 768 MiB, 5 s of CPU, 16 MiB of file.
+ *
+ * The slot tests use the rest: evil-litter leaves files in every writable
+ * place of the sandbox, a message queue and a process that lives on;
+ * evil-peek, the next job in the same slot, lists what it sees there;
+ * evil-killinit signals the slot's PID 1 and evil-trace tries to take it
+ * over (ptrace, or its memory through /proc); evil-ipc leaves a System V
+ * shared memory segment; evil-sleep outlives its time limit. */
+#include <dirent.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <sys/ipc.h>
+#include <sys/ptrace.h>
+#include <sys/shm.h>
 #include <time.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +60,51 @@ static int try_write(const char *path) {
 	}
 	close(fd);
 	return 0;
+}
+
+/* peek_dir reports each entry of dir: 1 when there is one. */
+static int peek_dir(const char *dir) {
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	if (!d) return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+		fprintf(stderr, "evil: saw %s/%s\n", dir, e->d_name);
+		found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
+/* peek_procs reports every process but PID 1 and this one. */
+static int peek_procs(void) {
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+	if (!d) return 0;
+	while ((e = readdir(d)) != NULL) {
+		int pid = atoi(e->d_name);
+		if (pid > 1 && pid != getpid()) {
+			fprintf(stderr, "evil: saw process %d\n", pid);
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* peek_shm reports System V shared memory segments (a header line, then
+ * one line each). */
+static int peek_shm(void) {
+	FILE *f = fopen("/proc/sysvipc/shm", "r");
+	char line[512];
+	int n = 0;
+	if (!f) return 0;
+	while (fgets(line, sizeof line, f)) n++;
+	fclose(f);
+	if (n > 1) fprintf(stderr, "evil: saw %d shared memory segments\n", n - 1);
+	return n > 1;
 }
 
 int main(int argc, char **argv) {
@@ -124,6 +182,60 @@ int main(int argc, char **argv) {
 	if (strcmp(name, "evil-fifo") == 0) {
 		/* The server reads out.o: let it wait for a writer forever. */
 		return mkfifo("out.o", 0644) == 0 ? 0 : 1;
+	}
+	if (strcmp(name, "evil-litter") == 0) {
+		struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 16};
+		mqd_t q = mq_open("/dcc-litter", O_CREAT | O_RDWR, 0600, &attr);
+		int failed = try_write("/tmp/dcc-litter") + try_write("/dev/shm/dcc-litter");
+		if (q == (mqd_t)-1) {
+			fprintf(stderr, "evil: mq_open: %s\n", strerror(errno));
+			failed++;
+		}
+		/* A directory it cannot empty itself once it has locked it. */
+		if (mkdir("/tmp/locked", 0700) != 0 || try_write("/tmp/locked/f") || chmod("/tmp/locked", 0)) failed++;
+		pid_t p = fork();
+		if (p == 0) {
+			setsid();
+			for (;;) {
+				try_write("/tmp/dcc-lingered");
+				sleep(1);
+			}
+		}
+		return failed ? 1 : done();
+	}
+	if (strcmp(name, "evil-peek") == 0) {
+		/* Prints all it sees: the tests compare it with a fresh slot's. */
+		peek_dir("/tmp"), peek_dir("/dev/shm"), peek_dir("/dev/mqueue"), peek_procs(), peek_shm();
+		return done();
+	}
+	if (strcmp(name, "evil-killinit") == 0) {
+		int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGSEGV, SIGUSR1, SIGPIPE};
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) kill(1, sigs[i]);
+		return done();
+	}
+	if (strcmp(name, "evil-trace") == 0) {
+		int failed = 0;
+		int fd = open("/proc/1/mem", O_RDWR);
+		if (fd < 0) {
+			fprintf(stderr, "evil: open /proc/1/mem: %s\n", strerror(errno));
+			failed++;
+		}
+		if (ptrace(PTRACE_ATTACH, 1, 0, 0) != 0) {
+			fprintf(stderr, "evil: ptrace 1: %s\n", strerror(errno));
+			failed++;
+		}
+		return failed == 2 ? 1 : done();
+	}
+	if (strcmp(name, "evil-ipc") == 0) {
+		if (shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600) < 0) {
+			fprintf(stderr, "evil: shmget: %s\n", strerror(errno));
+			return 1;
+		}
+		return done();
+	}
+	if (strcmp(name, "evil-sleep") == 0) {
+		sleep(60);
+		return done();
 	}
 	fprintf(stderr, "evil: unknown name %s\n", name);
 	return 2;
