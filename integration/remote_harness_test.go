@@ -173,15 +173,18 @@ func (h *compileHost) jobDirs(tb testing.TB) []string {
 
 // leftJobs lists the host's job directories: a compile removes its own when
 // it ends, so one left by a host that was killed shows it died in the middle
-// of that compile. They are in its workdir, or, when the host runs its
-// sandboxed jobs as another user (it was started as root), beside its trees.
+// of that compile. They are in its workdir or, when the host runs its
+// sandboxed jobs as another user (it was started as root), beside its
+// trees; sandboxed, in the directory of the compile slot that ran them.
 func (h *compileHost) leftJobs(tb testing.TB) []string {
 	tb.Helper()
 	var jobs []string
 	for _, dir := range h.jobDirs(tb) {
-		found, err := filepath.Glob(filepath.Join(dir, "job-*"))
-		require.NoError(tb, err)
-		jobs = append(jobs, found...)
+		for _, pattern := range []string{"job-*", "slot-*/job-*"} {
+			found, err := filepath.Glob(filepath.Join(dir, pattern))
+			require.NoError(tb, err)
+			jobs = append(jobs, found...)
+		}
 	}
 	return jobs
 }
