@@ -87,17 +87,26 @@ func newSlotPool(sb *sandbox, jobsParent, treesParent string, log *slog.Logger) 
 	return &slotPool{sb: sb, jobsParent: jobsParent, treesParent: treesParent, exe: exe, config: string(cfg), log: log}, nil
 }
 
-// get returns an idle slot's sandbox, or makes one.
+// get returns an idle slot's sandbox that still runs, or makes one.
 func (p *slotPool) get() (*sandboxSlot, error) {
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return p.start()
+		}
 		s := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		return s, nil
+		select {
+		case <-s.exited:
+			p.log.Warn("a compile slot's sandbox ended while idle", "why", oneLine(s.stderr.String()))
+			p.discard(s)
+		default:
+			return s, nil
+		}
 	}
-	p.mu.Unlock()
-	return p.start()
 }
 
 // put gives back a slot's sandbox after its job's directories are gone:

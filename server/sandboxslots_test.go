@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,16 @@ func TestSandboxSlotCleanBetweenJobs(t *testing.T) {
 		require.Equal(t, 0, res.ExitCode, "%s", res.Stderr)
 		assert.NotEqual(t, slot, idleSlots(ts), "a slot holding an IPC object is replaced")
 		clean(t)
+		slot = idleSlots(ts)
+	})
+	t.Run("idle slot killed", func(t *testing.T) {
+		// A slot's sandbox that dies between jobs (the OOM killer, an
+		// administrator) is replaced, and the next job does not fail.
+		require.Len(t, slot, 1)
+		require.NoError(t, syscall.Kill(slot[0], syscall.SIGKILL))
+		assert.Eventually(t, func() bool { return !processAlive(slot[0]) }, 5*time.Second, 10*time.Millisecond)
+		honestCompile(t, s, gccKey(t, s.Welcome()), 4)
+		assert.NotEqual(t, slot, idleSlots(ts))
 		slot = idleSlots(ts)
 	})
 	t.Run("timeout", func(t *testing.T) {
