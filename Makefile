@@ -17,6 +17,7 @@ deps:
 	scripts/fetch-project.sh zlib >/dev/null
 	scripts/fetch-project.sh lua5.4 >/dev/null
 	scripts/fetch-project.sh hello >/dev/null
+	scripts/fetch-project.sh libtomcrypt >/dev/null
 
 # Every test: unit, fuzz seeds, and integration with real gcc, clang, clang-cl
 # and zlib from Debian's sources. DCC_REQUIRE_REAL makes a missing compiler or

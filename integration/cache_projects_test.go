@@ -124,6 +124,27 @@ func luaRecipe() projectRecipe {
 	}
 }
 
+// tomcryptRecipe builds Debian's libtomcrypt with its own makefile: about
+// 400 small C units, one per algorithm or mode, into libtomcrypt.a; no
+// configure step. IGNORE_SPEED=1 is the makefile's own switch that leaves out
+// its -O3 -funroll-loops (so gcc's default, -O0): the network fault test
+// builds it ten times (a plain build and nine through dcc) on a 2-CPU
+// machine. check builds its test program (make test) and runs it. It is not
+// in projectRecipes.
+func tomcryptRecipe() projectRecipe {
+	return projectRecipe{
+		pkg:     "libtomcrypt",
+		tools:   []string{"make"},
+		setup:   func(testing.TB, string) {},
+		build:   "make -j4 IGNORE_SPEED=1 >/dev/null",
+		objects: []string{".o"},
+		check: func(tb testing.TB, tree string, env []string) {
+			out := shell(tb, tree, env, "make -j4 IGNORE_SPEED=1 test >/dev/null && ./test 2>&1")
+			assert.Regexp(tb, `SUCCESS: passed=[1-9][0-9]* failed=0`, out)
+		},
+	}
+}
+
 // projectRecipes are the projects built by the tests and benchmarks.
 func projectRecipes() []projectRecipe {
 	return []projectRecipe{zlibRecipe(), luaRecipe()}

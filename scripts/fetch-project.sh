@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches a Debian source package (zlib, lua5.4, ...) once into .work/src/PKG and
+# Fetches a Debian source package (zlib, lua5.4, libtomcrypt, ...) once into .work/src/PKG and
 # prints the path of its unpacked tree. The tree is kept pristine; builds copy it.
 #
 # The versions the package index lists are tried newest first: a mirror can list
