@@ -38,13 +38,16 @@ func runCmd(tb testing.TB, argv ...string) {
 	require.NoError(tb, err, "%s: %s", strings.Join(argv, " "), out)
 }
 
-// newNetHost makes namespace i (10.231.i.2, this side 10.231.i.1) and
-// starts a server there with 2 slots. The test's cleanup stops the server
-// and removes the namespace and its veth pair.
+// newNetHost makes namespace i (10.N.i.2, this side 10.N.i.1, where N, from
+// 100 to 219, comes from the test process's pid, so that two test processes
+// on one machine, two worktrees' make test say, do not route to each
+// other's hosts) and starts a server there with 2 slots. The test's cleanup
+// stops the server and removes the namespace and its veth pair.
 func newNetHost(tb testing.TB, i int) *netHost {
 	tb.Helper()
 	tag := fmt.Sprint(os.Getpid() % 100000)
-	n := &netHost{ns: fmt.Sprintf("dccf%s-%d", tag, i), ip: fmt.Sprintf("10.231.%d.2", i), dir: tb.TempDir(), tb: tb}
+	octet := 100 + os.Getpid()%120
+	n := &netHost{ns: fmt.Sprintf("dccf%s-%d", tag, i), ip: fmt.Sprintf("10.%d.%d.2", octet, i), dir: tb.TempDir(), tb: tb}
 	n.addr = n.ip + ":9693"
 	outer, inner := fmt.Sprintf("dfo%s%d", tag, i), fmt.Sprintf("dfi%s%d", tag, i)
 	runCmd(tb, "ip", "netns", "add", n.ns)
@@ -53,7 +56,7 @@ func newNetHost(tb testing.TB, i int) *netHost {
 		_ = exec.Command("ip", "link", "del", outer).Run()
 	})
 	runCmd(tb, "ip", "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", n.ns)
-	runCmd(tb, "ip", "addr", "add", fmt.Sprintf("10.231.%d.1/24", i), "dev", outer)
+	runCmd(tb, "ip", "addr", "add", fmt.Sprintf("10.%d.%d.1/24", octet, i), "dev", outer)
 	runCmd(tb, "ip", "link", "set", outer, "up")
 	runCmd(tb, "ip", "netns", "exec", n.ns, "ip", "addr", "add", n.ip+"/24", "dev", inner)
 	runCmd(tb, "ip", "netns", "exec", n.ns, "ip", "link", "set", inner, "up")
