@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/server/sandboxworker"
 )
 
 // processCPU is the CPU time of this process and of its reaped children:
@@ -138,4 +141,43 @@ func BenchmarkSandboxCost(b *testing.B) {
 			b.ReportMetric(ms(median(wallDiff)), "wall-ms-extra")
 		})
 	}
+}
+
+// BenchmarkSandboxSlotStart measures what making a slot's sandbox costs,
+// once per slot (and again for a slot thrown away): bubblewrap and the
+// worker started, one job (true) run in it, the slot killed and reaped.
+// Host CPU is this process's and its reaped children's.
+func BenchmarkSandboxSlotStart(b *testing.B) {
+	realCompiler(b, "gcc")
+	ts := startServer(b, func(c *Config) { c.Jobs = 1 }, nil)
+	pool := ts.srv.runner.boxes
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cpu time.Duration
+	var walls []time.Duration
+	for b.Loop() {
+		c0, t0 := processCPU(b), time.Now()
+		s, err := pool.start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir, err := newJobDir(pool.sb, s.jobs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := s.run(b.Context(), &sandboxworker.Request{Argv: []string{truePath}, Dir: dir,
+			Stdout: filepath.Join(dir, jobStdout), Stderr: filepath.Join(dir, jobStderr)})
+		if err != nil || rep.Err != "" {
+			b.Fatal(err, rep)
+		}
+		walls = append(walls, time.Since(t0))
+		os.RemoveAll(dir)
+		pool.discard(s)
+		cpu += processCPU(b) - c0
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(cpu/time.Duration(len(walls))), "cpu-ms-per-slot")
+	b.ReportMetric(ms(median(walls)), "wall-ms-to-first-job")
 }
