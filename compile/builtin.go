@@ -80,23 +80,7 @@ func (s *Service) builtinListing(j *job) *builtinList {
 		// cl has INCLUDE only; preprocessed input searches no directory.
 		return nil
 	}
-	args := probeArgs(j.a)
-	var env []string
-	for _, kv := range j.req.Env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(includePathEnv, name) {
-			env = append(env, kv)
-		}
-	}
-	keyParts := []string{j.req.Real, j.id.Key(), j.a.Language}
-	keyParts = append(keyParts, args...)
-	keyParts = append(keyParts, envValues(env, keyEnv)...)
-	if len(args) > 0 {
-		// Options such as --sysroot may name relative paths.
-		keyParts = append(keyParts, j.req.Dir)
-	}
-	key := strings.Join(keyParts, "\x00")
-
+	key, args, env := builtinKey(j)
 	s.builtin.mu.Lock()
 	defer s.builtin.mu.Unlock()
 	if l, ok := s.builtin.lists[key]; ok {
@@ -125,6 +109,28 @@ func (s *Service) builtinListing(j *job) *builtinList {
 		close(l.done)
 	}()
 	return l
+}
+
+// builtinKey returns what a listing of j's compiler's own include
+// directories depends on, as a memo key, and the options and environment
+// of the run that lists them: the options that can move them (probeArgs),
+// and the compile's environment without the variables that add to them.
+func builtinKey(j *job) (key string, args, env []string) {
+	args = probeArgs(j.a)
+	for _, kv := range j.req.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(includePathEnv, name) {
+			env = append(env, kv)
+		}
+	}
+	keyParts := []string{j.req.Real, j.id.Key(), j.a.Language}
+	keyParts = append(keyParts, args...)
+	keyParts = append(keyParts, envValues(env, keyEnv)...)
+	if len(args) > 0 {
+		// Options such as --sysroot may name relative paths.
+		keyParts = append(keyParts, j.req.Dir)
+	}
+	return strings.Join(keyParts, "\x00"), args, env
 }
 
 // listBuiltinDirs runs argv (the compiler with "-E -v /dev/null") and reads

@@ -84,7 +84,10 @@ type Service struct {
 	// local bounds the compiles run here at once when hosts are configured.
 	local   *localSlots
 	builtin builtinMemo
-	cc1     cc1Memo
+	// clangDirs remembers clang's own include directories as its driver
+	// spells them, for units sent with their sources.
+	clangDirs clangDirsMemo
+	cc1       cc1Memo
 	// driverShapes: what is known of running compiles without gcc's driver.
 	driverShapes driverShapes
 	scans        scanMemo

@@ -37,14 +37,15 @@ const predefHeader = "stdc-predef.h"
 // errNotFromSources says a unit cannot go to a host with its sources.
 var errNotFromSources = errors.New("not sent with its sources")
 
-// sourcesCandidate reports whether this compile may go to a gcc host with
-// its sources: configured so, a gcc compile of C or C++ whose original
+// sourcesCandidate reports whether this compile may go to a host with its
+// sources: configured so, a gcc or clang compile of C or C++ whose original
 // source compiled elsewhere gives the same bytes, writing only an object
 // and a dependency file dcc can write from the host's list, with include
 // options dcc can lay out.
 func (j *job) sourcesCandidate() bool {
 	r := j.s.opts.Remote
-	if r.Farm == nil || j.recache || !j.a.RemoteFromSources || j.id.Family != toolchain.FamilyGCC {
+	clang := j.id.Family == toolchain.FamilyClang
+	if r.Farm == nil || j.recache || !j.a.RemoteFromSources || (j.id.Family != toolchain.FamilyGCC && !clang) {
 		return false
 	}
 	switch r.Sources {
@@ -70,6 +71,12 @@ func (j *job) sourcesCandidate() bool {
 	for _, a := range j.a.CodegenArgs {
 		if strings.Contains(a, "prefix-map==") || strings.Contains(a, "compilation-dir=") || a == "-ffreestanding" ||
 			a == "-fno-hosted" || a == "-traditional" || a == "-traditional-cpp" {
+			return false
+		}
+		if clang && strings.Contains(a, "prefix-map=") {
+			// clang 14 applies the first map in the order of their old
+			// prefixes, not the last given: the host's map of its tree
+			// would come before the command's own.
 			return false
 		}
 	}
@@ -101,6 +108,10 @@ func (j *job) sourcesDeps() (opts depfile.GCCOptions, ok bool) {
 	}
 	if _, wanted := j.paths[kindDeps]; !wanted {
 		return opts, false
+	}
+	if j.id.Family == toolchain.FamilyClang {
+		c, err := parseClangDepOptions(j.a.DependencyArgs, j.a.Outputs.Object)
+		return depfile.GCCOptions{User: c.User, Phony: c.Phony, Targets: c.Targets}, err == nil
 	}
 	opts, err := depfile.ParseGCCOptions(j.a.DependencyArgs, j.a.Source, j.a.Outputs.Object)
 	return opts, err == nil

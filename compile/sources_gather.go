@@ -18,6 +18,7 @@ import (
 	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/includescan"
 	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/toolchain"
 )
 
 // sourceSet is what a unit sends: its files, with the digest of each as
@@ -31,11 +32,16 @@ type sourceSet struct {
 	// compiler's own directories, preinclude what it includes first.
 	incArgs, systemDirs []string
 	preinclude          string
+	// externC are the systemDirs clang searches with implicit extern "C".
+	externC []string
 	// user: the unit's dependency file leaves system headers out (-MMD),
 	// which inclusions and facts let depfile.UserDeps tell.
 	user       bool
 	inclusions []depfile.Inclusion
-	facts      map[string]depfile.HeaderFacts
+	// probes are the __has_include operands a clang unit may find: clang's
+	// -MMD lists what they find (clangUserDeps).
+	probes []depfile.Inclusion
+	facts  map[string]depfile.HeaderFacts
 }
 
 // gatherSources finds the files this unit could read: the source, and
@@ -44,9 +50,18 @@ type sourceSet struct {
 func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, error) {
 	depOpts, _ := j.sourcesDeps()
 	user := depOpts.User // -MMD: what gcc takes for system headers must be known
-	builtin, err := j.s.builtinDirs(ctx, j)
+	clang := j.id.Family == toolchain.FamilyClang
+	var builtin, externC []string
+	var err error
+	if clang {
+		var cd clangDirs
+		cd, err = j.s.clangSystemDirs(ctx, j)
+		builtin, externC = cd.dirs, cd.externC
+	} else {
+		builtin, err = j.s.builtinDirs(ctx, j)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%v: %w", err, errNotFromSources)
 	}
 	cwd := filepath.Clean(j.req.Dir)
 	abs := func(p string) string {
@@ -135,6 +150,9 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	}
 	preinclude := ""
 	for _, d := range builtin {
+		if clang {
+			break // clang 14 includes no stdc-predef.h
+		}
 		p := filepath.Join(d, predefHeader)
 		if _, err := os.Stat(p); err == nil {
 			// gcc looks for it in the -I, -isystem and its own
@@ -172,8 +190,11 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			if err := add(clean, spelled); err != nil {
 				return err
 			}
-			if !d.Probe {
+			switch {
+			case !d.Probe:
 				set.include(p, clean, d.Line, kinds[k])
+			case clang:
+				set.probe(p, clean, d.Line, kinds[k])
 			}
 		}
 		return nil
@@ -234,10 +255,17 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			break // no new file: no new definition either
 		}
 	}
-	set.systemDirs, set.preinclude = builtin, preinclude
+	set.systemDirs, set.externC, set.preinclude = builtin, externC, preinclude
 	if user {
 		if err := set.describe(scans); err != nil {
 			return nil, err
+		}
+		if clang {
+			// clang ignores #pragma GCC system_header in the source.
+			main := abs(j.a.Source)
+			facts := set.facts[main]
+			facts.SystemHeader = nil
+			set.facts[main] = facts
 		}
 	}
 	return set, nil
@@ -249,6 +277,14 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 func (set *sourceSet) include(from, to string, line int, dir depfile.DirKind) {
 	if _, sent := set.digests[to]; set.user && sent {
 		set.inclusions = append(set.inclusions, depfile.Inclusion{From: from, To: to, Line: line, Dir: dir})
+	}
+}
+
+// probe notes, for a clang unit whose dependency file leaves system
+// headers out, that a __has_include in from may find to (a file sent).
+func (set *sourceSet) probe(from, to string, line int, dir depfile.DirKind) {
+	if _, sent := set.digests[to]; set.user && sent {
+		set.probes = append(set.probes, depfile.Inclusion{From: from, To: to, Line: line, Dir: dir})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dcc-build/dcc/depfile"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/remote"
+	"github.com/dcc-build/dcc/toolchain"
 )
 
 // trySources compiles this unit on a host from its sources. ok is false
@@ -53,6 +54,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), CacheKey: key.String(),
 		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
 		Sources:   set.files, IncludeArgs: set.incArgs, SystemDirs: set.systemDirs, Preinclude: set.preinclude,
+		ExternCDirs: set.externC,
 	}
 	rres, host, err := farm.Compile(rctx, j.id.Key(), req)
 	switch {
@@ -104,7 +106,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 // working directory when inside it, so that checkouts of a project at
 // different places share entries where the objects are the same.
 func (j *job) sourcesKey(set *sourceSet) cache.Key {
-	k := j.baseKey("sources").strs(set.incArgs).strs(set.systemDirs).str(set.preinclude).str(j.a.Source)
+	k := j.baseKey("sources").strs(set.incArgs).strs(set.systemDirs).strs(set.externC).str(set.preinclude).str(j.a.Source)
 	cwd := filepath.Clean(j.req.Dir) + "/"
 	paths := slices.Sorted(maps.Keys(set.digests))
 	for _, p := range paths {
@@ -166,15 +168,24 @@ func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourc
 		}
 		listed := deps
 		if opts.User {
-			// -MMD: the headers gcc takes for system headers are left out.
+			// -MMD: the headers the compiler takes for system headers are
+			// left out.
 			var err error
-			listed, err = depfile.UserDeps(deps, func(f string) string { return filepath.Clean(resolve(j.req.Dir, f)) },
-				set.inclusions, set.facts)
+			abs := func(f string) string { return filepath.Clean(resolve(j.req.Dir, f)) }
+			if j.id.Family == toolchain.FamilyClang {
+				listed, err = clangUserDeps(deps, abs, set.inclusions, set.probes, set.facts)
+			} else {
+				listed, err = depfile.UserDeps(deps, abs, set.inclusions, set.facts)
+			}
 			if err != nil {
 				return daemon.CompileResult{Reason: err.Error()}, false, nil
 			}
 		}
-		depsText = depfile.FormatGCCTargets(opts.Targets, listed, opts.Phony)
+		if j.id.Family == toolchain.FamilyClang {
+			depsText = formatClangDeps(opts.Targets, listed, opts.Phony)
+		} else {
+			depsText = depfile.FormatGCCTargets(opts.Targets, listed, opts.Phony)
+		}
 	}
 	if err := writeAtomic(resolve(j.req.Dir, j.paths[kindObject]), object); err != nil {
 		return daemon.CompileResult{}, false, fmt.Errorf("write remote object: %w", err)

@@ -246,6 +246,12 @@ type CompileRequest struct {
 	// the client (gcc's stdc-predef.h), searched for in the directories;
 	// "" for none.
 	Preinclude string
+	// ExternCDirs are the SystemDirs clang searches with implicit
+	// extern "C" (its driver's -internal-externc-isystem ones); empty for
+	// gcc. clang's SystemDirs are spelled as its driver spells them
+	// (".." included), since the names of the files found there reach
+	// the object's debug information as spelled.
+	ExternCDirs []string
 }
 
 // SourceFile is one file of a CompileRequest compiled from the sources.
@@ -291,6 +297,7 @@ func (m *CompileRequest) encode(e *encoder) {
 	encodeStrings(e, "include args", m.IncludeArgs, MaxArgs)
 	encodeStrings(e, "system dirs", m.SystemDirs, MaxListLen)
 	e.string("preinclude", m.Preinclude)
+	encodeStrings(e, "extern-C dirs", m.ExternCDirs, MaxListLen)
 }
 
 // encodeStrings writes a counted list of strings.
@@ -345,6 +352,7 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.IncludeArgs = decodeStrings(d, "include args", MaxArgs)
 	m.SystemDirs = decodeStrings(d, "system dirs", MaxListLen)
 	m.Preinclude = d.string("preinclude")
+	m.ExternCDirs = decodeStrings(d, "extern-C dirs", MaxListLen)
 	return d.err
 }
 

@@ -53,6 +53,33 @@ type sourcePlan struct {
 	// walks them as spelled, so they must be there (the client checked
 	// that the name and its clean form are the same file there).
 	walked []string
+	// clang: the job's compiler is clang, whose own directories are
+	// given to cc1 with their kinds (see protocol.CompileRequest).
+	clang bool
+}
+
+// checkSystemDirs checks the compiler's own directories of a request: gcc's
+// absolute and clean; clang's absolute, as its driver spells them, never
+// climbing above the root, with ExternCDirs among them. It returns them
+// clean, and the directories their ".." pass through (see walkedDirs).
+func checkSystemDirs(req *protocol.CompileRequest, clang bool) (clean, walked []string, err error) {
+	for _, d := range req.SystemDirs {
+		ok := cleanAbs(d)
+		if clang {
+			ok = path.IsAbs(d) && staysInside("/", d) && !strings.ContainsAny(d, "\x00\n\r")
+		}
+		if !ok {
+			return nil, nil, refuse(protocol.CodeMalformed, "system directory %s refused: it must be an absolute, clean path", quoteArg(d))
+		}
+		clean = append(clean, path.Clean(d))
+		walked = append(walked, walkedDirs("/", d)...)
+	}
+	for _, d := range req.ExternCDirs {
+		if !clang || !slices.Contains(req.SystemDirs, d) {
+			return nil, nil, refuse(protocol.CodeMalformed, "extern-C directory %s refused: not one of clang's system directories", quoteArg(d))
+		}
+	}
+	return clean, walked, nil
 }
 
 // clientPath returns the clean absolute path on the client of name, absolute
@@ -95,8 +122,9 @@ func walkedDirs(dir, name string) []string {
 // is one of the files, and no file asking for a name that is absolute,
 // given through a macro, or climbing out of the tree.
 func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
-	if j.compiler.Family != toolchain.FamilyGCC {
-		return refuse(protocol.CodeMalformed, "sources refused: toolchain %s is not gcc; send preprocessed text", quoteArg(req.Toolchain))
+	clang := j.compiler.Family == toolchain.FamilyClang
+	if j.compiler.Family != toolchain.FamilyGCC && !clang {
+		return refuse(protocol.CodeMalformed, "sources refused: toolchain %s is neither gcc nor clang; send preprocessed text", quoteArg(req.Toolchain))
 	}
 	lang, ok := sourceLanguages[req.Language]
 	if !ok {
@@ -112,6 +140,11 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		}
 		if _, ok := treePrefixMap(a, "/tree"); !ok {
 			return refuse(protocol.CodeForbiddenArg, "argument %s refused with sources: a prefix map needs a non-empty old prefix", quoteArg(a))
+		}
+		if clang && strings.Contains(a, "prefix-map=") {
+			// clang applies the first map in the order of the old
+			// prefixes: the tree's would hide the command's own.
+			return refuse(protocol.CodeForbiddenArg, "argument %s refused with clang sources: a prefix map of its own", quoteArg(a))
 		}
 	}
 	if err := r.fillSources(req); err != nil {
@@ -138,16 +171,15 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		return refuse(protocol.CodeMalformed, "source name %s refused: it is not one of the files sent", quoteArg(src))
 	}
 	j.input = path.Base(src) // for the log
-	for _, d := range req.SystemDirs {
-		if !cleanAbs(d) {
-			return refuse(protocol.CodeMalformed, "system directory %s refused: it must be an absolute, clean path", quoteArg(d))
-		}
+	systemDirs, walked, err := checkSystemDirs(req, clang)
+	if err != nil {
+		return err
 	}
 	if p := req.Preinclude; p != "" && (strings.ContainsAny(p, "/\x00\n\r") || strings.HasPrefix(p, "-")) {
 		return refuse(protocol.CodeMalformed, "preinclude %s refused: want a plain file name", quoteArg(p))
 	}
-	plan := &sourcePlan{dirs: append([]string{req.ClientDir}, req.SystemDirs...)}
-	plan.walked = walkedDirs(req.ClientDir, src)
+	plan := &sourcePlan{dirs: append([]string{req.ClientDir}, systemDirs...), clang: clang}
+	plan.walked = append(walkedDirs(req.ClientDir, src), walked...)
 	for _, a := range req.IncludeArgs {
 		dir, isDir, err := includeArg(a)
 		if err != nil {
@@ -381,7 +413,14 @@ func sourceArgs(j *Job, dir, tree string) []string {
 	}
 	args = append(args, "-nostdinc")
 	for _, d := range req.SystemDirs {
-		args = append(args, "-isystem", tree+d)
+		switch {
+		case !j.sources.clang:
+			args = append(args, "-isystem", tree+d)
+		case slices.Contains(req.ExternCDirs, d):
+			args = append(args, "-Xclang", "-internal-externc-isystem", "-Xclang", tree+d)
+		default:
+			args = append(args, "-Xclang", "-internal-isystem", "-Xclang", tree+d)
+		}
 	}
 	if req.Preinclude != "" {
 		args = append(args, "-include", req.Preinclude)

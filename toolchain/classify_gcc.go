@@ -44,7 +44,7 @@ func classifyGCC(a *Analysis, name CompilerName, cmd Command) {
 	if why != "" {
 		a.Action, a.Reason = ActionCache, why
 	}
-	a.RemoteFromSources = fromSources && !lang.preprocessed && s.fam == FamilyGCC &&
+	a.RemoteFromSources = fromSources && !lang.preprocessed && (s.fam == FamilyGCC || s.fam == FamilyClang) &&
 		(a.Language == "c" || a.Language == "c++")
 	a.Reason = gccOneLine(a.Reason)
 	s.commands(a, cmd, lang)

@@ -82,7 +82,8 @@ var gccCacheRules = []gccCacheRule{
 		applies: func(s *gccScan, lang gccLanguage) bool {
 			return !lang.preprocessed && s.debug && s.fam == FamilyClang && s.clangDwarfVersion() >= 5
 		},
-		reason: "clang's DWARF 5 line table carries MD5 sums of the source files, which a compile of preprocessed text cannot reproduce",
+		reason:      "clang's DWARF 5 line table carries MD5 sums of the source files, which a compile of preprocessed text cannot reproduce",
+		fromSources: true,
 	},
 	{
 		applies: func(s *gccScan, lang gccLanguage) bool {

@@ -109,7 +109,7 @@ type Analysis struct {
 	// (debug info without a prefix map covering it), so the directory must be
 	// part of a cache key.
 	RecordsWorkingDir bool `json:"records_working_dir,omitempty"`
-	// RemoteFromSources is true when gcc compiling the original source
+	// RemoteFromSources is true when gcc or clang compiling the original source
 	// and the headers on another host, laid out at the same paths, gives
 	// the same bytes: remote compiles, and compiles that stay here only
 	// because preprocessing moves the source lines and columns that debug
