@@ -252,6 +252,16 @@ type CompileRequest struct {
 	// (".." included), since the names of the files found there reach
 	// the object's debug information as spelled.
 	ExternCDirs []string
+	// Replay asks the server to run the client's own command: Args are then
+	// every argument after the compiler, as the client ran it (the source
+	// and the output included), run in ClientDir in a sandbox that shows
+	// the files sent at their own paths (see docs/replay.md). For commands
+	// whose object records the command line (clang-cl's /Z7). It needs
+	// Sources; IncludeArgs and SystemDirs are then unused.
+	Replay bool
+	// Object is, with Replay, the object file the command writes, as the
+	// command names it (relative to ClientDir or absolute).
+	Object string
 }
 
 // SourceFile is one file of a CompileRequest compiled from the sources.
@@ -298,6 +308,8 @@ func (m *CompileRequest) encode(e *encoder) {
 	encodeStrings(e, "system dirs", m.SystemDirs, MaxListLen)
 	e.string("preinclude", m.Preinclude)
 	encodeStrings(e, "extern-C dirs", m.ExternCDirs, MaxListLen)
+	e.bool(m.Replay)
+	e.string("object", m.Object)
 }
 
 // encodeStrings writes a counted list of strings.
@@ -353,6 +365,8 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.SystemDirs = decodeStrings(d, "system dirs", MaxListLen)
 	m.Preinclude = d.string("preinclude")
 	m.ExternCDirs = decodeStrings(d, "extern-C dirs", MaxListLen)
+	m.Replay = d.bool("replay")
+	m.Object = d.string("object")
 	return d.err
 }
 

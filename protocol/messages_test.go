@@ -78,7 +78,7 @@ func roundTripCases() []struct {
 				{Path: "/home/u/p/src/a.h", ModTime: -1, Digest: [32]byte{1, 2, 3}, ByDigest: true},
 				{Path: "/usr/include/stdio.h", Data: compressible},
 			},
-			IncludeArgs: []string{"-Iinclude", "-DX=1", "-isystem/opt/inc"}, SystemDirs: []string{"/usr/local/include", "/usr/include"}, ExternCDirs: []string{"/usr/include"},
+			IncludeArgs: []string{"-Iinclude", "-DX=1", "-isystem/opt/inc"}, SystemDirs: []string{"/usr/local/include", "/usr/include"}, ExternCDirs: []string{"/usr/include"}, Replay: true, Object: "out/a.obj",
 			Preinclude: "stdc-predef.h",
 		}},
 		{"CompileRequest/incompressible", &CompileRequest{Preprocessed: randomBytes(3 << 20), TimeoutMS: math.MaxInt64}},

@@ -212,6 +212,9 @@ type Job struct {
 	limit time.Duration
 	// sources is set for a job compiled from its sources.
 	sources *sourcePlan
+	// object is, for a replayed command (protocol.CompileRequest.Replay),
+	// the object's clean absolute path on the client.
+	object string
 }
 
 // Prepare checks a request: a toolchain this server advertised, a known
@@ -222,7 +225,11 @@ func (r *Runner) Prepare(req *protocol.CompileRequest) (*Job, error) {
 	if !ok {
 		return nil, refuse(protocol.CodeUnknownToolchain, "toolchain %s is not served here", quoteArg(req.Toolchain))
 	}
-	if err := CheckArgs(req.Args); err != nil {
+	check := CheckArgs
+	if req.Replay {
+		check = checkReplayArgs
+	}
+	if err := check(req.Args); err != nil {
 		return nil, err
 	}
 	j := &Job{req: req, compiler: comp, debug: debugInfo(req.Args), limit: r.opts.JobTimeout}
@@ -285,7 +292,7 @@ func (j *Job) ResultKey() [32]byte {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
 		h.WriteString(s)
 	}
-	field("dcc-server-result-v1")
+	field("dcc-server-result-v2")
 	field(j.req.Toolchain)
 	field(j.lang)
 	field(j.input)
@@ -305,7 +312,11 @@ func (j *Job) ResultKey() [32]byte {
 		field(j.req.SourceName)
 		field(j.req.ClientDir)
 		field(j.req.Preinclude)
-		for _, list := range [][]string{j.sources.includeArgs, j.req.SystemDirs} {
+		field(j.req.Object)
+		if j.req.Replay {
+			field("replay")
+		}
+		for _, list := range [][]string{j.sources.includeArgs, j.req.SystemDirs, j.req.ExternCDirs} {
 			for _, a := range list {
 				field(a)
 			}
@@ -365,6 +376,9 @@ func (r *Runner) verifyCompiler(ctx context.Context, c Compiler) error {
 // when there is one, which is given back once the job's directories are
 // gone.
 func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
+	if j.req.Replay {
+		return r.compileReplay(ctx, j)
+	}
 	jobsParent, treesParent := r.jobDir, r.treeDir
 	var slot *sandboxSlot
 	if r.boxes != nil {

@@ -135,7 +135,12 @@ func (p *slotPool) close() {
 }
 
 // start makes a slot's directories and starts its sandbox.
-func (p *slotPool) start() (*sandboxSlot, error) {
+func (p *slotPool) start() (*sandboxSlot, error) { return p.startWith(nil) }
+
+// startWith starts a slot whose sandbox has the bubblewrap arguments extra
+// besides the common ones (the mounts of a replayed command's files): one
+// made for one job, given up after it (discard).
+func (p *slotPool) startWith(extra []string) (*sandboxSlot, error) {
 	s := &sandboxSlot{stderr: &lockedBuffer{limit: slotStderrLimit}, exited: make(chan struct{})}
 	var err error
 	if s.jobs, err = p.slotDir(p.jobsParent); err != nil {
@@ -147,9 +152,10 @@ func (p *slotPool) start() (*sandboxSlot, error) {
 	}
 	args := append([]string(nil), p.sb.fixed...)
 	args = append(args, "--mqueue", "/dev/mqueue",
-		"--bind", s.jobs, s.jobs, "--ro-bind", s.trees, s.trees,
-		// The root, an empty tmpfs with the mount points, becomes read-only.
-		"--remount-ro", "/", "--", workerPath, sandboxworker.Arg, p.config)
+		"--bind", s.jobs, s.jobs, "--ro-bind", s.trees, s.trees)
+	args = append(args, extra...)
+	// The root, an empty tmpfs with the mount points, becomes read-only.
+	args = append(args, "--remount-ro", "/", "--", workerPath, sandboxworker.Arg, p.config)
 	s.cmd = exec.Command(p.sb.bwrap, args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: p.sb.cred}
 	s.cmd.Dir = "/"

@@ -122,6 +122,9 @@ func walkedDirs(dir, name string) []string {
 // is one of the files, and no file asking for a name that is absolute,
 // given through a macro, or climbing out of the tree.
 func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
+	if req.Replay {
+		return r.prepareReplay(req, j)
+	}
 	clang := j.compiler.Family == toolchain.FamilyClang
 	if j.compiler.Family != toolchain.FamilyGCC && !clang {
 		return refuse(protocol.CodeMalformed, "sources refused: toolchain %s is neither gcc nor clang; send preprocessed text", quoteArg(req.Toolchain))

@@ -104,8 +104,8 @@ func probeCompiler(ctx context.Context, prober *toolchain.Prober, name string) (
 	if err != nil {
 		return Compiler{}, err
 	}
-	if id.Family != toolchain.FamilyGCC && id.Family != toolchain.FamilyClang {
-		return Compiler{}, fmt.Errorf("%s: a %s compiler: only gcc and clang are served", path, id.Family)
+	if id.Family != toolchain.FamilyGCC && id.Family != toolchain.FamilyClang && !slices.Contains(replayDrivers, id.Driver) {
+		return Compiler{}, fmt.Errorf("%s: a %s compiler: only gcc, clang and clang-cl are served", path, id.Family)
 	}
 	return Compiler{
 		Info: protocol.Toolchain{Key: id.Key(), Family: string(id.Family), Driver: id.Driver,
