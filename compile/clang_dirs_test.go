@@ -51,3 +51,23 @@ func TestParseClangCC1DirsReal(t *testing.T) {
 	assert.Contains(t, d.externC, "/usr/include")
 	assert.Subset(t, d.dirs, d.externC)
 }
+
+func TestParseReplayDirs(t *testing.T) {
+	line := ` "/usr/lib/llvm-14/bin/clang" "-cc1" "-triple" "x86_64-pc-windows-msvc19.20.0" "-resource-dir" "/r" ` +
+		`"-I" "inc" "-Iother" "-internal-isystem" "/r/include" "-isystem" "/sdk/include" "-internal-externc-isystem" "/x" "-x" "c" "a.c"`
+	user, system, err := parseReplayDirs([]byte(line + "\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"inc", "other"}, user)
+	assert.Equal(t, []string{"/r/include", "/sdk/include", "/x"}, system)
+
+	for name, shown := range map[string]string{
+		"no cc1":          "clang version 14.0.6\n",
+		"two cc1":         line + "\n" + line + "\n",
+		"forced include":  ` "/c" "-cc1" "-include" "pre.h"` + "\n",
+		"include after":   ` "/c" "-cc1" "-idirafter" "/d"` + "\n",
+		"I without value": ` "/c" "-cc1" "-I"` + "\n",
+	} {
+		_, _, err := parseReplayDirs([]byte(shown))
+		assert.Error(t, err, name)
+	}
+}

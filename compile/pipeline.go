@@ -137,6 +137,9 @@ type job struct {
 	// assemblerReads: a file the compile read names .incbin or .include
 	// (found after a depend-mode compile): the result is not stored.
 	assemblerReads bool
+	// replayDirs are, for a clang-cl command to replay on a host, the
+	// system directories its cc1 command searches (replay.go).
+	replayDirs *clangDirs
 }
 
 // RecacheEnv, set to a true value in a compile's environment, makes dcc
@@ -208,6 +211,11 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	j.settle(src)
 	if direct && j.sourcesCandidate() {
 		if res, ok, err := j.trySources(ctx, directKey); ok || err != nil {
+			return res, err
+		}
+	}
+	if direct && j.replayCandidate() {
+		if res, ok, err := j.tryReplay(ctx, directKey); ok || err != nil {
 			return res, err
 		}
 	}

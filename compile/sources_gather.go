@@ -51,13 +51,23 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	depOpts, _ := j.sourcesDeps()
 	user := depOpts.User // -MMD: what gcc takes for system headers must be known
 	clang := j.id.Family == toolchain.FamilyClang
+	// msvc: a clang-cl command to replay, whose search j.replayDirs gives;
+	// a quoted name is looked for in the directory of every file on the
+	// include stack too (all files found stand for them).
+	msvc := j.a.Family == toolchain.FamilyMSVC
 	var builtin, externC []string
 	var err error
-	if clang {
+	switch {
+	case msvc:
+		if j.replayDirs == nil {
+			return nil, fmt.Errorf("no search directories: %w", errNotFromSources)
+		}
+		builtin = j.replayDirs.dirs
+	case clang:
 		var cd clangDirs
 		cd, err = j.s.clangSystemDirs(ctx, j)
 		builtin, externC = cd.dirs, cd.externC
-	} else {
+	default:
 		builtin, err = j.s.builtinDirs(ctx, j)
 	}
 	if err != nil {
@@ -88,6 +98,8 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	// it through a symbolic link and ".." is refused, since the copy on the
 	// host has no links.
 	tried := map[string]bool{}
+	var stackDirs []string // msvc: the directories of the files found
+	seenDirs := map[string]bool{}
 	add := func(p, spelled string) error {
 		if tried[spelled] {
 			return nil
@@ -139,6 +151,10 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 		set.digests[p] = digest
 		set.index[p] = len(set.files)
 		set.files = append(set.files, protocol.SourceFile{Path: p, ModTime: info.ModTime, Digest: digest, Data: data})
+		if d := filepath.Dir(p); msvc && !seenDirs[d] {
+			seenDirs[d] = true
+			stackDirs = append(stackDirs, d)
+		}
 		queue = append(queue, p)
 		return nil
 	}
@@ -150,7 +166,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	}
 	preinclude := ""
 	for _, d := range builtin {
-		if clang {
+		if clang || msvc {
 			break // clang 14 includes no stdc-predef.h
 		}
 		p := filepath.Join(d, predefHeader)
@@ -181,7 +197,11 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			return fmt.Errorf("%s line %d names %q: %w", p, d.Line, d.Name, errNotFromSources)
 		}
 		where, kinds := dirs, search.dirKinds
-		if !d.Angle {
+		switch {
+		case !d.Angle && msvc:
+			where = slices.Concat([]string{filepath.Dir(p)}, stackDirs, quoteDirs, dirs)
+			kinds = slices.Concat(make([]depfile.DirKind, 1+len(stackDirs)), quoteKinds[1:])
+		case !d.Angle:
 			where, kinds = append(append([]string{filepath.Dir(p)}, quoteDirs...), dirs...), quoteKinds
 		}
 		for k, dir := range where {
@@ -206,7 +226,22 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 	}
 	var computed []computedInclude
 	scans := map[string]*includescan.File{}
+	refollowed := 0
 	for {
+		if msvc && len(queue) == 0 && len(stackDirs) > refollowed {
+			// A directory found since may hold a quoted name looked
+			// for before it was known.
+			refollowed = len(stackDirs)
+			for p, scanned := range scans {
+				for _, d := range scanned.Directives {
+					if !d.Macro && !d.Angle {
+						if err := follow(p, d); err != nil {
+							return nil, err
+						}
+					}
+				}
+			}
+		}
 		for len(queue) > 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -229,6 +264,9 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 			}
 		}
 		if len(computed) == 0 {
+			if msvc && len(stackDirs) > refollowed {
+				continue
+			}
 			break
 		}
 		// Every definition of the macros, in every file found and on the
@@ -251,7 +289,7 @@ func (j *job) gatherSources(ctx context.Context, incArgs []string) (*sourceSet, 
 				}
 			}
 		}
-		if len(queue) == 0 {
+		if len(queue) == 0 && !(msvc && len(stackDirs) > refollowed) {
 			break // no new file: no new definition either
 		}
 	}

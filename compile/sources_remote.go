@@ -79,7 +79,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 	if rres.FromShared {
 		reason = "shared cache hit"
 	}
-	res, ok, err = j.finishSources(ctx, directKey, set, rres.Object, rres.Deps, reason)
+	res, ok, err = j.finishSources(ctx, directKey, set, rres.Object, output{}, rres.Deps, reason)
 	if !ok || err != nil {
 		j.s.log.Warn("remote compile from sources: compiling here", "source", j.a.Source, "host", host, "why", res.Reason, "err", err)
 		j.s.count(cache.StatFallbacks)
@@ -130,7 +130,7 @@ func (j *job) lookupSharedSources(ctx context.Context, directKey, key cache.Key,
 		return daemon.CompileResult{}, false, nil
 	}
 	deps := strings.Split(string(e.Files[cache.ReadListFile]), "\n")
-	res, ok, err := j.finishSources(ctx, directKey, set, e.Files[cache.ObjectFile], deps, "shared cache hit")
+	res, ok, err := j.finishSources(ctx, directKey, set, e.Files[cache.ObjectFile], output{}, deps, "shared cache hit")
 	if ok && err == nil {
 		j.onHost(j.s.opts.Remote.Farm.SharedOwner(key.String()))
 		j.count(cache.StatHits, cache.StatRemoteCacheHits)
@@ -152,9 +152,10 @@ func (j *job) shareSources(key cache.Key, object []byte, deps []string) {
 
 // finishSources writes the object and the dependency file of a unit
 // compiled from its sources, from the object and the files the compile
-// read, and stores it like a depend-mode result. ok is false (nothing
+// read, and stores it like a depend-mode result, with what the compile
+// printed (a replayed clang-cl's /showIncludes and warnings). ok is false (nothing
 // written) when a file read was not one of those sent.
-func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourceSet, object []byte, deps []string, reason string) (daemon.CompileResult, bool, error) {
+func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourceSet, object []byte, printed output, deps []string, reason string) (daemon.CompileResult, bool, error) {
 	included, why := j.sentFiles(deps, set)
 	if included == nil {
 		return daemon.CompileResult{Reason: why}, false, nil
@@ -195,14 +196,14 @@ func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourc
 			return daemon.CompileResult{}, false, fmt.Errorf("write dependency file: %w", err)
 		}
 	}
-	res := daemon.CompileResult{Handled: true, Reason: reason}
+	res := daemon.CompileResult{Handled: true, Reason: reason, Stdout: printed.stdout, Stderr: printed.stderr}
 	if why != "" {
 		j.s.log.Debug("result not stored", "source", j.a.Source, "why", why)
 		res.Reason = reason + ", not stored: " + why
 		return res, true, nil
 	}
 	key := j.dependKey(directKey, included)
-	if err := j.store(key, output{}, false); err != nil {
+	if err := j.store(key, printed, false); err != nil {
 		j.s.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, true, nil

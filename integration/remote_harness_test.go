@@ -79,10 +79,34 @@ func startPlainHost(tb testing.TB, ip string, jobs int) *compileHost {
 // or (plaintext) plain TCP, with env added to its environment.
 func launchHostWire(tb testing.TB, addr string, jobs int, token string, plaintext bool, env ...string) *compileHost {
 	tb.Helper()
-	requireServerBinary(tb)
-	h := &compileHost{addr: addr, dir: tb.TempDir()}
+	conf := ""
 	if plaintext {
-		conf := fmt.Sprintf("tokens = [%q]\ntls = \"off\"\n", token)
+		conf = fmt.Sprintf("tokens = [%q]\ntls = \"off\"\n", token)
+	}
+	return launchHostConfig(tb, addr, jobs, token, conf, env...)
+}
+
+// startHostServing is startHost for a host that serves the compilers
+// toolchains (paths) besides those it finds on PATH.
+func startHostServing(tb testing.TB, ip string, jobs int, toolchains ...string) *compileHost {
+	tb.Helper()
+	list := make([]string, len(toolchains))
+	for i, t := range toolchains {
+		list[i] = fmt.Sprintf("%q", t)
+	}
+	conf := fmt.Sprintf("tokens = [%q]\ntoolchains = [%s]\n", testToken, strings.Join(list, ", "))
+	return launchHostConfig(tb, freeAddr(tb, ip), jobs, testToken, conf)
+}
+
+// launchHostConfig starts dcc-server on addr accepting token, with the
+// config file conf (none when empty; with tls = "off" in it, reached in
+// plain TCP) and env added to its environment.
+func launchHostConfig(tb testing.TB, addr string, jobs int, token, conf string, env ...string) *compileHost {
+	tb.Helper()
+	requireServerBinary(tb)
+	plaintext := strings.Contains(conf, `tls = "off"`)
+	h := &compileHost{addr: addr, dir: tb.TempDir()}
+	if conf != "" {
 		require.NoError(tb, os.MkdirAll(filepath.Join(h.dir, "dcc"), 0o700))
 		require.NoError(tb, os.WriteFile(filepath.Join(h.dir, "dcc", server.ConfigFileName), []byte(conf), 0o600))
 	}

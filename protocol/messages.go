@@ -255,7 +255,7 @@ type CompileRequest struct {
 	// Replay asks the server to run the client's own command: Args are then
 	// every argument after the compiler, as the client ran it (the source
 	// and the output included), run in ClientDir in a sandbox that shows
-	// the files sent at their own paths (see docs/replay.md). For commands
+	// the files sent at their own paths (server/replay.go). For commands
 	// whose object records the command line (clang-cl's /Z7). It needs
 	// Sources; IncludeArgs and SystemDirs are then unused.
 	Replay bool

@@ -56,6 +56,9 @@ func classifyMSVC(a *Analysis, name CompilerName, cmd Command) {
 	if p.cacheReason != "" {
 		a.Action, a.Reason = ActionCache, p.cacheReason
 	}
+	// clang-cl runs on a Linux host: the whole command, replayed there
+	// under the client's paths, gives the same bytes.
+	a.RemoteFromSources = d == clangCLDriver && p.noReplay == "" && (lang == "c" || lang == "c++")
 	p.fillCommands(a, cmd.Compiler, src)
 }
 
@@ -94,6 +97,16 @@ type msvcParse struct {
 	recordsDir  bool // the result depends on the working directory
 	cacheReason string
 	localReason string
+	// noReplay is the first reason the command must compile here that a
+	// replay of it on a host, under the same paths, would not reproduce.
+	noReplay string
+}
+
+// replayableCacheOnly are the options that keep a command off a compile of
+// its preprocessed text but that a replay of the whole command under the
+// client's paths reproduces: they record paths or print the headers read.
+var replayableCacheOnly = map[string]bool{
+	"/showIncludes": true, "/showIncludes:user": true, "/JMC": true, "-flto": true, "/showFilenames": true,
 }
 
 // run reads every argument, stopping at the first that makes the command local.
@@ -204,6 +217,9 @@ func (p *msvcParse) add(row option, spelled string, words []string) {
 	}
 	if row.has(optCacheOnly) {
 		p.setCache(because(spelled, row.reason))
+		if !replayableCacheOnly[row.name] && p.noReplay == "" {
+			p.noReplay = because(spelled, row.reason)
+		}
 	}
 	p.keyArgs = append(p.keyArgs, words...)
 	switch {
