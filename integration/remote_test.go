@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,7 +176,11 @@ func TestRemoteHostKilledMidBuild(t *testing.T) {
 	}
 	objectsAtKill := countObjects(t, b.viaDcc, b.p.objects)
 	h1.kill(syscall.SIGKILL)
-	require.NoError(t, syscall.Kill(-frozen, syscall.SIGKILL), "the host's stopped compile")
+	// The slot's sandbox dies with the host and takes the stopped compile
+	// with it, sooner or later: the group may be gone already.
+	if err := syscall.Kill(-frozen, syscall.SIGKILL); !errors.Is(err, syscall.ESRCH) {
+		require.NoError(t, err, "the host's stopped compile")
+	}
 	assert.NotEmpty(t, h1.leftJobs(t), "the host died inside a compile, leaving its job directory")
 
 	<-built
