@@ -73,12 +73,6 @@ func (j *job) sourcesCandidate() bool {
 			a == "-fno-hosted" || a == "-traditional" || a == "-traditional-cpp" {
 			return false
 		}
-		if clang && strings.Contains(a, "prefix-map=") {
-			// clang 14 applies the first map in the order of their old
-			// prefixes, not the last given: the host's map of its tree
-			// would come before the command's own.
-			return false
-		}
 	}
 	for _, name := range slices.Concat(includePathEnv, []string{"GCC_EXEC_PREFIX", "COMPILER_PATH", "SOURCE_DATE_EPOCH"}) {
 		if _, set := lookupEnv(j.req.Env, name); set {

@@ -144,11 +144,6 @@ func (r *Runner) prepareSources(req *protocol.CompileRequest, j *Job) error {
 		if _, ok := treePrefixMap(a, "/tree"); !ok {
 			return refuse(protocol.CodeForbiddenArg, "argument %s refused with sources: a prefix map needs a non-empty old prefix", quoteArg(a))
 		}
-		if clang && strings.Contains(a, "prefix-map=") {
-			// clang applies the first map in the order of the old
-			// prefixes: the tree's would hide the command's own.
-			return refuse(protocol.CodeForbiddenArg, "argument %s refused with clang sources: a prefix map of its own", quoteArg(a))
-		}
 	}
 	if err := r.fillSources(req); err != nil {
 		return err
