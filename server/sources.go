@@ -392,7 +392,9 @@ func sourceArgs(j *Job, dir, tree string) []string {
 	// stay as they are, then comes the tree's own map, then the client's
 	// maps moved into the tree: a path in the tree is mapped as the
 	// client's own path was, and a path mapped once is mapped again by the
-	// client's maps only, as on the client.
+	// client's maps only, as on the client. clang 14 takes the matching map
+	// with the longest old prefix, whatever the order: a moved map (the
+	// tree's path and more) still comes before the tree's own.
 	args := append([]string(nil), req.Args...)
 	args = append(args, "-ffile-prefix-map="+tree+"=")
 	for _, a := range req.Args {
