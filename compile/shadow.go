@@ -153,6 +153,22 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 		return e
 	}
 	seen := map[string]bool{}
+	// stack: for cl and clang-cl, which look for a quoted name beside every
+	// file on the include stack after the includer's own directory and
+	// before the /I ones, the directories of every file included, in no
+	// known order: a header found in any of them could be shadowed from
+	// any other.
+	var stack []place
+	if j.a.Family == toolchain.FamilyMSVC {
+		dirSeen := map[string]bool{}
+		for _, f := range included {
+			d := filepath.Dir(resolve(j.req.Dir, filepath.Clean(f.Path)))
+			if !dirSeen[d] {
+				dirSeen[d] = true
+				stack = append(stack, place{d, d, system(d)})
+			}
+		}
+	}
 	// includerDirs: where headers of unknown includer may have been
 	// searched from first (depend mode), computed when first needed.
 	var includerDirs []string
@@ -164,7 +180,7 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 			return p
 		}
 		firstAbs := resolve(j.req.Dir, first)
-		p := append([]place{{first, firstAbs, system(firstAbs)}}, searched...)
+		p := slices.Concat([]place{{first, firstAbs, system(firstAbs)}}, stack, searched)
 		placesFrom[first] = p
 		return p
 	}
@@ -216,7 +232,12 @@ func (j *job) shadowCandidates(included []cache.FileDigest, builtin []string) (a
 				if !found {
 					continue
 				}
-				for _, earlier := range places[:k] {
+				earlierPlaces := places[:k]
+				if k <= len(stack) {
+					// Found beside a file of the stack: any other may come first.
+					earlierPlaces = places[:1+len(stack)]
+				}
+				for _, earlier := range earlierPlaces {
 					if !earlier.system && filepath.Join(earlier.abs, rel) != absP {
 						record(earlier.dir, rel)
 					}

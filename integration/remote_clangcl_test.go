@@ -37,7 +37,9 @@ func clangCLProject(t *testing.T, dir string, units int) {
 // client's paths, and every object and every /showIncludes listing is byte
 // for byte what the local compile gives. A second run is served from the
 // cache, /showIncludes lines and the warning of the Microsoft search rule
-// included.
+// included; and a header that appears where clang-cl would now find it
+// first (beside the including header, before the source's directory that
+// served it) makes the next compiles miss.
 func TestRemoteClangCLReplay(t *testing.T) {
 	cl := requireTool(t, "clang-cl-14")
 	h := startHostServing(t, "127.0.0.2", 4, cl)
@@ -84,4 +86,24 @@ func TestRemoteClangCLReplay(t *testing.T) {
 			assert.Equal(t, int64(units), st["hits"], "the second run came from the cache")
 		}
 	}
+
+	// A top.h beside sub/inner.h is found before the one beside the
+	// source, as clang-cl looks in the including file's own directory
+	// first: the next compiles miss and give clang-cl's new objects.
+	writeFiles(t, dir, map[string]string{"sub/top.h": "#pragma once\n#define TOP(x) ((x) * 5)\n"})
+	before := d.stats(t)
+	for i := range units {
+		r := runIn(t, dir, "", nil, nil, append([]string{cl}, args(i)...)...)
+		require.Zero(t, r.exit, "%s", r.stderr)
+		name := filepath.Join(dir, "out", fmt.Sprintf("unit%d.obj", i))
+		plain := readFile(t, name)
+		require.NoError(t, os.Remove(name))
+		require.NotEqual(t, want[i].obj, plain, "the new header changes the object")
+		r = runIn(t, dir, "", env, nil, append([]string{dccBin, cl}, args(i)...)...)
+		require.Zero(t, r.exit, "%s", r.stderr)
+		assert.Equal(t, plain, readFile(t, name), "unit%d.obj after sub/top.h appeared", i)
+		require.NoError(t, os.Remove(name))
+	}
+	after := d.stats(t)
+	assert.Equal(t, before["hits"], after["hits"], "no hit once sub/top.h shadows top.h")
 }
