@@ -107,3 +107,30 @@ func TestRemoteClangCLReplay(t *testing.T) {
 	after := d.stats(t)
 	assert.Equal(t, before["hits"], after["hits"], "no hit once sub/top.h shadows top.h")
 }
+
+// TestClangCLIncludeStackShadowLocal: without hosts, a clang-cl compile
+// served from the cache misses once a header appears where clang-cl would
+// now find it first (beside the including header, before the directory of
+// the source that served it), and gives clang-cl's new object.
+func TestClangCLIncludeStackShadowLocal(t *testing.T) {
+	cl := requireTool(t, "clang-cl-14")
+	dir := filepath.Join(t.TempDir(), "proj")
+	clangCLProject(t, dir, 1)
+	args := []string{"/c", "/Brepro", "/Iinc", "unit0.c", "/Foout/unit0.obj"}
+	name := filepath.Join(dir, "out", "unit0.obj")
+	d := newProjectDaemon(t, "60s")
+	t.Cleanup(func() { d.stop(t) })
+	for range 2 {
+		r := runIn(t, dir, "", d.env, nil, append([]string{dccBin, cl}, args...)...)
+		require.Zero(t, r.exit, "%s", r.stderr)
+	}
+	require.Equal(t, int64(1), d.stats(t)["hits"], "the second compile was a hit")
+	writeFiles(t, dir, map[string]string{"sub/top.h": "#pragma once\n#define TOP(x) ((x) * 5)\n"})
+	r := runIn(t, dir, "", nil, nil, append([]string{cl}, args...)...)
+	require.Zero(t, r.exit, "%s", r.stderr)
+	plain := readFile(t, name)
+	r = runIn(t, dir, "", d.env, nil, append([]string{dccBin, cl}, args...)...)
+	require.Zero(t, r.exit, "%s", r.stderr)
+	assert.Equal(t, plain, readFile(t, name), "the object after sub/top.h appeared")
+	assert.Equal(t, int64(1), d.stats(t)["hits"], "no hit once sub/top.h shadows top.h")
+}
