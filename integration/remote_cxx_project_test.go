@@ -20,16 +20,14 @@ const yamlCppUnits = 34
 
 // yamlCppConfigure configures a CMake build of the yaml-cpp tree src in
 // build with clang++ at Debug (-g: DWARF 5 line tables with an MD5 sum of
-// every file), with launcher as CMAKE_CXX_COMPILER_LAUNCHER when it is not
-// empty. Debug information records the build directory, so that a plain
-// build and a build through dcc are compared in the same one.
+// every file), with launcher as CMAKE_CXX_COMPILER_LAUNCHER (none when
+// empty, also in a build directory configured before with one). Debug
+// information records the build directory, so that a plain build and a
+// build through dcc are compared in the same one.
 func yamlCppConfigure(tb testing.TB, src, build, launcher string) {
 	tb.Helper()
-	args := fmt.Sprintf("cmake -S %s -B %s -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DYAML_CPP_BUILD_TESTS=OFF", src, build)
-	if launcher != "" {
-		args += " -DCMAKE_CXX_COMPILER_LAUNCHER=" + launcher
-	}
-	shell(tb, src, nil, args+" >/dev/null")
+	shell(tb, src, nil, fmt.Sprintf("cmake -S %s -B %s -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ "+
+		"-DYAML_CPP_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=%s >/dev/null", src, build, launcher))
 }
 
 // yamlCppTree copies Debian's yaml-cpp sources (scripts/fetch-project.sh
