@@ -18,6 +18,7 @@ deps:
 	scripts/fetch-project.sh lua5.4 >/dev/null
 	scripts/fetch-project.sh hello >/dev/null
 	scripts/fetch-project.sh libtomcrypt >/dev/null
+	scripts/fetch-project.sh yaml-cpp >/dev/null
 
 # Every test: unit, fuzz seeds, and integration with real gcc, clang, clang-cl
 # and zlib from Debian's sources. DCC_REQUIRE_REAL makes a missing compiler or

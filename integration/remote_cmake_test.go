@@ -56,7 +56,7 @@ func cmakeUnits(prefix string, n int, ext string) []string {
 
 // collectOutputs copies every object and dependency file under dir into a
 // map by relative name.
-func collectOutputs(t *testing.T, dir string) map[string][]byte {
+func collectOutputs(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
