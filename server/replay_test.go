@@ -21,7 +21,7 @@ import (
 // compiles it there with clang-cl and args, and returns the client
 // directory, the request replaying the command with every file
 // /showIncludes listed, and the local object and standard output.
-func clangCLUnit(t *testing.T, comp Compiler, args []string) (string, *protocol.CompileRequest, []byte, []byte) {
+func clangCLUnit(t testing.TB, comp Compiler, args []string) (string, *protocol.CompileRequest, []byte, []byte) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "client", "proj")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "out"), 0o755))
