@@ -61,6 +61,21 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, note *
 		note.count(s, cache.StatLocal)
 		return notHandled(a.Reason)
 	}
+	if a.Family == toolchain.FamilyClang {
+		if target, named := toolchain.ClangTarget(a.Args); named {
+			// The target's identity: its Key keeps the cache entries and
+			// the hosts of this target apart from the compiler's own.
+			if id, err = s.opts.Prober.ProbeTarget(ctx, req.Real, target); err != nil {
+				if errors.Is(err, toolchain.ErrTargetNeedsTools) {
+					note.count(s, cache.StatLocal)
+				} else {
+					note.count(s, cache.StatErrors)
+					s.log.Warn("identify compiler's target", "compiler", req.Real, "target", target, "err", err)
+				}
+				return notHandled(fmt.Sprintf("identify compiler's target: %v", err))
+			}
+		}
+	}
 	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), note: note,
 		recache: envFlag(req.Env, RecacheEnv), readOnly: envFlag(req.Env, ReadOnlyEnv)}
 	if !nested(req.Env) {
