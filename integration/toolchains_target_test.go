@@ -1,0 +1,69 @@
+package integration
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestClangTargetToHosts compiles with clang --target=aarch64-linux-gnu
+// (and -mcpu=cortex-a72) and with clang for its own target, through two
+// hosts whose clang is the client's and which both list the target in
+// clang_targets. One of them cannot see Debian's aarch64 GCC installation
+// (/usr/lib/gcc-cross hidden in its mount namespace), so its clang compiles
+// aarch64 atomics otherwise (no outline helpers): it must never be given
+// an aarch64 unit. Every object is the one clang writes itself, the target
+// and the host-target compiles of one source never share a cache entry,
+// and the second round hits.
+func TestClangTargetToHosts(t *testing.T) {
+	requireTool(t, "clang")
+	requireTool(t, "aarch64-linux-gnu-gcc")
+	requireRoot(t, "one host runs in a mount namespace that hides /usr/lib/gcc-cross")
+	conf := fmt.Sprintf("tokens = [%q]\nclang_targets = [\"aarch64-linux-gnu\"]\n", testToken)
+	full := launchHostSetup(t, freeAddr(t, "127.0.0.5"), 2, testToken, hostSetup{conf: conf})
+	lacking := launchHostSetup(t, freeAddr(t, "127.0.0.6"), 2, testToken, hostSetup{conf: conf, wrap: hiding("/usr/lib/gcc-cross")})
+
+	dir := t.TempDir()
+	xproject(t, dir, "tgt")
+	units := [][]string{
+		{"--target=aarch64-linux-gnu", "-O2", "-c", "tgt.c"},
+		{"-target", "aarch64-linux-gnu", "-mcpu=cortex-a72", "-O2", "-c", "tgt.c"},
+		{"-O2", "-c", "tgt.c"},
+	}
+	want := make([][]byte, len(units))
+	for i, u := range units {
+		want[i] = localObject(t, dir, "plain.o", "clang", u...)
+		for j := range i {
+			require.NotEqual(t, want[j], want[i], "%v and %v compile to one object", units[j], u)
+		}
+	}
+	// The premise: without the GCC installation clang compiles the unit
+	// to another object. The preprocessed text is compiled there, as a
+	// host does.
+	pre := localObject(t, dir, "tgt.i", "clang", "--target=aarch64-linux-gnu", "-O2", "-E", "tgt.c")
+	writeFiles(t, dir, map[string]string{"tgt.i": string(pre)})
+	r := runIn(t, dir, "", nil, nil, append(hiding("/usr/lib/gcc-cross"), "clang", "--target=aarch64-linux-gnu", "-O2", "-c", "tgt.i", "-o", "hidden.o")...)
+	require.Zero(t, r.exit, "%s", r.stderr)
+	require.NotEqual(t, want[0], readFile(t, dir+"/hidden.o"), "clang without the aarch64 GCC installation compiles the same object: the test would prove nothing")
+
+	// The aarch64 units first, alone: the host lacking the installation
+	// gets none of them.
+	c := newXClient(t, dir, []*compileHost{lacking, full}, "DCC_REMOTE_SOURCES=off")
+	for i, u := range units[:2] {
+		assert.Equal(t, want[i], c.compile(t, fmt.Sprintf("a%d.o", i), "clang", u...), "%v: not clang's own object", u)
+	}
+	assert.Equal(t, map[string]int64{full.addr: 2}, hostCounts(t, c.d), "only the host with the same GCC installation compiled the aarch64 units")
+	assert.Equal(t, want[2], c.compile(t, "x.o", "clang", units[2]...), "%v: not clang's own object", units[2])
+	for i, u := range units {
+		assert.Equal(t, want[i], c.compile(t, fmt.Sprintf("r%d.o", i), "clang", u...), "second round, %v", u)
+	}
+	st := c.d.stats(t)
+	t.Logf("%v; per host %v", st, hostCounts(t, c.d))
+	n := int64(len(units))
+	assert.Equal(t, n, st["misses"], "each unit missed once: the target's and the host target's entries are apart")
+	assert.Equal(t, n, st["hits"])
+	assert.Equal(t, n, st["remote"], "every miss went to a host; daemon.log:\n%s", c.d.logTail(20))
+	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
+}
