@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,3 +107,22 @@ func hiding(dirs ...string) []string {
 	return []string{"unshare", "-m", "--propagation", "private", "sh", "-c", script + `exec "$@"`, "sh"}
 }
 
+
+// sameObject checks that got is byte for byte want, saying where they part
+// rather than printing both.
+func sameObject(t *testing.T, want, got []byte, msgAndArgs ...any) bool {
+	t.Helper()
+	if bytes.Equal(want, got) {
+		return true
+	}
+	at := 0
+	for at < min(len(want), len(got)) && want[at] == got[at] {
+		at++
+	}
+	msg := ""
+	if len(msgAndArgs) > 0 {
+		msg = fmt.Sprintf(msgAndArgs[0].(string), msgAndArgs[1:]...) + ": "
+	}
+	t.Errorf("%sobjects differ: %d bytes wanted, %d got, first difference at byte %d", msg, len(want), len(got), at)
+	return false
+}

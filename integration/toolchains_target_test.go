@@ -13,10 +13,11 @@ import (
 // hosts whose clang is the client's and which both list the target in
 // clang_targets. One of them cannot see Debian's aarch64 GCC installation
 // (/usr/lib/gcc-cross hidden in its mount namespace), so its clang compiles
-// aarch64 atomics otherwise (no outline helpers): it must never be given
-// an aarch64 unit. Every object is the one clang writes itself, the target
-// and the host-target compiles of one source never share a cache entry,
-// and the second round hits.
+// aarch64 atomics otherwise (no outline helpers): a client with that host
+// alone compiles its aarch64 units itself (and sends the host-target one).
+// With the other host every unit goes there. Every object is the one clang
+// writes itself, the target and the host-target compiles of one source
+// never share a cache entry, and the second round hits.
 func TestClangTargetToHosts(t *testing.T) {
 	requireTool(t, "clang")
 	requireTool(t, "aarch64-linux-gnu-gcc")
@@ -48,22 +49,29 @@ func TestClangTargetToHosts(t *testing.T) {
 	require.Zero(t, r.exit, "%s", r.stderr)
 	require.NotEqual(t, want[0], readFile(t, dir+"/hidden.o"), "clang without the aarch64 GCC installation compiles the same object: the test would prove nothing")
 
-	// The aarch64 units first, alone: the host lacking the installation
-	// gets none of them.
-	c := newXClient(t, dir, []*compileHost{lacking, full}, "DCC_REMOTE_SOURCES=off")
-	for i, u := range units[:2] {
-		assert.Equal(t, want[i], c.compile(t, fmt.Sprintf("a%d.o", i), "clang", u...), "%v: not clang's own object", u)
-	}
-	assert.Equal(t, map[string]int64{full.addr: 2}, hostCounts(t, c.d), "only the host with the same GCC installation compiled the aarch64 units")
-	assert.Equal(t, want[2], c.compile(t, "x.o", "clang", units[2]...), "%v: not clang's own object", units[2])
+	// A client whose only host lacks the installation: the aarch64 units
+	// compile here, the host-target one goes there.
+	c := newXClient(t, dir, []*compileHost{lacking}, "DCC_REMOTE_SOURCES=off")
 	for i, u := range units {
-		assert.Equal(t, want[i], c.compile(t, fmt.Sprintf("r%d.o", i), "clang", u...), "second round, %v", u)
+		sameObject(t, want[i], c.compile(t, fmt.Sprintf("l%d.o", i), "clang", u...), "%v via the lacking host", u)
 	}
 	st := c.d.stats(t)
-	t.Logf("%v; per host %v", st, hostCounts(t, c.d))
+	t.Logf("lacking host: %v; per host %v", st, hostCounts(t, c.d))
+	assert.Equal(t, map[string]int64{lacking.addr: 1}, hostCounts(t, c.d), "the lacking host compiled the host-target unit only")
+	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
+
+	// A client whose host has the installation: every unit goes there.
+	c = newXClient(t, dir, []*compileHost{full}, "DCC_REMOTE_SOURCES=off")
+	for round := range 2 {
+		for i, u := range units {
+			sameObject(t, want[i], c.compile(t, fmt.Sprintf("r%d-%d.o", round, i), "clang", u...), "round %d, %v", round, u)
+		}
+	}
+	st = c.d.stats(t)
+	t.Logf("full host: %v; per host %v", st, hostCounts(t, c.d))
 	n := int64(len(units))
 	assert.Equal(t, n, st["misses"], "each unit missed once: the target's and the host target's entries are apart")
 	assert.Equal(t, n, st["hits"])
-	assert.Equal(t, n, st["remote"], "every miss went to a host; daemon.log:\n%s", c.d.logTail(20))
+	assert.Equal(t, map[string]int64{full.addr: n}, hostCounts(t, c.d), "every miss went to the host")
 	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
 }
