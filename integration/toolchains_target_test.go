@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,11 +68,19 @@ func TestClangTargetToHosts(t *testing.T) {
 			sameObject(t, want[i], c.compile(t, fmt.Sprintf("r%d-%d.o", round, i), "clang", u...), "round %d, %v", round, u)
 		}
 	}
+	// --gcc-toolchain pointing nowhere: clang finds no GCC installation,
+	// so the unit compiles otherwise than without the option (which is not
+	// sent to hosts, nor given to the compile of the preprocessed text): it
+	// compiles here, from the original command.
+	nowhere := []string{"--target=aarch64-linux-gnu", "--gcc-toolchain=" + filepath.Join(dir, "no-gcc"), "-isystem", "/usr/aarch64-linux-gnu/include", "-O2", "-c", "tgt.c"}
+	wantNowhere := localObject(t, dir, "plain.o", "clang", nowhere...)
+	require.NotEqual(t, want[0], wantNowhere, "--gcc-toolchain changes nothing: the test would prove nothing")
+	sameObject(t, wantNowhere, c.compile(t, "nowhere.o", "clang", nowhere...), "%v", nowhere)
 	st = c.d.stats(t)
 	t.Logf("full host: %v; per host %v", st, hostCounts(t, c.d))
 	n := int64(len(units))
-	assert.Equal(t, n, st["misses"], "each unit missed once: the target's and the host target's entries are apart")
+	assert.Equal(t, n+1, st["misses"], "each unit missed once: the target's and the host target's entries are apart")
 	assert.Equal(t, n, st["hits"])
-	assert.Equal(t, map[string]int64{full.addr: n}, hostCounts(t, c.d), "every miss went to the host")
+	assert.Equal(t, map[string]int64{full.addr: n}, hostCounts(t, c.d), "every miss went to the host, but the --gcc-toolchain one")
 	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
 }

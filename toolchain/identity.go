@@ -523,7 +523,12 @@ func (p *Prober) Probe(ctx context.Context, path string) (Identity, error) {
 // the same clang on a machine where the driver decides otherwise. It fails
 // for another family, for a target clang refuses, and for one where clang
 // runs another program (an external assembler). Memoized as Probe is.
-func (p *Prober) ProbeTarget(ctx context.Context, path, target string) (Identity, error) {
+//
+// driverArgs are the command's options that change what the driver finds
+// (ClangDriverArgs: --sysroot, --gcc-toolchain), which are not sent to
+// hosts: a host's entry is probed without them, so a command whose driver
+// decides otherwise with them has another Key. target "" is clang's own.
+func (p *Prober) ProbeTarget(ctx context.Context, path, target string, driverArgs ...string) (Identity, error) {
 	exe, err := lookExe(path)
 	if err != nil {
 		return Identity{}, fmt.Errorf("probe %s: %w", path, err)
@@ -532,12 +537,13 @@ func (p *Prober) ProbeTarget(ctx context.Context, path, target string) (Identity
 	if run == nil {
 		run = probe
 	}
-	return p.memo(ctx, path, exe+"\x00--target="+target, func(ctx context.Context) (Identity, []fileStamp, error) {
+	key := exe + "\x00--target=" + target + "\x00" + strings.Join(driverArgs, "\x00")
+	return p.memo(ctx, path, key, func(ctx context.Context) (Identity, []fileStamp, error) {
 		base, stamps, err := run(ctx, exe)
 		if err != nil {
 			return Identity{}, nil, err
 		}
-		id, more, err := probeTarget(ctx, exe, target, base)
+		id, more, err := probeTarget(ctx, exe, target, driverArgs, base)
 		return id, append(stamps, more...), err
 	})
 }

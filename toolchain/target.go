@@ -22,6 +22,38 @@ var ErrTargetNeedsTools = errors.New("clang runs programs other than itself for 
 // changes.
 const targetPlanVersion = "plan1"
 
+// ClangDriverArgs returns the options of a clang command line, run in dir,
+// that change where clang's driver looks for a GCC installation, and so what
+// it decides for the target (--sysroot, --gcc-toolchain), each as one
+// argument with an absolute path. dcc preprocesses with them but does not
+// send them to hosts, so they go into the identity instead.
+func ClangDriverArgs(args []string, dir string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		for name, canonical := range clangDriverOptions {
+			val, joined := strings.CutPrefix(a, name+"=")
+			switch {
+			case joined:
+			case a == name && i+1 < len(args):
+				i++
+				val = args[i]
+			default:
+				continue
+			}
+			if !filepath.IsAbs(val) {
+				val = filepath.Join(dir, val)
+			}
+			out = append(out, canonical+"="+filepath.Clean(val))
+		}
+	}
+	return out
+}
+
+// clangDriverOptions are ClangDriverArgs' options (each spelling, joined with
+// "=" or followed by its value) and the spelling it returns them in.
+var clangDriverOptions = map[string]string{"--sysroot": "--sysroot", "--gcc-toolchain": "--gcc-toolchain", "-gcc-toolchain": "--gcc-toolchain"}
+
 // ClangTarget returns the target a clang command line names with --target=T
 // or -target T (the last one wins, as for clang), and whether it names one.
 func ClangTarget(args []string) (string, bool) {
@@ -50,8 +82,20 @@ func ClangTarget(args []string) (string, bool) {
 // aarch64 GCC 9.3.1 or later (Debian's gcc-aarch64-linux-gnu), so one clang
 // compiles one unit to two objects on two machines.
 // gccDir is the selected GCC installation's directory, "" when there is none.
-func clangTargetPlan(ctx context.Context, exe, target string) (triple, plan, gccDir string, err error) {
-	cmd := exec.CommandContext(ctx, exe, "--target="+target, "-v", "-###", "-x", "cpp-output", "-c", os.DevNull, "-o", "dcc-target-probe.o")
+// target "" is clang's own; driverArgs are options of the command that change
+// what the driver finds (see ClangDriverArgs).
+func clangTargetPlan(ctx context.Context, exe, target string, driverArgs []string) (triple, plan, gccDir string, err error) {
+	var args []string
+	if target != "" {
+		args = append(args, "--target="+target)
+	}
+	args = append(args, driverArgs...)
+	what := strings.Join(args, " ") // for messages
+	if what == "" {
+		what = "its own target"
+	}
+	args = append(args, "-v", "-###", "-x", "cpp-output", "-c", os.DevNull, "-o", "dcc-target-probe.o")
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Dir = "/"
 	out := &cappedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -61,7 +105,7 @@ func clangTargetPlan(ctx context.Context, exe, target string) (triple, plan, gcc
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return "", "", "", fmt.Errorf("--target=%s -###: %w: %q", target, err, firstLine(out.buf.String()))
+		return "", "", "", fmt.Errorf("%s -###: %w: %q", what, err, firstLine(out.buf.String()))
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s;", targetPlanVersion)
@@ -69,7 +113,7 @@ func clangTargetPlan(ctx context.Context, exe, target string) (triple, plan, gcc
 	for _, line := range strings.Split(out.buf.String(), "\n") {
 		switch {
 		case strings.HasPrefix(line, `clang: error:`), strings.HasPrefix(line, `error:`):
-			return "", "", "", fmt.Errorf("--target=%s: %s", target, strings.TrimSpace(line))
+			return "", "", "", fmt.Errorf("%s: %s", what, strings.TrimSpace(line))
 		case strings.HasPrefix(line, "Selected GCC installation: "), strings.HasPrefix(line, "Selected multilib: "):
 			// The installation's triple and version directories: where it is
 			// depends on where clang is run from.
@@ -84,7 +128,7 @@ func clangTargetPlan(ctx context.Context, exe, target string) (triple, plan, gcc
 		}
 	}
 	if len(commands) != 1 || len(commands[0]) < 2 || commands[0][1] != "-cc1" {
-		return "", "", "", fmt.Errorf("--target=%s: %w (%d commands)", target, ErrTargetNeedsTools, len(commands))
+		return "", "", "", fmt.Errorf("%s: %w (%d commands)", what, ErrTargetNeedsTools, len(commands))
 	}
 	cc1 := commands[0][2:]
 	for i := 0; i < len(cc1); i++ {
@@ -102,7 +146,7 @@ func clangTargetPlan(ctx context.Context, exe, target string) (triple, plan, gcc
 		fmt.Fprintf(h, "%d:%s;", len(a), a)
 	}
 	if triple == "" {
-		return "", "", "", fmt.Errorf("--target=%s: no -triple in clang's cc1 command", target)
+		return "", "", "", fmt.Errorf("%s: no -triple in clang's cc1 command", what)
 	}
 	return triple, targetPlanVersion + "-" + hex.EncodeToString(h.Sum(nil)), gccDir, nil
 }
@@ -138,7 +182,7 @@ func splitQuotedArgs(line string) []string {
 // The stamps are those of the selected GCC installation's directory and its
 // parent, and of gccInstallDirs, so that installing or removing a cross
 // compiler makes the Prober ask again.
-func probeTarget(ctx context.Context, path, target string, base Identity) (Identity, []fileStamp, error) {
+func probeTarget(ctx context.Context, path, target string, driverArgs []string, base Identity) (Identity, []fileStamp, error) {
 	if base.Family != FamilyClang {
 		return Identity{}, nil, fmt.Errorf("probe %s for --target=%s: a %s compiler: only clang takes --target", path, target, base.Family)
 	}
@@ -148,14 +192,20 @@ func probeTarget(ctx context.Context, path, target string, base Identity) (Ident
 	if err != nil {
 		return Identity{}, nil, fmt.Errorf("probe %s for --target=%s: %w", path, target, err)
 	}
-	triple, plan, gccDir, err := clangTargetPlan(ctx, exe, target)
+	triple, plan, gccDir, err := clangTargetPlan(ctx, exe, target, driverArgs)
 	if err != nil {
 		return Identity{}, nil, fmt.Errorf("probe %s: %w", path, err)
 	}
 	var stamps []fileStamp
-	dirs := gccInstallDirs
+	dirs := append([]string(nil), gccInstallDirs...)
 	if gccDir != "" {
-		dirs = append([]string{gccDir, filepath.Dir(gccDir)}, dirs...)
+		dirs = append(dirs, gccDir, filepath.Dir(gccDir))
+	}
+	for _, a := range driverArgs {
+		// --sysroot=DIR, --gcc-toolchain=DIR: a GCC installation may come or go there.
+		if _, dir, ok := strings.Cut(a, "="); ok {
+			dirs = append(dirs, dir)
+		}
 	}
 	for _, dir := range dirs {
 		if st, err := stampOf(dir); err == nil {

@@ -33,6 +33,13 @@ func TestClangTarget(t *testing.T) {
 	}
 }
 
+func TestClangDriverArgs(t *testing.T) {
+	got := ClangDriverArgs([]string{"-O2", "--sysroot=sr", "-isystem", "inc", "--gcc-toolchain", "/opt/gcc",
+		"-gcc-toolchain", "../g", "--sysroot", "/abs/./x", "-c", "a.c"}, "/work/p")
+	assert.Equal(t, []string{"--sysroot=/work/p/sr", "--gcc-toolchain=/opt/gcc", "--gcc-toolchain=/work/g", "--sysroot=/abs/x"}, got)
+	assert.Empty(t, ClangDriverArgs([]string{"-O2", "--target=aarch64-linux-gnu", "-c", "a.c"}, "/"))
+}
+
 func TestSplitQuotedArgs(t *testing.T) {
 	got := splitQuotedArgs(` "/usr/lib/llvm-14/bin/clang" "-cc1" "-triple" "aarch64-unknown-linux-gnu" "-D" "X=\"a b\"" "-o" "x\\y.o"`)
 	assert.Equal(t, []string{"/usr/lib/llvm-14/bin/clang", "-cc1", "-triple", "aarch64-unknown-linux-gnu", "-D", `X="a b"`, "-o", `x\y.o`}, got)
@@ -132,6 +139,6 @@ func TestTargetPlanSeesGCCInstallation(t *testing.T) {
 // clangTargetPlanTriple runs clangTargetPlan for aarch64-linux-gnu and
 // returns the plan first.
 func clangTargetPlanTriple(ctx context.Context, exe string) (plan, triple, gccDir string, err error) {
-	triple, plan, gccDir, err = clangTargetPlan(ctx, exe, "aarch64-linux-gnu")
+	triple, plan, gccDir, err = clangTargetPlan(ctx, exe, "aarch64-linux-gnu", nil)
 	return plan, triple, gccDir, err
 }
