@@ -107,7 +107,6 @@ func hiding(dirs ...string) []string {
 	return []string{"unshare", "-m", "--propagation", "private", "sh", "-c", script + `exec "$@"`, "sh"}
 }
 
-
 // sameObject checks that got is byte for byte want, saying where they part
 // rather than printing both.
 func sameObject(t *testing.T, want, got []byte, msgAndArgs ...any) bool {
