@@ -16,7 +16,8 @@ import (
 // (/usr/lib/gcc-cross hidden in its mount namespace), so its clang compiles
 // aarch64 atomics otherwise (no outline helpers): a client with that host
 // alone compiles its aarch64 units itself (and sends the host-target one).
-// With the other host every unit goes there. Every object is the one clang
+// With the other host every unit goes there, as preprocessed text and with
+// its sources (-g too), and with both hosts the aarch64 units go to it. Every object is the one clang
 // writes itself, the target and the host-target compiles of one source
 // never share a cache entry, and the second round hits.
 func TestClangTargetToHosts(t *testing.T) {
@@ -82,5 +83,22 @@ func TestClangTargetToHosts(t *testing.T) {
 	assert.Equal(t, n+1, st["misses"], "each unit missed once: the target's and the host target's entries are apart")
 	assert.Equal(t, n, st["hits"])
 	assert.Equal(t, map[string]int64{full.addr: n}, hostCounts(t, c.d), "every miss went to the host, but the --gcc-toolchain one")
+	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
+
+	// The aarch64 units with their sources (clang's own include
+	// directories travel with them), -g included.
+	c = newXClient(t, dir, []*compileHost{lacking, full})
+	withG := append([]string{"-g"}, units[0]...)
+	for i, u := range [][]string{units[0], units[1], withG} {
+		wantU := want[min(i, 1)]
+		if i == 2 {
+			wantU = localObject(t, dir, "plain.o", "clang", withG...)
+		}
+		sameObject(t, wantU, c.compile(t, fmt.Sprintf("s%d.o", i), "clang", u...), "with sources, %v", u)
+	}
+	st = c.d.stats(t)
+	t.Logf("with sources: %v; per host %v", st, hostCounts(t, c.d))
+	assert.Equal(t, map[string]int64{full.addr: 3}, hostCounts(t, c.d), "all to the host with the same GCC installation")
+	assert.Equal(t, int64(3), st["remote_sources"], "with their sources")
 	assert.Zero(t, st["fallbacks"]+st["errors"], "daemon.log:\n%s", c.d.logTail(20))
 }
