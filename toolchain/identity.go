@@ -533,19 +533,34 @@ func (p *Prober) ProbeTarget(ctx context.Context, path, target string, driverArg
 	if err != nil {
 		return Identity{}, fmt.Errorf("probe %s: %w", path, err)
 	}
-	run := p.run
-	if run == nil {
-		run = probe
-	}
 	key := exe + "\x00--target=" + target + "\x00" + strings.Join(driverArgs, "\x00")
 	return p.memo(ctx, path, key, func(ctx context.Context) (Identity, []fileStamp, error) {
-		base, stamps, err := run(ctx, exe)
+		// clang's own identity from memory (the compile probed it first),
+		// its files stamped again for this entry.
+		base, err := p.Probe(ctx, exe)
 		if err != nil {
 			return Identity{}, nil, err
+		}
+		var stamps []fileStamp
+		for _, f := range append([]string{exe}, componentPaths(base)...) {
+			st, err := stampOf(f)
+			if err != nil {
+				return Identity{}, nil, fmt.Errorf("probe %s: %w", path, err)
+			}
+			stamps = append(stamps, st)
 		}
 		id, more, err := probeTarget(ctx, exe, target, driverArgs, base)
 		return id, append(stamps, more...), err
 	})
+}
+
+// componentPaths are the paths of id's Components.
+func componentPaths(id Identity) []string {
+	paths := make([]string, len(id.Components))
+	for i, c := range id.Components {
+		paths[i] = c.Path
+	}
+	return paths
 }
 
 // memo returns the memoized answer under key, running run when there is

@@ -142,3 +142,37 @@ func clangTargetPlanTriple(ctx context.Context, exe string) (plan, triple, gccDi
 	triple, plan, gccDir, err = clangTargetPlan(ctx, exe, "aarch64-linux-gnu", nil)
 	return plan, triple, gccDir, err
 }
+
+// TestProbeTargetMemo: a target is probed once (clang's --version, then
+// -###), answered from memory after, and probed again when clang changes.
+func TestProbeTargetMemo(t *testing.T) {
+	dir := t.TempDir()
+	count := filepath.Join(dir, "runs")
+	out := "Debian clang version 14.0.6\nTarget: aarch64-unknown-linux-gnu\n" +
+		` "/usr/lib/llvm-14/bin/clang" "-cc1" "-triple" "aarch64-unknown-linux-gnu" "-emit-obj" "-target-cpu" "generic"` + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "out"), []byte(out), 0o644))
+	exe := filepath.Join(dir, "clang")
+	script := "#!/bin/sh\necho run >> " + count + "\ncat " + filepath.Join(dir, "out") + " >&2\n"
+	require.NoError(t, os.WriteFile(exe, []byte(script), 0o755))
+	runs := func() int {
+		b, _ := os.ReadFile(count)
+		return len(b) / len("run\n")
+	}
+	ctx := context.Background()
+	var p Prober
+	first, err := p.ProbeTarget(ctx, exe, "aarch64-linux-gnu")
+	require.NoError(t, err)
+	assert.Equal(t, 2, runs(), "--version and -###")
+	again, err := p.ProbeTarget(ctx, exe, "aarch64-linux-gnu")
+	require.NoError(t, err)
+	assert.Equal(t, 2, runs(), "from memory")
+	assert.Equal(t, first.Key(), again.Key())
+	_, err = p.ProbeTarget(ctx, exe, "aarch64-linux-gnu", "--sysroot=/x")
+	require.NoError(t, err)
+	assert.Equal(t, 3, runs(), "other driver options: -### again, clang's identity from memory")
+	time.Sleep(10 * time.Millisecond)
+	require.NoError(t, os.WriteFile(exe, []byte(script+"# changed\n"), 0o755))
+	_, err = p.ProbeTarget(ctx, exe, "aarch64-linux-gnu")
+	require.NoError(t, err)
+	assert.Equal(t, 5, runs(), "clang changed: probed again")
+}
