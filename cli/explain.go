@@ -24,17 +24,18 @@ type explanation struct {
 }
 
 // identify finds the real compiler named by name (skipping dcc's own links)
-// and probes its identity.
-func identify(ctx context.Context, name string) (toolchain.Identity, error) {
+// and probes its identity; it returns the compiler's path too.
+func identify(ctx context.Context, p *toolchain.Prober, name string) (toolchain.Identity, string, error) {
 	f, err := wrapper.NewFinder(os.Getenv("PATH"), nil)
 	if err != nil {
-		return toolchain.Identity{}, err
+		return toolchain.Identity{}, "", err
 	}
 	real, err := f.Find(name)
 	if err != nil {
-		return toolchain.Identity{}, err
+		return toolchain.Identity{}, "", err
 	}
-	return toolchain.Probe(ctx, real)
+	id, err := p.Probe(ctx, real)
+	return id, real, err
 }
 
 // explainCommand is "dcc explain COMPILER ARGS...".
@@ -47,7 +48,8 @@ cacheable, compiled here only; local: run unchanged), the reason, the compiler
 family, language, source, every output file, the preprocessor-only and
 code-generation arguments, the preprocess and remote compile command lines, and
 the identity of the real compiler (family confirmed by its version output,
-version, target, content hash). Paths are as the compiler resolves them against
+version, target, content hash; for clang with --target, its identity for that
+target). Paths are as the compiler resolves them against
 the current directory. Arguments after COMPILER are the compiler's, not dcc's.`,
 		run: func(e env, args []string) error {
 			if len(args) == 0 {
@@ -62,13 +64,23 @@ the current directory. Arguments after COMPILER are the compiler's, not dcc's.`,
 			}
 			out := explanation{}
 			cmd := toolchain.Command{Compiler: args[0], Args: args[1:], Dir: dir}
-			if id, err := identify(e.ctx, args[0]); err != nil {
+			var p toolchain.Prober
+			id, real, err := identify(e.ctx, &p, args[0])
+			if err != nil {
 				out.IdentityError = err.Error()
 			} else {
-				out.Identity, out.IdentityKey = &id, id.Key()
 				cmd.Family, cmd.Driver = id.Family, id.Driver
 			}
 			out.Analysis = toolchain.Classify(cmd)
+			if target, named := toolchain.ClangTarget(out.Analysis.Args); err == nil && id.Family == toolchain.FamilyClang && named {
+				// The identity the daemon keys and sends the compile under.
+				if id, err = p.ProbeTarget(e.ctx, real, target); err != nil {
+					out.IdentityError = err.Error()
+				}
+			}
+			if err == nil {
+				out.Identity, out.IdentityKey = &id, id.Key()
+			}
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)

@@ -61,8 +61,20 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, note *
 		note.count(s, cache.StatLocal)
 		return notHandled(a.Reason)
 	}
+	wholeCommand := false
+	if a.Family == toolchain.FamilyClang {
+		if id, wholeCommand, err = s.targetIdentity(ctx, req, &a, id); err != nil {
+			if errors.Is(err, toolchain.ErrTargetNeedsTools) {
+				note.count(s, cache.StatLocal)
+			} else {
+				note.count(s, cache.StatErrors)
+				s.log.Warn("identify compiler's target", "compiler", req.Real, "err", err)
+			}
+			return notHandled(fmt.Sprintf("identify compiler's target: %v", err))
+		}
+	}
 	j := &job{s: s, req: req, a: &a, id: id, paths: outputPaths(a.Outputs), note: note,
-		recache: envFlag(req.Env, RecacheEnv), readOnly: envFlag(req.Env, ReadOnlyEnv)}
+		recache: envFlag(req.Env, RecacheEnv), readOnly: envFlag(req.Env, ReadOnlyEnv), wholeCommand: wholeCommand}
 	if !nested(req.Env) {
 		// A nested compile (a compiler wrapper script calling dcc again) is
 		// part of the compile that holds the lock: it must not wait for it.
@@ -126,6 +138,11 @@ type job struct {
 	recache bool
 	// readOnly: the caches are looked up but nothing is stored (ReadOnlyEnv).
 	readOnly bool
+	// wholeCommand: the compile here runs the original command, never the
+	// preprocessed text with the code-generation arguments alone: clang's
+	// --sysroot or --gcc-toolchain make its driver decide otherwise for the
+	// target than without them.
+	wholeCommand bool
 	// noHost: a compile from the sources found no free host, or was too
 	// small to send: it compiles here.
 	noHost bool
@@ -360,7 +377,7 @@ func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) 
 	if preprocessorSpoke && j.remoteCandidate() {
 		j.fellBack("the preprocessor printed diagnostics: compiled here for the compiler's own words")
 	}
-	if preprocessorSpoke || j.a.Action != toolchain.ActionRemote || j.a.Family == toolchain.FamilyMSVC ||
+	if preprocessorSpoke || j.wholeCommand || j.a.Action != toolchain.ActionRemote || j.a.Family == toolchain.FamilyMSVC ||
 		j.a.CompileCommand == nil || j.a.PreprocessCommand == nil {
 		out, err = runProcess(ctx, j.req.Dir, j.req.Env, original)
 		return out, false, err
@@ -435,4 +452,33 @@ func (j *job) describeDeps(files map[string][]byte) {
 // replay is the wrapper's answer for a hit.
 func replay(e cache.Entry, reason string) daemon.CompileResult {
 	return daemon.CompileResult{Handled: true, Reason: reason, Stdout: e.Stdout, Stderr: e.Stderr, ExitCode: e.ExitCode}
+}
+
+// targetIdentity is the identity a clang command compiles under: for a
+// --target, clang's identity for that target (its Key keeps the cache
+// entries and the hosts of the target apart from the compiler's own, and
+// from a machine where the driver decides otherwise for it), probed with the
+// command's --sysroot and --gcc-toolchain, which change the GCC installation
+// the driver selects but are neither sent to hosts nor given to the compile
+// of the preprocessed text. Without a --target: base, unless those options
+// make the driver decide otherwise than without them. wholeCommand says they
+// do: the compile here must then run the original command.
+func (s *Service) targetIdentity(ctx context.Context, req daemon.CompileRequest, a *toolchain.Analysis, base toolchain.Identity) (id toolchain.Identity, wholeCommand bool, err error) {
+	target, named := toolchain.ClangTarget(a.Args)
+	driverArgs := toolchain.ClangDriverArgs(a.Args, req.Dir)
+	if !named && len(driverArgs) == 0 {
+		return base, false, nil
+	}
+	if id, err = s.opts.Prober.ProbeTarget(ctx, req.Real, target, driverArgs...); err != nil || len(driverArgs) == 0 {
+		return id, false, err
+	}
+	plain, err := s.opts.Prober.ProbeTarget(ctx, req.Real, target)
+	if err != nil {
+		return toolchain.Identity{}, false, err
+	}
+	wholeCommand = plain.Plan != id.Plan
+	if !named && !wholeCommand {
+		return base, false, nil
+	}
+	return id, wholeCommand, nil
 }

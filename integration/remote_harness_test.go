@@ -103,19 +103,44 @@ func startHostServing(tb testing.TB, ip string, jobs int, toolchains ...string) 
 // plain TCP) and env added to its environment.
 func launchHostConfig(tb testing.TB, addr string, jobs int, token, conf string, env ...string) *compileHost {
 	tb.Helper()
+	return launchHostSetup(tb, addr, jobs, token, hostSetup{conf: conf, env: env})
+}
+
+// hostSetup is how a test host differs from the default one.
+type hostSetup struct {
+	// conf is the server.conf written before the start ("" for none); with
+	// tls = "off" the host speaks plain TCP.
+	conf string
+	// wrap runs the server under these arguments (unshare ... --), which
+	// must end by exec'ing it so that its pid is the server's.
+	wrap []string
+	// env is added to the server's environment.
+	env []string
+}
+
+// launchHostSetup starts dcc-server on addr accepting token, set up as
+// setup says.
+func launchHostSetup(tb testing.TB, addr string, jobs int, token string, setup hostSetup) *compileHost {
+	tb.Helper()
 	requireServerBinary(tb)
-	plaintext := strings.Contains(conf, `tls = "off"`)
 	h := &compileHost{addr: addr, dir: tb.TempDir()}
-	if conf != "" {
-		require.NoError(tb, os.MkdirAll(filepath.Join(h.dir, "dcc"), 0o700))
-		require.NoError(tb, os.WriteFile(filepath.Join(h.dir, "dcc", server.ConfigFileName), []byte(conf), 0o600))
+	plaintext := false
+	if setup.conf != "" {
+		dccDir := filepath.Join(h.dir, "dcc")
+		file := filepath.Join(dccDir, server.ConfigFileName)
+		cfg, err := server.ParseConfig(file, dccDir, []byte(setup.conf))
+		require.NoError(tb, err, "test host config")
+		plaintext = cfg.Plaintext
+		require.NoError(tb, os.MkdirAll(dccDir, 0o700))
+		require.NoError(tb, os.WriteFile(file, []byte(setup.conf), 0o600))
 	}
 	var err error
 	h.log, err = os.Create(filepath.Join(h.dir, "foreground.log"))
 	require.NoError(tb, err)
-	h.cmd = exec.Command(serverBin, "--listen", h.addr, "--jobs", fmt.Sprint(jobs), "--token", token,
+	args := append(append([]string(nil), setup.wrap...), serverBin, "--listen", h.addr, "--jobs", fmt.Sprint(jobs), "--token", token,
 		"--workdir", filepath.Join(h.dir, "work"), "-v")
-	h.cmd.Env = append(append(os.Environ(), "DCC_DIR="+filepath.Join(h.dir, "dcc")), env...)
+	h.cmd = exec.Command(args[0], args[1:]...)
+	h.cmd.Env = append(append(os.Environ(), "DCC_DIR="+filepath.Join(h.dir, "dcc")), setup.env...)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
 	require.NoError(tb, h.cmd.Start())
 	tb.Cleanup(func() {

@@ -2,7 +2,8 @@
 # Installs what dcc's build, tests and demo need on a Debian machine with Go:
 # the compilers dcc stands in front of, ccache and distcc for comparisons,
 # dpkg-dev for `apt-get source`, libtool for lua5.4's build, bubblewrap for dcc-server's
-# sandbox, iptables and iproute2 for the network fault tests, and the Go modules. Safe to run again.
+# sandbox, iptables and iproute2 for the network fault tests, Debian's aarch64 cross gcc and gcc-11
+# for the cross-compiler and version tests, and the Go modules. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,8 @@ need=()
 for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14 \
             ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake \
             libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux \
-            bwrap:bubblewrap iptables:iptables ip:iproute2; do
+            bwrap:bubblewrap iptables:iptables ip:iproute2 \
+            aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu gcc-11:gcc-11; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 

@@ -76,6 +76,9 @@ type Config struct {
 	Allow []netip.Prefix
 	// Toolchains are compilers served besides gcc, g++, clang and clang++ on PATH.
 	Toolchains []string
+	// ClangTargets are the --target values each clang served also compiles
+	// for, each served under its own identity (config key clang_targets).
+	ClangTargets []string
 	// CacheDir holds the result cache and the shared cache (Badger).
 	CacheDir string
 	// CacheMaxSize bounds the caches, in bytes; least-recently-used entries go first.

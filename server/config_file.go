@@ -58,6 +58,7 @@ type fileConfig struct {
 	Tokens       *[]string `toml:"tokens"`
 	Allow        *[]string `toml:"allow"`
 	Toolchains   *[]string `toml:"toolchains"`
+	ClangTargets *[]string `toml:"clang_targets"`
 	CacheDir     *string   `toml:"cache_dir"`
 	CacheMaxSize any       `toml:"cache_max_size"`
 	TreeDir      *string   `toml:"tree_dir"`
@@ -74,7 +75,7 @@ type fileConfig struct {
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, cache_dir, cache_max_size, tree_dir, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
+const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, clang_targets, cache_dir, cache_max_size, tree_dir, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -199,6 +200,14 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 			c.Toolchains = append(c.Toolchains, p)
 		}
 	}
+	if fc.ClangTargets != nil {
+		for _, t := range *fc.ClangTargets {
+			if !validClangTarget(t) {
+				return nil, bad("clang_targets", fmt.Errorf("%q is not a target triple (letters, digits, '_', '.' and '-', not starting with '-')", t))
+			}
+			c.ClangTargets = append(c.ClangTargets, t)
+		}
+	}
 	if fc.TLS != nil {
 		on, err := onOff(fc.TLS)
 		if err != nil {
@@ -297,7 +306,7 @@ func wantType(key string) string {
 	switch key {
 	case "jobs", "job_processes":
 		return "an integer"
-	case "tokens", "allow", "toolchains":
+	case "tokens", "allow", "toolchains", "clang_targets":
 		return "an array of strings"
 	case "cache_max_size", "job_memory", "job_file_size":
 		return "a size"
@@ -362,6 +371,7 @@ func (c *Config) fileText() string {
 	}
 	line("client networks that may connect (CIDR); others are disconnected before the handshake.\n# The default is loopback and the private ranges; [\"0.0.0.0/0\", \"::/0\"] allows everyone", "allow", tomlStrings(allow))
 	line("compilers served besides the gcc, g++, clang and clang++ found on PATH\n# (paths, such as \"/usr/bin/gcc-12\"); clients name them by identity, never by path", "toolchains", tomlStrings(c.Toolchains))
+	line("targets each clang served also compiles for (clang --target=T, such as \"aarch64-linux-gnu\"), each\n# under the identity clang has for it here, GCC installation included", "clang_targets", tomlStrings(c.ClangTargets))
 	line("TLS 1.3 on every connection (\"on\"), clients pinning the key of tls_file; \"off\" serves plain TCP,\n# unencrypted, to clients that set plaintext = true for this host", "tls", tomlString(map[bool]string{false: "on", true: "off"}[c.Plaintext]))
 	line("this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)", "tls_file", tomlString(c.TLSFile))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
@@ -433,4 +443,18 @@ func writePrivateOnce(path string, data []byte) (bool, error) {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
 	return true, nil
+}
+
+// validClangTarget reports whether t may be a --target value: a triple such
+// as aarch64-linux-gnu, nothing clang could read as another option.
+func validClangTarget(t string) bool {
+	if t == "" || t[0] == '-' || len(t) > 128 {
+		return false
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -232,6 +232,9 @@ func (r *Runner) Prepare(req *protocol.CompileRequest) (*Job, error) {
 	if err := check(req.Args); err != nil {
 		return nil, err
 	}
+	if err := CheckTarget(comp, req.Args); err != nil {
+		return nil, err
+	}
 	j := &Job{req: req, compiler: comp, debug: debugInfo(req.Args), limit: r.opts.JobTimeout}
 	if req.TimeoutMS > 0 {
 		j.limit = min(j.limit, time.Duration(req.TimeoutMS)*time.Millisecond)
@@ -358,12 +361,21 @@ func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, erro
 	return r.compile(ctx, j)
 }
 
-// verifyCompiler checks that the compiler is still the one advertised.
+// verifyCompiler checks that the compiler is still the one advertised (for
+// a clang_targets entry, for its target).
 func (r *Runner) verifyCompiler(ctx context.Context, c Compiler) error {
 	if r.opts.Prober == nil {
 		return nil
 	}
-	id, err := r.opts.Prober.Probe(ctx, c.Path)
+	var id toolchain.Identity
+	var err error
+	if c.ClangTarget != "" {
+		// A clang_targets entry: clang's driver and what it decides from
+		// this machine for the target (the GCC installation it selects).
+		id, err = r.opts.Prober.ProbeTarget(ctx, c.Path, c.ClangTarget)
+	} else {
+		id, err = r.opts.Prober.Probe(ctx, c.Path)
+	}
 	if err == nil && id.Key() == c.Info.Key {
 		return nil
 	}

@@ -95,7 +95,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	tcs := opts.Toolchains
 	if tcs == nil {
 		var err error
-		if tcs, err = DiscoverToolchains(ctx, prober, cfg.Toolchains, log); err != nil {
+		if tcs, err = DiscoverToolchainsAndTargets(ctx, prober, cfg.Toolchains, cfg.ClangTargets, log); err != nil {
 			return nil, err
 		}
 	} else {

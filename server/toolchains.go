@@ -27,6 +27,10 @@ type Compiler struct {
 	// Family is the compiler family, which decides how debug information
 	// is given the client's directory.
 	Family toolchain.Family
+	// ClangTarget is the --target this entry serves, as the config's
+	// clang_targets spells it; "" for the compiler's own target. Jobs must
+	// name it (or the triple it stands for) and no other.
+	ClangTarget string
 }
 
 // Toolchains maps toolchain Keys to the compilers that have them. It is
@@ -42,6 +46,16 @@ type Toolchains struct {
 // wins. A configured compiler that fails to probe is logged as a warning, a
 // missing PATH compiler at debug level. No compiler at all is an error.
 func DiscoverToolchains(ctx context.Context, prober *toolchain.Prober, configured []string, log *slog.Logger) (*Toolchains, error) {
+	return DiscoverToolchainsAndTargets(ctx, prober, configured, nil, log)
+}
+
+// DiscoverToolchainsAndTargets is DiscoverToolchains, also serving each clang
+// and clang++ found for each of clangTargets (the config's clang_targets):
+// each such entry has the Key of toolchain.Prober.ProbeTarget, which covers
+// what clang's driver decides from this machine for the target, so a client
+// whose clang decides otherwise for it never sends its units here. A target
+// that fails to probe is logged as a warning and not served.
+func DiscoverToolchainsAndTargets(ctx context.Context, prober *toolchain.Prober, configured, clangTargets []string, log *slog.Logger) (*Toolchains, error) {
 	t := &Toolchains{byKey: map[string]Compiler{}}
 	type candidate struct {
 		name       string
@@ -72,10 +86,22 @@ func DiscoverToolchains(ctx context.Context, prober *toolchain.Prober, configure
 			log.Debug("compiler served already under another path", "compiler", comp.Path, "key", key)
 			continue
 		}
-		t.byKey[key] = comp
-		t.list = append(t.list, comp.Info)
-		log.Info("serving compiler", "path", comp.Path, "family", comp.Info.Family,
-			"version", comp.Info.Version, "target", comp.Info.Target, "key", key)
+		t.add(comp, log)
+		if comp.Family == toolchain.FamilyClang {
+			for _, target := range clangTargets {
+				tc, err := probeClangTarget(ctx, prober, comp, target)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, fmt.Errorf("discover compilers: %w", ctx.Err())
+					}
+					log.Warn("clang target not served", "compiler", comp.Path, "target", target, "err", err)
+					continue
+				}
+				if _, dup := t.byKey[tc.Info.Key]; !dup {
+					t.add(tc, log)
+				}
+			}
+		}
 	}
 	if len(t.list) == 0 {
 		return nil, errors.New("no compiler to serve: none of gcc, g++, clang, clang++ is on PATH and the config's toolchains list none that works")
@@ -84,6 +110,50 @@ func DiscoverToolchains(ctx context.Context, prober *toolchain.Prober, configure
 		t.list = t.list[:protocol.MaxToolchains]
 	}
 	return t, nil
+}
+
+// add serves comp under its Key.
+func (t *Toolchains) add(comp Compiler, log *slog.Logger) {
+	t.byKey[comp.Info.Key] = comp
+	t.list = append(t.list, comp.Info)
+	log.Info("serving compiler", "path", comp.Path, "family", comp.Info.Family,
+		"version", comp.Info.Version, "target", comp.Info.Target, "clang_target", comp.ClangTarget, "key", comp.Info.Key)
+}
+
+// probeClangTarget is comp, a clang, serving --target=target.
+func probeClangTarget(ctx context.Context, prober *toolchain.Prober, comp Compiler, target string) (Compiler, error) {
+	id, err := prober.ProbeTarget(ctx, comp.Path, target)
+	if err != nil {
+		return Compiler{}, err
+	}
+	comp.Info = protocol.Toolchain{Key: id.Key(), Family: string(id.Family), Driver: id.Driver,
+		Version: id.Version, Target: id.Target}
+	comp.ClangTarget = target
+	return comp, nil
+}
+
+// CheckTarget refuses a clang job whose --target is not the one the entry
+// serves: none for the compiler's own target's entry, and the entry's own
+// (as configured, or the triple it stands for) for a clang_targets entry.
+// Clients name the entry of the target their command has, so only a client
+// that does not (an older one) is refused, and compiles the unit itself
+// rather than having it compiled for a target another machine may see
+// differently.
+func CheckTarget(comp Compiler, args []string) error {
+	if comp.Family != toolchain.FamilyClang {
+		return nil
+	}
+	target, named := toolchain.ClangTarget(args)
+	switch {
+	case comp.ClangTarget == "" && named:
+		return refuse(protocol.CodeForbiddenArg, "--target=%s refused: this toolchain serves its own target %s only (a host serves other targets listed in clang_targets)",
+			quoteArg(target), quoteArg(comp.Info.Target))
+	case comp.ClangTarget != "" && !named:
+		return refuse(protocol.CodeForbiddenArg, "no --target: this toolchain serves --target=%s only", quoteArg(comp.ClangTarget))
+	case comp.ClangTarget != "" && target != comp.ClangTarget && target != comp.Info.Target:
+		return refuse(protocol.CodeForbiddenArg, "--target=%s refused: this toolchain serves --target=%s only", quoteArg(target), quoteArg(comp.ClangTarget))
+	}
+	return nil
 }
 
 // probeCompiler finds and probes one compiler.

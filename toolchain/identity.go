@@ -43,6 +43,11 @@ type Identity struct {
 	// Components are the programs whose contents decide the output: the driver
 	// and, for gcc, cc1, cc1plus and the assembler it runs.
 	Components []Component `json:"components"`
+	// Plan is set for clang compiling for a target its command line names
+	// (--target): a digest of what its driver decided from the machine for
+	// that target (see Prober.ProbeTarget). Empty for the compiler's own
+	// target.
+	Plan string `json:"plan,omitempty"`
 }
 
 // Component is one program a compile runs.
@@ -69,6 +74,11 @@ func (id Identity) Key() string {
 	h := sha256.New()
 	for _, field := range []string{identityKeyVersion, string(id.Family), id.Driver, id.Version, id.Target, id.Hash} {
 		fmt.Fprintf(h, "%d:%s;", len(field), field)
+	}
+	if id.Plan != "" {
+		// Only identities for a named target have one, so the Keys of all
+		// others are what they were before Plan existed.
+		fmt.Fprintf(h, "plan:%d:%s;", len(id.Plan), id.Plan)
 	}
 	return identityKeyVersion + "-" + hex.EncodeToString(h.Sum(nil))
 }
@@ -497,6 +507,65 @@ func (p *Prober) Probe(ctx context.Context, path string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("probe %s: %w", path, err)
 	}
+	run := p.run
+	if run == nil {
+		run = probe
+	}
+	return p.memo(ctx, path, key, func(ctx context.Context) (Identity, []fileStamp, error) { return run(ctx, key) })
+}
+
+// ProbeTarget returns the Identity of clang at path compiling for target, the
+// value of the command's --target: clang's own Identity with Target the
+// triple its driver gives cc1 for target and Plan a digest of what the driver
+// decided from the machine (the GCC installation it selected, and the cc1
+// command line for preprocessed C, without file and directory names), so
+// that the Key differs from the compiler's own target's and from that of
+// the same clang on a machine where the driver decides otherwise. It fails
+// for another family, for a target clang refuses, and for one where clang
+// runs another program (an external assembler). Memoized as Probe is.
+//
+// driverArgs are the command's options that change what the driver finds
+// (ClangDriverArgs: --sysroot, --gcc-toolchain), which are not sent to
+// hosts: a host's entry is probed without them, so a command whose driver
+// decides otherwise with them has another Key. target "" is clang's own.
+func (p *Prober) ProbeTarget(ctx context.Context, path, target string, driverArgs ...string) (Identity, error) {
+	exe, err := lookExe(path)
+	if err != nil {
+		return Identity{}, fmt.Errorf("probe %s: %w", path, err)
+	}
+	key := exe + "\x00--target=" + target + "\x00" + strings.Join(driverArgs, "\x00")
+	return p.memo(ctx, path, key, func(ctx context.Context) (Identity, []fileStamp, error) {
+		// clang's own identity from memory (the compile probed it first),
+		// its files stamped again for this entry.
+		base, err := p.Probe(ctx, exe)
+		if err != nil {
+			return Identity{}, nil, err
+		}
+		var stamps []fileStamp
+		for _, f := range append([]string{exe}, componentPaths(base)...) {
+			st, err := stampOf(f)
+			if err != nil {
+				return Identity{}, nil, fmt.Errorf("probe %s: %w", path, err)
+			}
+			stamps = append(stamps, st)
+		}
+		id, more, err := probeTarget(ctx, exe, target, driverArgs, base)
+		return id, append(stamps, more...), err
+	})
+}
+
+// componentPaths are the paths of id's Components.
+func componentPaths(id Identity) []string {
+	paths := make([]string, len(id.Components))
+	for i, c := range id.Components {
+		paths[i] = c.Path
+	}
+	return paths
+}
+
+// memo returns the memoized answer under key, running run when there is
+// none or when a file it depends on changed.
+func (p *Prober) memo(ctx context.Context, path, key string, run func(context.Context) (Identity, []fileStamp, error)) (Identity, error) {
 	for {
 		p.mu.Lock()
 		if p.entries == nil {
@@ -509,7 +578,7 @@ func (p *Prober) Probe(ctx context.Context, path string) (Identity, error) {
 		}
 		p.mu.Unlock()
 		if !found {
-			return p.fill(ctx, key, e)
+			return p.fill(ctx, key, e, run)
 		}
 		select {
 		case <-e.done:
@@ -531,12 +600,8 @@ func (p *Prober) Probe(ctx context.Context, path string) (Identity, error) {
 }
 
 // fill runs the probe for e, publishes the result and forgets failures.
-func (p *Prober) fill(ctx context.Context, key string, e *probeEntry) (Identity, error) {
-	run := p.run
-	if run == nil {
-		run = probe
-	}
-	e.id, e.stamps, e.err = run(ctx, key)
+func (p *Prober) fill(ctx context.Context, key string, e *probeEntry, run func(context.Context) (Identity, []fileStamp, error)) (Identity, error) {
+	e.id, e.stamps, e.err = run(ctx)
 	if e.err != nil {
 		p.mu.Lock()
 		if p.entries[key] == e {
