@@ -277,6 +277,11 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 	}
 	var re *protocol.RemoteError
 	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up (the build was interrupted): not the host's
+		// fault, whatever the host answered meanwhile (its job's stream
+		// reset under it may end in an internal error).
+		h.failed++
 	case errors.As(err, &re) && re.Code == protocol.CodeBusy:
 		h.busy++
 		h.others = max(h.others, h.load.Slots) // full, until it says otherwise
@@ -293,9 +298,6 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 			h.toolchains = slices.DeleteFunc(slices.Clone(h.toolchains),
 				func(t protocol.Toolchain) bool { return t.Key == toolchainKey })
 		}
-	case errors.Is(ctx.Err(), context.Canceled):
-		// The caller gave up (the build was interrupted): not the host's fault.
-		h.failed++
 	default:
 		h.failed++
 		down = (sess.IsClosed() || errors.Is(err, protocol.ErrSilent)) && !errors.Is(err, context.DeadlineExceeded)
