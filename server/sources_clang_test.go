@@ -88,7 +88,7 @@ func clangJob(t *testing.T, r *Runner, comp Compiler, dir string, args, externCS
 	require.NoError(t, err)
 	deps, ok := depfile.Parse(data)
 	require.True(t, ok)
-	require.True(t, slices_containsPrefix(deps, "/usr/bin/../lib/gcc/"), "clang spells its C++ headers through /usr/bin/..: %v", deps)
+	require.True(t, anyHasPrefix(deps, "/usr/bin/../lib/gcc/"), "clang spells its C++ headers through /usr/bin/..: %v", deps)
 
 	req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c++", Args: args, SourceName: "u.cc",
 		ClientDir: dir, SystemDirs: dirs, ExternCDirs: externC}
@@ -110,8 +110,8 @@ func clangJob(t *testing.T, r *Runner, comp Compiler, dir string, args, externCS
 	assertEmptyDir(t, work)
 }
 
-// slices_containsPrefix reports whether a string of list starts with prefix.
-func slices_containsPrefix(list []string, prefix string) bool {
+// anyHasPrefix reports whether a string of list starts with prefix.
+func anyHasPrefix(list []string, prefix string) bool {
 	for _, s := range list {
 		if strings.HasPrefix(s, prefix) {
 			return true
