@@ -88,19 +88,9 @@ func (s *Service) clangSystemDirs(ctx context.Context, j *job) (clangDirs, error
 // adds to the search or includes a file (-include, -iframework,
 // -fsystem-include-if-exists, ...): a host could not repeat it.
 func parseClangCC1Dirs(shown []byte) (clangDirs, error) {
-	var cmd []string
-	for _, line := range strings.Split(string(shown), "\n") {
-		args, ok := splitDriverLine(strings.TrimLeft(line, " "))
-		if !strings.HasPrefix(line, " ") || !ok || len(args) < 2 || args[1] != "-cc1" {
-			continue
-		}
-		if cmd != nil {
-			return clangDirs{}, errors.New("more than one cc1 command")
-		}
-		cmd = args
-	}
-	if cmd == nil {
-		return clangDirs{}, errors.New("no cc1 command in the output")
+	cmd, err := oneCC1Command(shown)
+	if err != nil {
+		return clangDirs{}, err
 	}
 	var d clangDirs
 	for i := 2; i < len(cmd); i++ {
@@ -121,4 +111,24 @@ func parseClangCC1Dirs(shown []byte) (clangDirs, error) {
 		}
 	}
 	return d, nil
+}
+
+// oneCC1Command returns the one cc1 command in clang's -### output, split
+// into its words.
+func oneCC1Command(shown []byte) ([]string, error) {
+	var cmd []string
+	for _, line := range strings.Split(string(shown), "\n") {
+		args, ok := splitDriverLine(strings.TrimLeft(line, " "))
+		if !strings.HasPrefix(line, " ") || !ok || len(args) < 2 || args[1] != "-cc1" {
+			continue
+		}
+		if cmd != nil {
+			return nil, errors.New("more than one cc1 command")
+		}
+		cmd = args
+	}
+	if cmd == nil {
+		return nil, errors.New("no cc1 command in the output")
+	}
+	return cmd, nil
 }

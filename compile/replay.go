@@ -73,19 +73,9 @@ func (j *job) replaySearch(ctx context.Context) (incArgs []string, system clangD
 // in clang's -### output, and fails on any other option that adds to the
 // search or includes a file.
 func parseReplayDirs(shown []byte) (user, system []string, err error) {
-	var cmd []string
-	for _, line := range strings.Split(string(shown), "\n") {
-		args, ok := splitDriverLine(strings.TrimLeft(line, " "))
-		if !strings.HasPrefix(line, " ") || !ok || len(args) < 2 || args[1] != "-cc1" {
-			continue
-		}
-		if cmd != nil {
-			return nil, nil, errors.New("more than one cc1 command")
-		}
-		cmd = args
-	}
-	if cmd == nil {
-		return nil, nil, errors.New("no cc1 command in the output")
+	cmd, err := oneCC1Command(shown)
+	if err != nil {
+		return nil, nil, err
 	}
 	for i := 2; i < len(cmd); i++ {
 		a := cmd[i]

@@ -450,27 +450,8 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 		run, err = r.runDirect(runCtx, workDir, argv, env)
 	}
 	elapsed := time.Since(start)
-	// Killed at the end of runCtx: the compile ran past a time limit, or
-	// its client went.
-	if runCtx.Err() != nil && (err != nil || run.status.Signaled()) {
-		switch {
-		case ctx.Err() == nil:
-			r.log.Info("compile killed at its time limit", "source", j.input, "limit", j.limit)
-			return nil, refuse(protocol.CodeTimeout, "the compile ran past its time limit of %s and was killed", j.limit)
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return nil, refuse(protocol.CodeTimeout, "the compile ran past the client's time limit of %s and was killed",
-				time.Duration(j.req.TimeoutMS)*time.Millisecond)
-		default:
-			return nil, fmt.Errorf("compile abandoned: %w", ctx.Err())
-		}
-	}
-	if err != nil {
+	if err := r.jobEnded(ctx, runCtx, j, run, err); err != nil {
 		return nil, err
-	}
-	if sb := r.opts.sandbox; sb != nil {
-		if note := sb.limitNote(run.status); note != "" {
-			run.stderr = fmt.Appendf(run.stderr, "%s\n", note)
-		}
 	}
 	res := &protocol.CompileResult{ExitCode: statusCode(run.status), Stdout: run.stdout, Stderr: run.stderr}
 	r.log.Debug("compiled", "source", j.input, "exit", res.ExitCode, "elapsed", elapsed)
@@ -492,6 +473,34 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	}
 	res.Object = obj
 	return res, nil
+}
+
+// jobEnded says how a job's run ended, as an error for the client: killed
+// at the end of runCtx (its time limit, the client's, or the client went),
+// or failed to run. Otherwise it adds the sandbox's note on a limit the
+// compiler hit to what it printed, and returns nil.
+func (r *Runner) jobEnded(ctx, runCtx context.Context, j *Job, run *jobRun, err error) error {
+	if runCtx.Err() != nil && (err != nil || run.status.Signaled()) {
+		switch {
+		case ctx.Err() == nil:
+			r.log.Info("compile killed at its time limit", "source", j.input, "limit", j.limit)
+			return refuse(protocol.CodeTimeout, "the compile ran past its time limit of %s and was killed", j.limit)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return refuse(protocol.CodeTimeout, "the compile ran past the client's time limit of %s and was killed",
+				time.Duration(j.req.TimeoutMS)*time.Millisecond)
+		default:
+			return fmt.Errorf("compile abandoned: %w", ctx.Err())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if sb := r.opts.sandbox; sb != nil {
+		if note := sb.limitNote(run.status); note != "" {
+			run.stderr = fmt.Appendf(run.stderr, "%s\n", note)
+		}
+	}
+	return nil
 }
 
 // commandArgs is the compiler's command line after the program: the

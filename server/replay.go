@@ -210,17 +210,8 @@ func (r *Runner) compileReplay(ctx context.Context, j *Job) (*protocol.CompileRe
 	argv := append([]string{j.compiler.Path}, j.req.Args...)
 	start := time.Now()
 	run, err := r.runInSlot(runCtx, slot, dir, j.req.ClientDir, argv, env)
-	if runCtx.Err() != nil {
-		if ctx.Err() == nil {
-			return nil, refuse(protocol.CodeTimeout, "the compile ran past its time limit of %s and was killed", j.limit)
-		}
-		return nil, fmt.Errorf("compile abandoned: %w", ctx.Err())
-	}
-	if err != nil {
+	if err := r.jobEnded(ctx, runCtx, j, run, err); err != nil {
 		return nil, err
-	}
-	if note := r.opts.sandbox.limitNote(run.status); note != "" {
-		run.stderr = fmt.Appendf(run.stderr, "%s\n", note)
 	}
 	res := &protocol.CompileResult{ExitCode: statusCode(run.status), Stdout: run.stdout, Stderr: run.stderr}
 	r.log.Debug("replayed", "source", j.input, "exit", res.ExitCode, "elapsed", time.Since(start))
