@@ -106,7 +106,7 @@ func TestConfigSetGetRoundTrip(t *testing.T) {
 		{"disable", "true", ""}, {"log_level", "error", ""}, {"remote", "true", ""}, {"token", "s3cret", "set"},
 		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
 		{"liveness_timeout", "off", ""}, {"local_jobs", "3", ""},
-		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"remote_sources", "off", ""},
+		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"ship_toolchains", "false", ""}, {"remote_sources", "off", ""},
 	} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
 		require.Equal(t, 0, code, errOut)

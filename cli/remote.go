@@ -319,7 +319,11 @@ func toolchainsText(ts []daemon.HostToolchain) string {
 	}
 	var names, targets []string
 	for _, t := range ts {
-		if n := strings.TrimSpace(t.Driver + " " + t.Version); !slices.Contains(names, n) {
+		n := strings.TrimSpace(t.Driver + " " + t.Version)
+		if t.Shipped {
+			n += " [shipped]"
+		}
+		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 		if t.Target != "" && !slices.Contains(targets, t.Target) {
@@ -383,6 +387,11 @@ type hostJSON struct {
 	OK             int64           `json:"ok"`
 	Failed         int64           `json:"failed"`
 	Wire           string          `json:"wire"`
+	// TakesShipped: the host takes shipped toolchains; Shipped and
+	// ShippedBytes count those this client shipped it.
+	TakesShipped bool  `json:"takes_shipped"`
+	Shipped      int64 `json:"shipped"`
+	ShippedBytes int64 `json:"shipped_bytes"`
 }
 
 // toolchainJSON is one toolchain in "dcc hosts --json".
@@ -392,6 +401,8 @@ type toolchainJSON struct {
 	Driver  string `json:"driver"`
 	Version string `json:"version"`
 	Target  string `json:"target"`
+	// Shipped: a client shipped it; false for a compiler installed on the host.
+	Shipped bool `json:"shipped"`
 }
 
 // hostsJSON is "dcc hosts --json".
@@ -413,7 +424,8 @@ func writeHostsJSON(w io.Writer, cfg *config.Config, pid int, reports []daemon.H
 		h := hostJSON{Host: r.Host, Njob: r.Jobs, Contacted: r.Contacted, Reachable: r.Reachable,
 			Authenticated: r.Authenticated, Sandboxed: r.Sandboxed, Error: r.Error, Server: r.Server, Toolchains: []toolchainJSON{},
 			Slots: r.Slots, Running: r.Running, Queued: r.Queued, InFlight: r.InFlight,
-			BackoffSeconds: r.Backoff.Seconds(), Sent: r.Sent, OK: r.OK, Failed: r.Failed, Wire: wireText(cfg, r.Host)}
+			BackoffSeconds: r.Backoff.Seconds(), Sent: r.Sent, OK: r.OK, Failed: r.Failed, Wire: wireText(cfg, r.Host),
+			TakesShipped: r.Ships, Shipped: r.Shipped, ShippedBytes: r.ShipBytes}
 		for _, t := range r.Toolchains {
 			h.Toolchains = append(h.Toolchains, toolchainJSON(t))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/filehash"
 	"github.com/dcc-build/dcc/remote"
+	"github.com/dcc-build/dcc/ship"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -70,7 +71,13 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	if len(cfg.Hosts) > 0 {
 		// The pool answers "dcc hosts" whether or not remote compiling is on.
-		pool := remote.NewPool(cfg.Hosts, remote.Options{Logger: log, LivenessTimeout: cfg.LivenessTimeout})
+		popts := remote.Options{Logger: log, LivenessTimeout: cfg.LivenessTimeout}
+		var shipSource *ship.Source
+		if cfg.ShipToolchains {
+			shipSource = &ship.Source{}
+			popts.Shipper = shipSource
+		}
+		pool := remote.NewPool(cfg.Hosts, popts)
 		opts2.Hosts = pool
 		if cfg.Remote {
 			opts2.Remote = RemoteOptions{
@@ -78,6 +85,7 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 				LocalJobs: cfg.LocalJobs,
 				Sources:   cfg.RemoteSources,
 				Timeout:   cfg.RecvTimeout,
+				Ship:      shipSource,
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/remote"
+	"github.com/dcc-build/dcc/ship"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -49,6 +50,9 @@ type RemoteOptions struct {
 	Sources string
 	// Project names the project namespace of a working directory.
 	Project func(dir string) string
+	// Ship learns the compilers of remote jobs, whose bundles the farm
+	// ships to hosts that lack them; nil ships none.
+	Ship *ship.Source
 }
 
 // remoteCandidate reports whether this compile may go to a host (or to the
@@ -142,6 +146,7 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 		SourceName: j.a.Source, ClientDir: j.req.Dir, Project: j.project(), CacheKey: key.String(),
 		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
 	}
+	j.shippable()
 	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
 	if errors.Is(err, remote.ErrNoHost) {
 		j.fellBack("no free host")
@@ -206,4 +211,14 @@ func (s *Service) CleanRemote(ctx context.Context, project string) ([]daemon.Cle
 		return nil, errNoHosts
 	}
 	return s.opts.Hosts.CleanRemote(ctx, project)
+}
+
+// shippable lets the farm ship the job's compiler to hosts that lack it:
+// gcc and clang for their own target (a clang --target's identity covers
+// what its driver decided from this machine, which its bundle does not
+// carry).
+func (j *job) shippable() {
+	if j.s.opts.Remote.Ship != nil && j.id.Plan == "" {
+		j.s.opts.Remote.Ship.Remember(j.req.Real, j.id)
+	}
 }

@@ -56,6 +56,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		Sources:   set.files, IncludeArgs: set.incArgs, SystemDirs: set.systemDirs, Preinclude: set.preinclude,
 		ExternCDirs: set.externC,
 	}
+	j.shippable()
 	rres, host, err := farm.Compile(rctx, j.id.Key(), req)
 	switch {
 	case errors.Is(err, remote.ErrNoHost):

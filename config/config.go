@@ -66,6 +66,9 @@ type Config struct {
 	// locally, so that its diagnostics are the local compiler's (key
 	// rerun_remote_errors, default true).
 	RerunRemoteErrors bool
+	// ShipToolchains sends hosts that lack a unit's compiler the compiler
+	// itself (key ship_toolchains, default true).
+	ShipToolchains bool
 	// RemoteSources says which units go to gcc hosts as their source and
 	// headers rather than preprocessed text (key remote_sources: "all",
 	// the default, "debug" or "off").

@@ -120,6 +120,7 @@ func TestPrecedence(t *testing.T) {
 		{"local_jobs", "auto", "default"},
 		{"local_threshold", "4KiB", "default"},
 		{"rerun_remote_errors", "true", "default"},
+		{"ship_toolchains", "true", "default"},
 		{"remote_sources", "all", "default"},
 	}, c.Settings())
 }
@@ -167,7 +168,7 @@ func TestBadValues(t *testing.T) {
 		{"unquoted string", "log_level = debug\n", nil, ErrSyntax, "config.toml:1: not valid TOML:"},
 		{"duplicate key", "disable = true\ndisable = false\n", nil, ErrSyntax, "config.toml:2: not valid TOML: key disable is already defined"},
 		{"unknown key", "# c\nmax_size = \"1G\"\ncpp_threshold = 4096\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, bypass_driver, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, liveness_timeout, local_jobs, local_threshold, rerun_remote_errors, remote_sources)`},
+			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, bypass_driver, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, liveness_timeout, local_jobs, local_threshold, rerun_remote_errors, ship_toolchains, remote_sources)`},
 		{"unknown table", "[servers]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "servers"`},
 		{"bad size", "\n\nmax_size = \"lots\"\n", nil, ErrInvalid, `config.toml:3: max_size: invalid size "lots"`},
 		{"zero size", "max_size = 0\n", nil, ErrInvalid, `config.toml:1: max_size: invalid size "0": must be more than zero`},

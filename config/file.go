@@ -36,6 +36,7 @@ type fileValues struct {
 	LocalJobs         any `toml:"local_jobs"`
 	LocalThreshold    any `toml:"local_threshold"`
 	RerunRemoteErrors any `toml:"rerun_remote_errors"`
+	ShipToolchains    any `toml:"ship_toolchains"`
 	RemoteSources     any `toml:"remote_sources"`
 	// Hosts is the [[hosts]] array of tables, checked by parseHosts.
 	Hosts any `toml:"hosts"`
@@ -49,7 +50,7 @@ func (f *fileValues) byKey() map[string]any {
 		"remote": f.Remote, "token": f.Token, "connect_timeout": f.ConnectTimeout,
 		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
 		"liveness_timeout": f.LivenessTimeout, "local_jobs": f.LocalJobs,
-		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors,
+		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors, "ship_toolchains": f.ShipToolchains,
 		"remote_sources": f.RemoteSources,
 	}
 }

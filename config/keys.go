@@ -146,6 +146,11 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return strconv.FormatBool(c.RerunRemoteErrors) },
 	},
 	{
+		name: "ship_toolchains", doc: "send a host that lacks a unit's compiler the compiler itself (its programs and libraries, once per host, kept there), so that hosts need no compiler installed", env: "DCC_SHIP_TOOLCHAINS", def: "true", typ: tomlBool,
+		parse: func(c *Config, s string) (err error) { c.ShipToolchains, err = parseBool(s); return err },
+		show:  func(c *Config) string { return strconv.FormatBool(c.ShipToolchains) },
+	},
+	{
 		name: "remote_sources", doc: "which units go to a gcc host as their source and headers instead of preprocessed text: all (no preprocessing here), debug (only units with -g, which preprocessed text cannot reproduce), or off", env: "DCC_REMOTE_SOURCES", def: "all", typ: tomlString,
 		parse: func(c *Config, s string) error {
 			switch s {

@@ -123,6 +123,10 @@ type HostReport struct {
 	// Sandboxed: the host runs every job in a sandbox; "dcc hosts" says
 	// "no sandbox" of an authenticated host that does not.
 	Sandboxed bool
+	// Ships: the host takes shipped toolchains; Shipped and ShipBytes count
+	// the toolchains this client shipped it and the bytes it sent.
+	Ships              bool
+	Shipped, ShipBytes int64
 	// Slots, Running and Queued are the host's load as it last reported:
 	// jobs it runs at once, jobs running, jobs waiting (all clients).
 	Slots, Running, Queued int
@@ -142,6 +146,8 @@ type HostToolchain struct {
 	// Family, Driver, Version and Target describe it ("gcc", "g++",
 	// "12.2.0", "x86_64-linux-gnu").
 	Family, Driver, Version, Target string
+	// Shipped: a client shipped it to the host (it is not installed there).
+	Shipped bool
 }
 
 // CleanReport is what cleaning a project's namespace did on one host.

@@ -217,8 +217,8 @@ func (d *decoder) status() *StatusReport {
 // Minimum encoded sizes of list elements, for count: every field takes at
 // least one byte.
 const (
-	minHostReportSize  = 18
-	minToolchainSize   = 5
+	minHostReportSize  = 21
+	minToolchainSize   = 6
 	minCleanReportSize = 3
 )
 
@@ -240,6 +240,7 @@ func (e *encoder) hostReports(hosts []HostReport) {
 			e.string(tc.Driver)
 			e.string(tc.Version)
 			e.string(tc.Target)
+			e.bool(tc.Shipped)
 		}
 		e.int(int64(h.Slots))
 		e.int(int64(h.Running))
@@ -250,6 +251,9 @@ func (e *encoder) hostReports(hosts []HostReport) {
 		e.int(h.OK)
 		e.int(h.Failed)
 		e.bool(h.Sandboxed)
+		e.bool(h.Ships)
+		e.int(h.Shipped)
+		e.int(h.ShipBytes)
 	}
 }
 
@@ -268,13 +272,14 @@ func (d *decoder) hostReports() []HostReport {
 			h.Toolchains = make([]HostToolchain, m)
 			for j := range h.Toolchains {
 				h.Toolchains[j] = HostToolchain{Key: d.string(), Family: d.string(), Driver: d.string(),
-					Version: d.string(), Target: d.string()}
+					Version: d.string(), Target: d.string(), Shipped: d.bool()}
 			}
 		}
 		h.Slots, h.Running, h.Queued, h.InFlight = d.intField(), d.intField(), d.intField(), d.intField()
 		h.Backoff = time.Duration(d.int())
 		h.Sent, h.OK, h.Failed = d.int(), d.int(), d.int()
 		h.Sandboxed = d.bool()
+		h.Ships, h.Shipped, h.ShipBytes = d.bool(), d.int(), d.int()
 	}
 	if d.err != nil {
 		return nil

@@ -115,7 +115,7 @@ func TestReadMessageErrors(t *testing.T) {
 		{"bad boolean", frame(3, []byte{byte(opCompile), kindReply, 2}), ErrProtocol, "bad boolean"},
 		{"huge host count", payload(byte(opHosts), kindReply, binary.AppendUvarint(nil, 1<<40)), ErrProtocol, "exceeds"},
 		{"host count past the bytes", frame(20, append([]byte{byte(opHosts), kindReply, 2}, make([]byte, 17)...)), ErrProtocol, "exceeds the 17 bytes left"},
-		{"huge toolchain count", payload(byte(opHosts), kindReply, []byte{1, 0, 0, 1, 1, 1, 0, 0}, binary.AppendUvarint(nil, 1<<30), make([]byte, 8)), ErrProtocol, "exceeds the 8 bytes left"},
+		{"huge toolchain count", payload(byte(opHosts), kindReply, []byte{1, 0, 0, 1, 1, 1, 0, 0}, binary.AppendUvarint(nil, 1<<30), make([]byte, 11)), ErrProtocol, "exceeds the 11 bytes left"},
 		{"clean count past the bytes", frame(5, []byte{byte(opCleanRemote), kindReply, 1, 0, 0}), ErrProtocol, "exceeds the 2 bytes left"},
 		{"hosts request without check", frame(2, []byte{byte(opHosts), kindRequest}), ErrProtocol, "ends early"},
 		{"trailing bytes", frame(uint32(len(valid)-4+2), append(append([]byte{}, valid[4:]...), 1, 2)), ErrProtocol, "after the message"},

@@ -64,6 +64,9 @@ type Welcome struct {
 	// Sandboxed: the host runs every job in a sandbox (false when its
 	// config says sandbox = "off").
 	Sandboxed bool
+	// Ships: the host takes toolchains shipped by clients (ToolchainOffer)
+	// and runs them in its sandbox.
+	Ships bool
 }
 
 // Type returns MsgWelcome.
@@ -74,6 +77,7 @@ func (m *Welcome) encode(e *encoder) {
 	encodeToolchains(e, m.Toolchains)
 	m.Load.encode(e)
 	e.bool(m.Sandboxed)
+	e.bool(m.Ships)
 }
 
 func (m *Welcome) decode(d *decoder) error {
@@ -81,6 +85,7 @@ func (m *Welcome) decode(d *decoder) error {
 	m.Toolchains = decodeToolchains(d)
 	m.Load.decode(d)
 	m.Sandboxed = d.bool("sandboxed")
+	m.Ships = d.bool("ships")
 	return d.err
 }
 
@@ -155,6 +160,10 @@ type Toolchain struct {
 	Driver  string // "gcc", "g++", "clang", "clang++"
 	Version string
 	Target  string // e.g. x86_64-linux-gnu
+	// Bundle is, for a toolchain a client shipped to the host, the hex
+	// digest of its bundle (ToolchainOffer.BundleDigest); jobs name it in
+	// CompileRequest.Bundle. "" for a compiler installed on the host.
+	Bundle string
 }
 
 func (t *Toolchain) encode(e *encoder) {
@@ -163,6 +172,7 @@ func (t *Toolchain) encode(e *encoder) {
 	e.string("toolchain.driver", t.Driver)
 	e.string("toolchain.version", t.Version)
 	e.string("toolchain.target", t.Target)
+	e.string("toolchain.bundle", t.Bundle)
 }
 
 func (t *Toolchain) decode(d *decoder) {
@@ -171,10 +181,11 @@ func (t *Toolchain) decode(d *decoder) {
 	t.Driver = d.string("toolchain.driver")
 	t.Version = d.string("toolchain.version")
 	t.Target = d.string("toolchain.target")
+	t.Bundle = d.string("toolchain.bundle")
 }
 
-// toolchainMinSize is the fewest bytes a Toolchain takes: five empty strings.
-const toolchainMinSize = 5
+// toolchainMinSize is the fewest bytes a Toolchain takes: six empty strings.
+const toolchainMinSize = 6
 
 func encodeToolchains(e *encoder, ts []Toolchain) {
 	if e.count("toolchains", len(ts), MaxToolchains) {
@@ -262,6 +273,9 @@ type CompileRequest struct {
 	// Object is, with Replay, the object file the command writes, as the
 	// command names it (relative to ClientDir or absolute).
 	Object string
+	// Bundle names the shipped toolchain (Toolchain.Bundle) the job runs
+	// with; "" runs the host's installed compiler of key Toolchain.
+	Bundle string
 }
 
 // SourceFile is one file of a CompileRequest compiled from the sources.
@@ -310,6 +324,7 @@ func (m *CompileRequest) encode(e *encoder) {
 	encodeStrings(e, "extern-C dirs", m.ExternCDirs, MaxListLen)
 	e.bool(m.Replay)
 	e.string("object", m.Object)
+	e.string("bundle", m.Bundle)
 }
 
 // encodeStrings writes a counted list of strings.
@@ -367,6 +382,7 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.ExternCDirs = decodeStrings(d, "extern-C dirs", MaxListLen)
 	m.Replay = d.bool("replay")
 	m.Object = d.string("object")
+	m.Bundle = d.string("bundle")
 	return d.err
 }
 
@@ -532,6 +548,8 @@ type StatusResult struct {
 	Server     string
 	Toolchains []Toolchain
 	Load       Load
+	// Ships: the host takes shipped toolchains (see Welcome.Ships).
+	Ships bool
 }
 
 // Type returns MsgStatusResult.
@@ -541,11 +559,13 @@ func (m *StatusResult) encode(e *encoder) {
 	e.string("server", m.Server)
 	encodeToolchains(e, m.Toolchains)
 	m.Load.encode(e)
+	e.bool(m.Ships)
 }
 
 func (m *StatusResult) decode(d *decoder) error {
 	m.Server = d.string("server")
 	m.Toolchains = decodeToolchains(d)
 	m.Load.decode(d)
+	m.Ships = d.bool("ships")
 	return d.err
 }

@@ -8,37 +8,45 @@ type MsgType uint8
 // The message types. Hello, Auth, Welcome and Error make up the handshake on
 // the raw connection; the rest are requests and responses on yamux streams.
 const (
-	MsgHello          MsgType = 1 + iota // server -> client, first on the raw connection
-	MsgAuth                              // client -> server
-	MsgWelcome                           // server -> client: authenticated
-	MsgError                             // either way: a refusal, with a reason
-	MsgCompileRequest                    // client -> server: compile one preprocessed unit
-	MsgCompileResult                     // server -> client
-	MsgCacheGet                          // client -> server: shared cache lookup
-	MsgCacheGetResult                    // server -> client
-	MsgCachePut                          // client -> server: shared cache store
-	MsgCachePutResult                    // server -> client
-	MsgClean                             // client -> server: drop a project's cache entries
-	MsgCleanResult                       // server -> client
-	MsgStatus                            // client -> server: toolchains and load
-	MsgStatusResult                      // server -> client
+	MsgHello                MsgType = 1 + iota // server -> client, first on the raw connection
+	MsgAuth                                    // client -> server
+	MsgWelcome                                 // server -> client: authenticated
+	MsgError                                   // either way: a refusal, with a reason
+	MsgCompileRequest                          // client -> server: compile one preprocessed unit
+	MsgCompileResult                           // server -> client
+	MsgCacheGet                                // client -> server: shared cache lookup
+	MsgCacheGetResult                          // server -> client
+	MsgCachePut                                // client -> server: shared cache store
+	MsgCachePutResult                          // server -> client
+	MsgClean                                   // client -> server: drop a project's cache entries
+	MsgCleanResult                             // server -> client
+	MsgStatus                                  // client -> server: toolchains and load
+	MsgStatusResult                            // server -> client
+	MsgToolchainOffer                          // client -> server: a toolchain the host lacks
+	MsgToolchainOfferResult                    // server -> client
+	MsgToolchainBlob                           // client -> server: a chunk of one of its files
+	MsgToolchainBlobResult                     // server -> client
 )
 
 var msgNames = [...]string{
-	MsgHello:          "Hello",
-	MsgAuth:           "Auth",
-	MsgWelcome:        "Welcome",
-	MsgError:          "Error",
-	MsgCompileRequest: "CompileRequest",
-	MsgCompileResult:  "CompileResult",
-	MsgCacheGet:       "CacheGet",
-	MsgCacheGetResult: "CacheGetResult",
-	MsgCachePut:       "CachePut",
-	MsgCachePutResult: "CachePutResult",
-	MsgClean:          "Clean",
-	MsgCleanResult:    "CleanResult",
-	MsgStatus:         "Status",
-	MsgStatusResult:   "StatusResult",
+	MsgHello:                "Hello",
+	MsgAuth:                 "Auth",
+	MsgWelcome:              "Welcome",
+	MsgError:                "Error",
+	MsgCompileRequest:       "CompileRequest",
+	MsgCompileResult:        "CompileResult",
+	MsgCacheGet:             "CacheGet",
+	MsgCacheGetResult:       "CacheGetResult",
+	MsgCachePut:             "CachePut",
+	MsgCachePutResult:       "CachePutResult",
+	MsgClean:                "Clean",
+	MsgCleanResult:          "CleanResult",
+	MsgStatus:               "Status",
+	MsgStatusResult:         "StatusResult",
+	MsgToolchainOffer:       "ToolchainOffer",
+	MsgToolchainOfferResult: "ToolchainOfferResult",
+	MsgToolchainBlob:        "ToolchainBlob",
+	MsgToolchainBlobResult:  "ToolchainBlobResult",
 }
 
 // String returns the message type's name, or "MsgType(n)" for an unknown one.
@@ -49,12 +57,12 @@ func (t MsgType) String() string {
 	return fmt.Sprintf("MsgType(%d)", uint8(t))
 }
 
-func (t MsgType) known() bool { return t >= MsgHello && t <= MsgStatusResult }
+func (t MsgType) known() bool { return t >= MsgHello && t <= MsgToolchainBlobResult }
 
 // isRequest reports whether t is a request a client may send on a stream.
 func (t MsgType) isRequest() bool {
 	switch t {
-	case MsgCompileRequest, MsgCacheGet, MsgCachePut, MsgClean, MsgStatus:
+	case MsgCompileRequest, MsgCacheGet, MsgCachePut, MsgClean, MsgStatus, MsgToolchainOffer, MsgToolchainBlob:
 		return true
 	}
 	return false
@@ -91,6 +99,14 @@ func newMessage(t MsgType) Message {
 		return &Status{}
 	case MsgStatusResult:
 		return &StatusResult{}
+	case MsgToolchainOffer:
+		return &ToolchainOffer{}
+	case MsgToolchainOfferResult:
+		return &ToolchainOfferResult{}
+	case MsgToolchainBlob:
+		return &ToolchainBlob{}
+	case MsgToolchainBlobResult:
+		return &ToolchainBlobResult{}
 	}
 	return nil
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// elsewhere or compile here (see protocol.ClientSession.Watch). Default
 	// DefaultLivenessTimeout; negative turns the watch off.
 	LivenessTimeout time.Duration
+	// Shipper gives the bundles of this client's compilers, shipped to
+	// hosts that take them when no host has a job's compiler installed
+	// (ship.go); nil ships none.
+	Shipper Shipper
 }
 
 // Pool is the set of compile hosts of one client. Its methods are safe for
@@ -96,6 +100,13 @@ type host struct {
 
 	// sandboxed: the host said it runs every job in a sandbox.
 	sandboxed bool
+	// ships: the host takes shipped toolchains.
+	ships bool
+	// installs are the bundles being shipped to the host, or that failed
+	// lately, by digest; shipped and shipBytes count those it took.
+	installs  map[string]*installState
+	shipped   int64
+	shipBytes int64
 }
 
 // NewPool returns a pool of hosts. It dials nothing yet.
@@ -232,12 +243,19 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		order = p.rendezvous(req.CacheKey)
 	}
 	h, sess, gen, err := p.pick(ctx, toolchainKey, order)
+	bundle := ""
+	if errors.Is(err, ErrNoHost) && p.opts.Shipper != nil && !req.Replay {
+		if h2, sess2, gen2, digest, err2 := p.pickShipped(toolchainKey); err2 == nil {
+			h, sess, gen, bundle, err = h2, sess2, gen2, digest, nil
+		}
+	}
 	if err != nil {
 		return nil, "", false, err
 	}
 	addr := h.cfg.Connect
 	job := *req
 	job.Toolchain = toolchainKey
+	job.Bundle = bundle
 	if job.TimeoutMS <= 0 || job.TimeoutMS > h.cfg.RecvTimeout.Milliseconds() {
 		job.TimeoutMS = h.cfg.RecvTimeout.Milliseconds()
 	}
@@ -296,7 +314,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		if re.Code == protocol.CodeUnknownToolchain {
 			// The host no longer has it: stop sending it these jobs.
 			h.toolchains = slices.DeleteFunc(slices.Clone(h.toolchains),
-				func(t protocol.Toolchain) bool { return t.Key == toolchainKey })
+				func(t protocol.Toolchain) bool { return t.Key == toolchainKey && t.Bundle == bundle })
 		}
 	default:
 		h.failed++
@@ -383,10 +401,10 @@ func (p *Pool) usable(h *host) bool {
 	return true
 }
 
-// offers reports whether h advertised the toolchain.
+// offers reports whether h advertised the toolchain installed.
 func (h *host) offers(key string) bool {
 	for _, t := range h.toolchains {
-		if t.Key == key {
+		if t.Key == key && t.Bundle == "" {
 			return true
 		}
 	}
@@ -503,7 +521,7 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	h.reachable, h.authenticated = true, true
 	h.errText, h.err = "", nil
 	h.until = time.Time{} // the backoff interval itself ends with a successful request
-	h.toolchains, h.sandboxed = w.Toolchains, w.Sandboxed
+	h.toolchains, h.sandboxed, h.ships = w.Toolchains, w.Sandboxed, w.Ships
 	h.setLoad(w.Load, h.inFlight)
 	p.log.Info("connected to host", "host", h.cfg.Connect, "toolchains", len(w.Toolchains),
 		"slots", w.Load.Slots, "took", time.Since(start))

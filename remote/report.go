@@ -42,10 +42,11 @@ func Reports(st []HostStatus) []daemon.HostReport {
 			Authenticated: s.Authenticated, Error: s.Error, Server: s.Server, Sandboxed: s.Sandboxed,
 			Slots: s.Load.Slots, Running: s.Load.Running, Queued: s.Load.Queued,
 			InFlight: s.InFlight, Backoff: s.Backoff, Sent: s.Sent, OK: s.OK, Failed: s.Failed,
+			Ships: s.Ships, Shipped: s.Shipped, ShipBytes: s.ShipBytes,
 		}
 		for _, t := range s.Toolchains {
 			r.Toolchains = append(r.Toolchains, daemon.HostToolchain{
-				Key: t.Key, Family: t.Family, Driver: t.Driver, Version: t.Version, Target: t.Target})
+				Key: t.Key, Family: t.Family, Driver: t.Driver, Version: t.Version, Target: t.Target, Shipped: t.Bundle != ""})
 		}
 		out[i] = r
 	}

@@ -40,6 +40,11 @@ type HostStatus struct {
 	// Sandboxed: the host runs every job in a sandbox (as it said when
 	// the pool connected).
 	Sandboxed bool
+	// Ships: the host takes shipped toolchains; Shipped and ShipBytes
+	// count the bundles this pool shipped it and the bytes of their files
+	// it sent.
+	Ships              bool
+	Shipped, ShipBytes int64
 	// InFlight is this pool's jobs on the host now.
 	InFlight int
 	// Backoff is how long the host is still left alone; zero when it is not.
@@ -67,6 +72,7 @@ func (p *Pool) Status() []HostStatus {
 			Addr: h.cfg.Connect, Jobs: h.cfg.Jobs, Contacted: h.contacted, Connected: connected,
 			Reachable: h.reachable && (connected || h.sess == nil), Authenticated: h.authenticated,
 			Error: h.errText, Server: h.server, Toolchains: slices.Clone(h.toolchains), Load: h.load, Sandboxed: h.sandboxed,
+			Ships: h.ships, Shipped: h.shipped, ShipBytes: h.shipBytes,
 			InFlight: h.inFlight, Sent: h.sent, OK: h.ok, Failed: h.failed, Busy: h.busy,
 			CacheGets: h.cacheGets, CacheHits: h.cacheHits, CachePuts: h.cachePut,
 		}
@@ -111,7 +117,7 @@ func (p *Pool) checkHost(ctx context.Context, h *host) {
 	}
 	if r, ok := resp.(*protocol.StatusResult); ok {
 		h.server = r.Server
-		h.toolchains = r.Toolchains
+		h.toolchains, h.ships = r.Toolchains, r.Ships
 		h.setLoad(r.Load, h.inFlight)
 	}
 	h.reachable, h.authenticated = true, true

@@ -36,6 +36,10 @@ const (
 	MaxJobs = 4096
 	// MinTokenLen is the shortest token accepted: tokens are secrets.
 	MinTokenLen = 16
+	// DefaultToolchainMaxSize bounds the toolchains clients ship to a host.
+	DefaultToolchainMaxSize = 4 << 30
+	// minToolchainMaxSize is the smallest toolchain_max_size but 0 accepted.
+	minToolchainMaxSize = 64 << 20
 	// minCacheMaxSize is the smallest cache_max_size accepted.
 	minCacheMaxSize = 16 << 20
 	// maxJobTimeout bounds job_timeout.
@@ -91,6 +95,11 @@ type Config struct {
 	TLSFile string
 	// Sandbox is how jobs are confined.
 	Sandbox SandboxConfig
+	// ToolchainDir keeps the toolchains clients ship (server/toolstore).
+	ToolchainDir string
+	// ToolchainMaxSize bounds them, in bytes; 0 takes no shipped toolchain.
+	// Shipped toolchains run only in the sandbox.
+	ToolchainMaxSize int64
 }
 
 // Dir returns the dcc directory: $DCC_DIR, or ~/.dcc.
@@ -113,17 +122,19 @@ func Dir() (string, error) {
 // dccDir, without tokens.
 func DefaultConfig(dccDir string) *Config {
 	c := &Config{
-		File:         filepath.Join(dccDir, ConfigFileName),
-		Listen:       DefaultListen,
-		Workdir:      filepath.Join(dccDir, "server-work"),
-		Logfile:      filepath.Join(dccDir, "server.log"),
-		Pidfile:      filepath.Join(dccDir, "server.pid"),
-		Jobs:         runtime.NumCPU(),
-		JobTimeout:   DefaultJobTimeout,
-		CacheDir:     filepath.Join(dccDir, "server-cache"),
-		CacheMaxSize: DefaultCacheMaxSize,
-		TLSFile:      filepath.Join(dccDir, TLSFileName),
-		Sandbox:      defaultSandbox(),
+		File:             filepath.Join(dccDir, ConfigFileName),
+		Listen:           DefaultListen,
+		Workdir:          filepath.Join(dccDir, "server-work"),
+		Logfile:          filepath.Join(dccDir, "server.log"),
+		Pidfile:          filepath.Join(dccDir, "server.pid"),
+		Jobs:             runtime.NumCPU(),
+		JobTimeout:       DefaultJobTimeout,
+		CacheDir:         filepath.Join(dccDir, "server-cache"),
+		CacheMaxSize:     DefaultCacheMaxSize,
+		ToolchainDir:     filepath.Join(dccDir, "server-toolchains"),
+		ToolchainMaxSize: DefaultToolchainMaxSize,
+		TLSFile:          filepath.Join(dccDir, TLSFileName),
+		Sandbox:          defaultSandbox(),
 	}
 	for _, s := range DefaultAllow {
 		c.Allow = append(c.Allow, netip.MustParsePrefix(s))

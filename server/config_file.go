@@ -62,6 +62,8 @@ type fileConfig struct {
 	CacheDir     *string   `toml:"cache_dir"`
 	CacheMaxSize any       `toml:"cache_max_size"`
 	TreeDir      *string   `toml:"tree_dir"`
+	ToolchainDir *string   `toml:"toolchain_dir"`
+	ToolchainMax any       `toml:"toolchain_max_size"`
 	TLS          any       `toml:"tls"`
 	TLSFile      *string   `toml:"tls_file"`
 	// The sandbox's keys (config_sandbox.go).
@@ -75,7 +77,7 @@ type fileConfig struct {
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, clang_targets, cache_dir, cache_max_size, tree_dir, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
+const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, clang_targets, cache_dir, cache_max_size, tree_dir, toolchain_dir, toolchain_max_size, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -128,6 +130,7 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 		{"workdir", fc.Workdir, &c.Workdir}, {"logfile", fc.Logfile, &c.Logfile},
 		{"pidfile", fc.Pidfile, &c.Pidfile}, {"cache_dir", fc.CacheDir, &c.CacheDir},
 		{"tree_dir", fc.TreeDir, &c.TreeDir}, {"tls_file", fc.TLSFile, &c.TLSFile},
+		{"toolchain_dir", fc.ToolchainDir, &c.ToolchainDir},
 	} {
 		if p.val == nil {
 			continue
@@ -225,6 +228,16 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 		}
 		c.CacheMaxSize = n
 	}
+	if fc.ToolchainMax != nil {
+		n, err := sizeValue(fc.ToolchainMax)
+		if err == nil && n != 0 && n < minToolchainMaxSize {
+			err = fmt.Errorf("%s is below the minimum of %s (0 takes no shipped toolchains)", FormatSize(n), FormatSize(minToolchainMaxSize))
+		}
+		if err != nil {
+			return nil, bad("toolchain_max_size", err)
+		}
+		c.ToolchainMaxSize = n
+	}
 	if err := parseSandbox(&fc, c, bad); err != nil {
 		return nil, err
 	}
@@ -308,7 +321,7 @@ func wantType(key string) string {
 		return "an integer"
 	case "tokens", "allow", "toolchains", "clang_targets":
 		return "an array of strings"
-	case "cache_max_size", "job_memory", "job_file_size":
+	case "cache_max_size", "job_memory", "job_file_size", "toolchain_max_size":
 		return "a size"
 	case "tls", "sandbox":
 		return `"on" or "off"`
@@ -376,6 +389,8 @@ func (c *Config) fileText() string {
 	line("this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)", "tls_file", tomlString(c.TLSFile))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
 	line("size limit of the caches; least-recently-used entries are evicted past it", "cache_max_size", tomlString(FormatSize(c.CacheMaxSize)))
+	line("toolchains clients ship to this host (compilers it lacks) are kept here, run only in the sandbox", "toolchain_dir", tomlString(c.ToolchainDir))
+	line("size limit of the shipped toolchains; least-recently-used ones are removed past it; \"0\" takes none", "toolchain_max_size", tomlString(FormatSize(c.ToolchainMaxSize)))
 	if c.TreeDir != "" {
 		line("where jobs sent with their sources are laid out", "tree_dir", tomlString(c.TreeDir))
 	} else {

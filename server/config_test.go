@@ -89,6 +89,8 @@ toolchains = ["/opt/gcc-13/bin/gcc", "clang-15", "tools/cc"]
 cache_dir = "~/cache"
 cache_max_size = "2GiB"
 tree_dir = "/dev/shm/trees"
+toolchain_dir = "shipped"
+toolchain_max_size = "1GiB"
 tls = "off"
 tls_file = "tls/key.pem"
 sandbox = "off"
@@ -124,6 +126,8 @@ job_processes = 32
 		TLSFile:      filepath.Join(dir, "etc", "tls", "key.pem"),
 		Sandbox: SandboxConfig{Off: true, Bwrap: "/usr/local/bin/bwrap", User: "dcc-job", CPU: 2 * time.Minute,
 			Memory: 2 << 30, FileSize: 256 << 20, Processes: 32},
+		ToolchainDir:     filepath.Join(dir, "etc", "shipped"),
+		ToolchainMaxSize: 1 << 30,
 	}, cfg)
 }
 

@@ -32,7 +32,11 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Mess
 	case *protocol.Clean:
 		resp, err = s.clean(log, r)
 	case *protocol.Status:
-		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load()}
+		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(), Ships: s.runner.Ships()}
+	case *protocol.ToolchainOffer:
+		resp, err = s.runner.offerToolchain(ctx, log, r)
+	case *protocol.ToolchainBlob:
+		resp, err = s.runner.receiveBlob(r)
 	default:
 		err = refuse(protocol.CodeMalformed, "%s is not a request this server answers", req.Type())
 	}

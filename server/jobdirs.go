@@ -77,12 +77,7 @@ func newSandboxedRunner(ctx context.Context, cfg *Config, opts RunnerOptions) (*
 		opts.Logger.Warn("jobs run WITHOUT a sandbox (sandbox = \"off\"): a client can read what this server's user can read")
 		return NewRunner(opts)
 	}
-	var compilers []Compiler
-	for _, t := range opts.Toolchains.List() {
-		c, _ := opts.Toolchains.Lookup(t.Key)
-		compilers = append(compilers, c)
-	}
-	sb, err := newSandbox(cfg.Sandbox, opts.JobTimeout, compilers)
+	sb, err := newSandbox(cfg.Sandbox, opts.JobTimeout, opts.Toolchains.Installed())
 	if err != nil {
 		return nil, fmt.Errorf("%w; or set sandbox = \"off\" in %s to run jobs without one", err, cfg.File)
 	}
@@ -96,6 +91,10 @@ func newSandboxedRunner(ctx context.Context, cfg *Config, opts RunnerOptions) (*
 		return nil, err
 	}
 	if err := sb.check(ctx, r.boxes, cfg.File); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if r.ship, err = newShipper(r, cfg); err != nil {
 		r.Close()
 		return nil, err
 	}

@@ -92,7 +92,9 @@ type Runner struct {
 	slots   *slots
 	// boxes are the compile slots' sandboxes; nil without a sandbox.
 	boxes *slotPool
-	log   *slog.Logger
+	// ship serves the toolchains clients ship; nil when the host takes none.
+	ship *shipper
+	log  *slog.Logger
 }
 
 // NewRunner creates the workdir (mode 0700), removes job directories a dead
@@ -191,6 +193,9 @@ func (r *Runner) Close() {
 	if r.boxes != nil {
 		r.boxes.close()
 	}
+	if r.ship != nil {
+		r.ship.close()
+	}
 	if r.treeDir != r.workdir {
 		os.Remove(r.treeDir) // fails, harmlessly, while another server uses it
 	}
@@ -222,8 +227,14 @@ type Job struct {
 // clean ClientDir. Refusals are *Refusal.
 func (r *Runner) Prepare(req *protocol.CompileRequest) (*Job, error) {
 	comp, ok := r.opts.Toolchains.Lookup(req.Toolchain)
+	if req.Bundle != "" {
+		comp, ok = r.opts.Toolchains.LookupShipped(req.Toolchain, req.Bundle)
+	}
 	if !ok {
 		return nil, refuse(protocol.CodeUnknownToolchain, "toolchain %s is not served here", quoteArg(req.Toolchain))
+	}
+	if req.Replay && comp.Root != "" {
+		return nil, refuse(protocol.CodeForbiddenArg, "replay refused: a shipped toolchain's commands are not replayed")
 	}
 	check := CheckArgs
 	if req.Replay {
@@ -297,6 +308,11 @@ func (j *Job) ResultKey() [32]byte {
 	}
 	field("dcc-server-result-v2")
 	field(j.req.Toolchain)
+	if j.req.Bundle != "" {
+		// A shipped toolchain: its files, as this host received them.
+		field("bundle")
+		field(j.req.Bundle)
+	}
 	field(j.lang)
 	field(j.input)
 	for _, a := range j.req.Args {
@@ -355,7 +371,14 @@ func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, erro
 		return nil, err
 	}
 	defer release()
-	if err := r.verifyCompiler(ctx, j.compiler); err != nil {
+	if j.compiler.Root != "" {
+		// Shipped: its files are the store's, checked by digest.
+		done, err := r.useShipped(j.compiler)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+	} else if err := r.verifyCompiler(ctx, j.compiler); err != nil {
 		return nil, err
 	}
 	return r.compile(ctx, j)
@@ -393,12 +416,15 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	}
 	jobsParent, treesParent := r.jobDir, r.treeDir
 	var slot *sandboxSlot
-	if r.boxes != nil {
-		var err error
-		if slot, err = r.boxes.get(); err != nil {
+	boxes, pathEnv, err := r.jobPool(j.compiler)
+	if err != nil {
+		return nil, err
+	}
+	if boxes != nil {
+		if slot, err = boxes.get(); err != nil {
 			return nil, err
 		}
-		defer r.boxes.put(slot)
+		defer boxes.put(slot)
 		jobsParent, treesParent = slot.jobs, slot.trees
 	}
 	dir, err := newJobDir(r.opts.sandbox, jobsParent)
@@ -440,7 +466,7 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	// programs through it), the job's working directory, the job directory
 	// as TMPDIR, and no locale variables, so diagnostics come in the C
 	// locale.
-	env := []string{"PATH=" + r.path, "PWD=" + workDir, "TMPDIR=" + dir}
+	env := []string{"PATH=" + pathEnv, "PWD=" + workDir, "TMPDIR=" + dir}
 	argv := append([]string{j.compiler.Path}, args...)
 	start := time.Now()
 	var run *jobRun

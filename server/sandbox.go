@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,20 @@ var sandboxRootEntries = []string{"usr", "bin", "sbin", "lib", "lib32", "lib64",
 // alternatives the compilers' names may go through.
 var sandboxEtc = []string{"/etc/ld.so.cache", "/etc/os-release", "/etc/lsb-release", "/etc/debian_version", "/etc/alternatives"}
 
+// sandboxNamespaces are bubblewrap's arguments that make a sandbox's
+// namespaces.
+var sandboxNamespaces = []string{"--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+	"--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "dcc-job",
+	// No init of bubblewrap's own: the slot's worker is the namespace's
+	// PID 1, which reaps what jobs leave and whose end kills every
+	// process of the slot.
+	"--as-pid-1"}
+
+// sandboxSystemMounts are bubblewrap's arguments for /dev, /proc and a
+// small private /tmp.
+var sandboxSystemMounts = []string{"--dev", "/dev", "--proc", "/proc",
+	"--size", strconv.Itoa(sandboxTmpSize), "--tmpfs", "/tmp"}
+
 // sandbox runs commands in bubblewrap with the job's limits. It is
 // read-only once made and safe for concurrent use.
 type sandbox struct {
@@ -54,6 +69,10 @@ type sandbox struct {
 	user string
 	// fixed are bubblewrap's arguments common to every slot.
 	fixed []string
+	// binds are directories fixed binds by descriptor (--ro-bind-fd),
+	// passed to bubblewrap as descriptors 4, 5, ...; the slot pool that
+	// runs this sandbox closes them.
+	binds []*os.File
 	cpu   time.Duration
 	cfg   SandboxConfig
 }
@@ -75,12 +94,7 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 		}
 		s.user = cfg.User
 	}
-	s.fixed = []string{"--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-		"--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "dcc-job",
-		// No init of bubblewrap's own: the slot's worker is the
-		// namespace's PID 1, which reaps what jobs leave and whose end
-		// kills every process of the slot.
-		"--as-pid-1"}
+	s.fixed = slices.Clone(sandboxNamespaces)
 	bound := []string{}
 	for _, e := range sandboxRootEntries {
 		p := "/" + e
@@ -99,8 +113,7 @@ func newSandbox(cfg SandboxConfig, jobTimeout time.Duration, compilers []Compile
 		}
 	}
 	// /tmp first: a toolchain's directory may be below it.
-	s.fixed = append(s.fixed, "--dev", "/dev", "--proc", "/proc",
-		"--size", strconv.Itoa(sandboxTmpSize), "--tmpfs", "/tmp")
+	s.fixed = append(s.fixed, sandboxSystemMounts...)
 	for _, c := range compilers {
 		for _, dir := range toolchainDirs(c.Path) {
 			if !underAny(dir, bound) {

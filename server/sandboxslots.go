@@ -132,6 +132,9 @@ func (p *slotPool) close() {
 		p.discard(s)
 	}
 	p.exe.Close()
+	for _, f := range p.sb.binds {
+		f.Close()
+	}
 }
 
 // start makes a slot's directories and starts its sandbox.
@@ -160,7 +163,7 @@ func (p *slotPool) startWith(extra []string) (*sandboxSlot, error) {
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: p.sb.cred}
 	s.cmd.Dir = "/"
 	s.cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	s.cmd.ExtraFiles = []*os.File{p.exe}
+	s.cmd.ExtraFiles = append([]*os.File{p.exe}, p.sb.binds...)
 	s.cmd.Stderr = s.stderr
 	if s.in, err = s.cmd.StdinPipe(); err != nil {
 		p.removeDirs(s)

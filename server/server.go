@@ -95,7 +95,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	tcs := opts.Toolchains
 	if tcs == nil {
 		var err error
-		if tcs, err = DiscoverToolchainsAndTargets(ctx, prober, cfg.Toolchains, cfg.ClangTargets, log); err != nil {
+		tcs, err = DiscoverToolchainsAndTargets(ctx, prober, cfg.Toolchains, cfg.ClangTargets, log)
+		switch {
+		case errors.Is(err, ErrNoCompiler) && cfg.ToolchainMaxSize > 0 && !cfg.Sandbox.Off:
+			log.Warn("no compiler is installed here: this host serves only toolchains clients ship")
+		case err != nil:
 			return nil, err
 		}
 	} else {
@@ -265,7 +269,7 @@ func (s *Server) Transport() string {
 
 // welcome is the Welcome of the handshake, without its MAC.
 func (s *Server) welcome() protocol.Welcome {
-	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load(), Sandboxed: s.runner.Sandboxed()}
+	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load(), Sandboxed: s.runner.Sandboxed(), Ships: s.runner.Ships()}
 }
 
 // Close releases the caches and removes the runner's tree directory when

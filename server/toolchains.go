@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dcc-build/dcc/toolchain"
@@ -31,14 +32,28 @@ type Compiler struct {
 	// clang_targets spells it; "" for the compiler's own target. Jobs must
 	// name it (or the triple it stands for) and no other.
 	ClangTarget string
+	// Root is, for a toolchain a client shipped (Info.Bundle set), the
+	// tree of its files, which the job's sandbox shows in place of this
+	// host's /usr; Path is then the client's driver path in it.
+	Root string
+	// PathDirs is, for a shipped toolchain, the PATH its jobs run with.
+	PathDirs []string
 }
 
-// Toolchains maps toolchain Keys to the compilers that have them. It is
-// read-only once built and safe for concurrent use.
+// Toolchains maps toolchain Keys to the compilers that have them: those
+// installed on the host, found at start, and those clients shipped (by
+// their bundle's digest), added and removed as they come and go. It is
+// safe for concurrent use.
 type Toolchains struct {
 	byKey map[string]Compiler
 	list  []protocol.Toolchain
+
+	mu      sync.RWMutex
+	shipped map[string]Compiler // by bundle digest
 }
+
+// ErrNoCompiler is a host on which no compiler to serve was found.
+var ErrNoCompiler = errors.New("no compiler to serve: none of gcc, g++, clang, clang++ is on PATH and the config's toolchains list none that works")
 
 // DiscoverToolchains probes gcc, g++, clang and clang++ on PATH and the
 // configured compilers (paths, or names looked up on PATH) with prober, and
@@ -56,7 +71,7 @@ func DiscoverToolchains(ctx context.Context, prober *toolchain.Prober, configure
 // whose clang decides otherwise for it never sends its units here. A target
 // that fails to probe is logged as a warning and not served.
 func DiscoverToolchainsAndTargets(ctx context.Context, prober *toolchain.Prober, configured, clangTargets []string, log *slog.Logger) (*Toolchains, error) {
-	t := &Toolchains{byKey: map[string]Compiler{}}
+	t := &Toolchains{byKey: map[string]Compiler{}, shipped: map[string]Compiler{}}
 	type candidate struct {
 		name       string
 		configured bool
@@ -104,7 +119,7 @@ func DiscoverToolchainsAndTargets(ctx context.Context, prober *toolchain.Prober,
 		}
 	}
 	if len(t.list) == 0 {
-		return nil, errors.New("no compiler to serve: none of gcc, g++, clang, clang++ is on PATH and the config's toolchains list none that works")
+		return t, ErrNoCompiler
 	}
 	if len(t.list) > protocol.MaxToolchains {
 		t.list = t.list[:protocol.MaxToolchains]
@@ -188,7 +203,7 @@ func probeCompiler(ctx context.Context, prober *toolchain.Prober, name string) (
 // NewToolchains builds a Toolchains from compilers already probed (tests,
 // and servers that probe themselves).
 func NewToolchains(compilers []Compiler) *Toolchains {
-	t := &Toolchains{byKey: map[string]Compiler{}}
+	t := &Toolchains{byKey: map[string]Compiler{}, shipped: map[string]Compiler{}}
 	for _, c := range compilers {
 		if _, dup := t.byKey[c.Info.Key]; !dup {
 			t.byKey[c.Info.Key] = c
@@ -204,7 +219,52 @@ func (t *Toolchains) Lookup(key string) (Compiler, bool) {
 	return c, ok
 }
 
-// List returns what the handshake and status advertise, in discovery order.
+// List returns what the handshake and status advertise: the installed
+// compilers in discovery order, then the shipped ones by bundle digest.
 func (t *Toolchains) List() []protocol.Toolchain {
-	return slices.Clone(t.list)
+	list := slices.Clone(t.list)
+	t.mu.RLock()
+	var shipped []protocol.Toolchain
+	for _, c := range t.shipped {
+		shipped = append(shipped, c.Info)
+	}
+	t.mu.RUnlock()
+	slices.SortFunc(shipped, func(a, b protocol.Toolchain) int { return strings.Compare(a.Bundle, b.Bundle) })
+	list = append(list, shipped...)
+	if len(list) > protocol.MaxToolchains {
+		list = list[:protocol.MaxToolchains]
+	}
+	return list
+}
+
+// Installed returns the compilers installed on the host.
+func (t *Toolchains) Installed() []Compiler {
+	var out []Compiler
+	for _, info := range t.list {
+		out = append(out, t.byKey[info.Key])
+	}
+	return out
+}
+
+// LookupShipped returns the shipped toolchain of bundle digest bundle, when
+// its Key is key.
+func (t *Toolchains) LookupShipped(key, bundle string) (Compiler, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	c, ok := t.shipped[bundle]
+	return c, ok && c.Info.Key == key
+}
+
+// addShipped serves a shipped toolchain.
+func (t *Toolchains) addShipped(c Compiler) {
+	t.mu.Lock()
+	t.shipped[c.Info.Bundle] = c
+	t.mu.Unlock()
+}
+
+// removeShipped stops serving the shipped toolchain of bundle digest bundle.
+func (t *Toolchains) removeShipped(bundle string) {
+	t.mu.Lock()
+	delete(t.shipped, bundle)
+	t.mu.Unlock()
 }
