@@ -148,6 +148,7 @@ func launchHostSetup(tb testing.TB, addr string, jobs int, token string, setup h
 		// A host killed mid-build leaves the trees of its jobs.
 		if work, err := filepath.EvalSymlinks(filepath.Join(h.dir, "work")); err == nil {
 			os.RemoveAll(server.ShmTreeDir(work))
+			os.RemoveAll(filepath.Dir(server.SharedToolchainDir(work)))
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)

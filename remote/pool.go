@@ -58,9 +58,12 @@ type Pool struct {
 	cancel context.CancelFunc
 	dials  sync.WaitGroup
 
-	// mu guards the state of every host and closed.
-	mu     sync.Mutex
-	closed bool
+	// mu guards the state of every host, collecting and closed.
+	mu sync.Mutex
+	// collecting are the toolchains whose bundles are being collected to
+	// be shipped, by key.
+	collecting map[string]bool
+	closed     bool
 }
 
 // host is one configured host and what the pool knows of it; every field

@@ -22,6 +22,8 @@ type Shipper interface {
 	// Ready returns the bundle of the toolchain key when it is collected,
 	// nil (and no error) while it is being collected.
 	Ready(key string) (*ship.Bundle, error)
+	// Bundle waits for the bundle of the toolchain key.
+	Bundle(ctx context.Context, key string) (*ship.Bundle, error)
 }
 
 // shipRetry is how long a host that failed to take a bundle is not
@@ -65,6 +67,9 @@ func (h *host) hasBundle(key, digest string) bool {
 // background. ErrNoHost when none can take the job now.
 func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession, uint64, string, error) {
 	b, err := p.opts.Shipper.Ready(toolchainKey)
+	if b == nil && err == nil {
+		p.shipWhenCollected(toolchainKey)
+	}
 	if err != nil || b == nil {
 		return nil, nil, 0, "", fmt.Errorf("%w: no bundle of toolchain %s to ship (yet): %v", ErrNoHost, toolchainKey, err)
 	}
@@ -95,6 +100,38 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 	best.inFlight++
 	best.sent++
 	return best, best.sess, best.gen, b.Digest, nil
+}
+
+// shipWhenCollected waits, in the background, for the bundle of key being
+// collected, and then ships it to every host that takes it and lacks it,
+// without waiting for the next job that could go there.
+func (p *Pool) shipWhenCollected(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.collecting == nil {
+		p.collecting = map[string]bool{}
+	}
+	if p.collecting[key] || p.closed {
+		return
+	}
+	p.collecting[key] = true
+	p.dials.Add(1)
+	go func() {
+		defer p.dials.Done()
+		b, err := p.opts.Shipper.Bundle(p.base, key)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.collecting, key)
+		if err != nil {
+			p.log.Warn("collecting a toolchain to ship failed", "toolchain", key, "err", err)
+			return
+		}
+		for _, h := range p.hosts {
+			if p.usable(h) && h.ships && !h.hasBundle(key, b.Digest) {
+				p.startShipping(h, b)
+			}
+		}
+	}()
 }
 
 // startShipping ships b to h in the background, unless that runs already

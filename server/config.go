@@ -96,7 +96,11 @@ type Config struct {
 	// Sandbox is how jobs are confined.
 	Sandbox SandboxConfig
 	// ToolchainDir keeps the toolchains clients ship (server/toolstore).
-	ToolchainDir string
+	// A server running as root that its config does not set it for
+	// (ToolchainDirSet false) uses SharedToolchainDir instead, which the
+	// job user can reach.
+	ToolchainDir    string
+	ToolchainDirSet bool
 	// ToolchainMaxSize bounds them, in bytes; 0 takes no shipped toolchain.
 	// Shipped toolchains run only in the sandbox.
 	ToolchainMaxSize int64

@@ -228,6 +228,7 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 		}
 		c.CacheMaxSize = n
 	}
+	c.ToolchainDirSet = fc.ToolchainDir != nil
 	if fc.ToolchainMax != nil {
 		n, err := sizeValue(fc.ToolchainMax)
 		if err == nil && n != 0 && n < minToolchainMaxSize {
@@ -389,7 +390,13 @@ func (c *Config) fileText() string {
 	line("this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)", "tls_file", tomlString(c.TLSFile))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
 	line("size limit of the caches; least-recently-used entries are evicted past it", "cache_max_size", tomlString(FormatSize(c.CacheMaxSize)))
-	line("toolchains clients ship to this host (compilers it lacks) are kept here, run only in the sandbox", "toolchain_dir", tomlString(c.ToolchainDir))
+	if c.ToolchainDirSet {
+		line("toolchains clients ship to this host (compilers it lacks) are kept here, run only in the sandbox", "toolchain_dir", tomlString(c.ToolchainDir))
+	} else {
+		b.WriteString("\n# toolchains clients ship to this host (compilers it lacks) are kept here, run only in the\n" +
+			"# sandbox (default: server-toolchains in the dcc directory; run as root, a private directory\n" +
+			"# under /var/tmp that the job user can reach)\n# toolchain_dir = " + tomlString(c.ToolchainDir) + "\n")
+	}
 	line("size limit of the shipped toolchains; least-recently-used ones are removed past it; \"0\" takes none", "toolchain_max_size", tomlString(FormatSize(c.ToolchainMaxSize)))
 	if c.TreeDir != "" {
 		line("where jobs sent with their sources are laid out", "tree_dir", tomlString(c.TreeDir))

@@ -127,6 +127,7 @@ job_processes = 32
 		Sandbox: SandboxConfig{Off: true, Bwrap: "/usr/local/bin/bwrap", User: "dcc-job", CPU: 2 * time.Minute,
 			Memory: 2 << 30, FileSize: 256 << 20, Processes: 32},
 		ToolchainDir:     filepath.Join(dir, "etc", "shipped"),
+		ToolchainDirSet:  true,
 		ToolchainMaxSize: 1 << 30,
 	}, cfg)
 }

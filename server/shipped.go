@@ -49,8 +49,13 @@ func newShipper(r *Runner, cfg *Config) (*shipper, error) {
 		return nil, nil
 	}
 	sh := &shipper{r: r, log: r.log, pools: map[string]*slotPool{}}
+	dir, err := r.toolchainDir(cfg)
+	if err != nil {
+		r.log.Warn("this host takes no shipped toolchains", "why", err)
+		return nil, nil
+	}
 	private := []string{r.workdir, r.treeDir, r.jobDir}
-	store, err := toolstore.Open(cfg.ToolchainDir, toolstore.Options{MaxBytes: cfg.ToolchainMaxSize, Private: private,
+	store, err := toolstore.Open(dir, toolstore.Options{MaxBytes: cfg.ToolchainMaxSize, Private: private,
 		Evicted: sh.evicted, Logger: r.log})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -60,6 +65,36 @@ func newShipper(r *Runner, cfg *Config) (*shipper, error) {
 		r.opts.Toolchains.addShipped(shippedCompiler(b))
 	}
 	return sh, nil
+}
+
+// toolchainDir returns where shipped toolchains are kept: the config's
+// toolchain_dir, or for a server running as root that does not name one,
+// SharedToolchainDir. bubblewrap, run as the job user, resolves the path
+// of each directory it binds: that user must traverse every directory of
+// the path (0711).
+func (r *Runner) toolchainDir(cfg *Config) (string, error) {
+	sb := r.opts.sandbox
+	if !sb.dropsUser() {
+		return cfg.ToolchainDir, nil
+	}
+	dir := cfg.ToolchainDir
+	if !cfg.ToolchainDirSet {
+		dir = SharedToolchainDir(r.workdir)
+		for _, d := range []string{filepath.Dir(filepath.Dir(dir)), filepath.Dir(dir), dir} {
+			if err := privateDir(d); err != nil {
+				return "", fmt.Errorf("toolchain directory %s: %w", d, err)
+			}
+			if err := os.Chmod(d, 0o711); err != nil {
+				return "", fmt.Errorf("toolchain directory %s: %w", d, err)
+			}
+		}
+	} else if err := os.MkdirAll(dir, 0o711); err != nil {
+		return "", fmt.Errorf("toolchain directory %s: %w", dir, err)
+	}
+	if d := reachableBy(dir); d != "" {
+		return "", fmt.Errorf("user %s, who runs jobs, cannot reach toolchain_dir %s: %s is closed to other users (give it o+x, or set toolchain_dir elsewhere)", sb.user, dir, d)
+	}
+	return dir, nil
 }
 
 // Ships reports whether the host takes shipped toolchains.

@@ -73,3 +73,32 @@ func privateDir(dir string) error {
 	}
 	return nil
 }
+
+// varTmpDir is the persistent directory every user may write, where a
+// server running as root keeps the toolchains clients ship by default:
+// the job user must traverse the path to them, which a home directory
+// (0700) forbids.
+const varTmpDir = "/var/tmp"
+
+// SharedToolchainDir is the directory where a server running as root,
+// whose real workdir is workdir, keeps shipped toolchains unless its
+// config names one: a private directory under /var/tmp named after the
+// user and the workdir, which others may traverse but not list.
+func SharedToolchainDir(workdir string) string {
+	sum := sha256.Sum256([]byte(workdir))
+	return filepath.Join(varTmpDir, "dcc-server-"+strconv.Itoa(os.Getuid()), hex.EncodeToString(sum[:6]), "toolchains")
+}
+
+// reachableBy reports the first directory of dir and its ancestors that
+// other users (the job user) may not traverse, or "".
+func reachableBy(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil || info.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == "/" {
+			return ""
+		}
+	}
+}
