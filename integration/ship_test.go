@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,8 +87,6 @@ std::map<std::string, std::vector<int>> table_%[1]s(int n) {
 // shipFailed is the daemon log's report of a shipping that failed.
 var shipFailed = regexp.MustCompile(`.*(shipping a toolchain to a host failed|collecting a toolchain to ship failed).*`)
 
-// shipLines are the daemon log's reports of toolchains shipped.
-var shipLines = regexp.MustCompile(`msg="toolchain shipped".*`)
 
 func TestShippedToolchainsOnBareHost(t *testing.T) {
 	requireReal(t)
@@ -99,7 +98,7 @@ func TestShippedToolchainsOnBareHost(t *testing.T) {
 	require.Empty(t, st.Toolchains, "the host has no compiler of its own\n%s", h.output())
 
 	dir := t.TempDir()
-	c := newXClient(t, dir, []*compileHost{h})
+	c := newXClient(t, dir, []*compileHost{h}, "DCC_SHIP_TOOLCHAINS=1")
 	cases := []struct {
 		compiler, driver, target, ext string
 		args                          []string
@@ -141,10 +140,30 @@ func TestShippedToolchainsOnBareHost(t *testing.T) {
 			remoteBefore = stats["remote"]
 		})
 	}
-	log := readFile(t, filepath.Join(c.d.dir, "daemon.log"))
-	for _, line := range shipLines.FindAllString(string(log), -1) {
-		t.Log(line)
+	// dcc hosts says which toolchains the host has shipped.
+	r := runIn(t, dir, "", c.env, nil, dccBin, "hosts", "--json")
+	require.Zero(t, r.exit, "%s", r.stderr)
+	var hosts struct {
+		Hosts []struct {
+			TakesShipped bool  `json:"takes_shipped"`
+			Shipped      int64 `json:"shipped"`
+			ShippedBytes int64 `json:"shipped_bytes"`
+			Toolchains   []struct {
+				Driver  string `json:"driver"`
+				Shipped bool   `json:"shipped"`
+			} `json:"toolchains"`
+		} `json:"hosts"`
 	}
+	require.NoError(t, json.Unmarshal(r.stdout, &hosts), "%s", r.stdout)
+	require.Len(t, hosts.Hosts, 1)
+	assert.True(t, hosts.Hosts[0].TakesShipped)
+	assert.GreaterOrEqual(t, hosts.Hosts[0].Shipped, int64(len(cases)-1), "this client shipped them")
+	assert.Positive(t, hosts.Hosts[0].ShippedBytes)
+	for _, tc := range hosts.Hosts[0].Toolchains {
+		assert.True(t, tc.Shipped, "%s is shipped, not installed", tc.Driver)
+	}
+	r = runIn(t, dir, "", c.env, nil, dccBin, "hosts")
+	assert.Contains(t, string(r.stdout), "gcc 12.2.0 [shipped]")
 	stats := c.d.stats(t)
 	assert.Zero(t, stats["errors"], "daemon.log:\n%s", c.d.logTail(20))
 	assert.Empty(t, h.leftJobs(t), "the host removed its jobs")

@@ -62,7 +62,9 @@ func newXClient(t *testing.T, dir string, hosts []*compileHost, extra ...string)
 	t.Helper()
 	d := newProjectDaemon(t, "60s")
 	t.Cleanup(func() { d.stop(t) })
-	env := append(append(append([]string{}, d.env...), hostsEnv(2, hosts...)...), "DCC_LOCAL_THRESHOLD=0")
+	// Compilers are matched by identity with those the hosts have
+	// installed: none is shipped (a test of shipping asks for it in extra).
+	env := append(append(append([]string{}, d.env...), hostsEnv(2, hosts...)...), "DCC_LOCAL_THRESHOLD=0", "DCC_SHIP_TOOLCHAINS=0")
 	return &xclient{d: d, env: append(env, extra...), dir: dir}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -29,10 +30,19 @@ func nonce(fill byte) [32]byte {
 func manyToolchains(n int) []Toolchain {
 	ts := make([]Toolchain, n)
 	for i := range ts {
-		ts[i] = Toolchain{Key: "id2-" + strings.Repeat("f", 64), Family: "clang", Driver: "clang++", Version: "17.0.6", Target: "aarch64-linux-gnu"}
+		ts[i] = Toolchain{Key: "id2-" + strings.Repeat("f", 64), Family: "clang", Driver: "clang++", Version: "17.0.6", Target: "aarch64-linux-gnu",
+			Bundle: strings.Repeat("b", 64*(i%2))}
 	}
 	ts[0] = Toolchain{} // all-empty fields in a list
 	return ts
+}
+
+func bundleFiles(n int) []BundleFile {
+	files := make([]BundleFile, n)
+	for i := range files {
+		files[i] = BundleFile{Path: fmt.Sprintf("/usr/lib/x%d.so", i), Kind: uint8(1 + i%4), Size: int64(i), Digest: nonce(byte(i % 7)), Link: strings.Repeat("l", i%3)}
+	}
+	return files
 }
 
 func manyArgs(n int) []string {
@@ -62,7 +72,7 @@ func roundTripCases() []struct {
 		{"Auth/empty", &Auth{}},
 		{"Auth/full", &Auth{Version: Version, Client: long, Nonce: nonce(2), MAC: nonce(3)}},
 		{"Welcome/empty", &Welcome{}},
-		{"Welcome/full", &Welcome{MAC: nonce(4), Toolchains: manyToolchains(MaxToolchains), Load: load, Sandboxed: true}},
+		{"Welcome/full", &Welcome{MAC: nonce(4), Toolchains: manyToolchains(MaxToolchains), Load: load, Sandboxed: true, Ships: true}},
 		{"Error/empty", &Error{}},
 		{"Error/full", &Error{Code: CodeForbiddenArg, Message: long}},
 		{"CompileRequest/empty", &CompileRequest{}},
@@ -102,7 +112,16 @@ func roundTripCases() []struct {
 		{"CleanResult/full", &CleanResult{Removed: math.MaxInt64}},
 		{"Status/empty", &Status{}},
 		{"StatusResult/empty", &StatusResult{}},
-		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load}},
+		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load, Ships: true}},
+		{"ToolchainOffer/empty", &ToolchainOffer{}},
+		{"ToolchainOffer/full", &ToolchainOffer{Info: manyToolchains(2)[1], Driver: "/usr/bin/gcc", PathDirs: []string{"/usr/bin", "/bin"},
+			Files: bundleFiles(MaxBundleFiles)}},
+		{"ToolchainOfferResult/empty", &ToolchainOfferResult{}},
+		{"ToolchainOfferResult/full", &ToolchainOfferResult{Missing: make([][32]byte, MaxBundleFiles), Installed: manyToolchains(2)[1]}},
+		{"ToolchainBlob/empty", &ToolchainBlob{}},
+		{"ToolchainBlob/full", &ToolchainBlob{Digest: nonce(9), Size: math.MaxInt64, Offset: 1 << 40, Data: randomBytes(MaxBlobChunk)}},
+		{"ToolchainBlobResult/empty", &ToolchainBlobResult{}},
+		{"ToolchainBlobResult/full", &ToolchainBlobResult{Complete: true}},
 	}
 }
 

@@ -79,8 +79,8 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 	var best *host
 	var bestScore float64
 	for _, h := range p.hosts {
-		if !p.usable(h) || !h.ships || now.Before(h.until) {
-			continue
+		if !p.usable(h) || !h.ships || now.Before(h.until) || h.offers(toolchainKey) {
+			continue // down, backed off, or has the compiler installed
 		}
 		if !h.hasBundle(toolchainKey, b.Digest) {
 			p.startShipping(h, b)
@@ -127,7 +127,7 @@ func (p *Pool) shipWhenCollected(key string) {
 			return
 		}
 		for _, h := range p.hosts {
-			if p.usable(h) && h.ships && !h.hasBundle(key, b.Digest) {
+			if p.usable(h) && h.ships && !h.offers(key) && !h.hasBundle(key, b.Digest) {
 				p.startShipping(h, b)
 			}
 		}

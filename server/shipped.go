@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,10 @@ const shipTryTimeout = 30 * time.Second
 // no shipped toolchains (nil).
 func newShipper(r *Runner, cfg *Config) (*shipper, error) {
 	if r.opts.sandbox == nil || cfg.ToolchainMaxSize <= 0 || cfg.ToolchainDir == "" {
+		return nil, nil
+	}
+	if err := staticWorker(); err != nil {
+		r.log.Warn("this host takes no shipped toolchains", "why", err)
 		return nil, nil
 	}
 	sh := &shipper{r: r, log: r.log, pools: map[string]*slotPool{}}
@@ -95,6 +100,27 @@ func (r *Runner) toolchainDir(cfg *Config) (string, error) {
 		return "", fmt.Errorf("user %s, who runs jobs, cannot reach toolchain_dir %s: %s is closed to other users (give it o+x, or set toolchain_dir elsewhere)", sb.user, dir, d)
 	}
 	return dir, nil
+}
+
+// staticWorker checks that this program, which runs as the sandbox worker
+// of every slot, is statically linked: in a shipped toolchain's sandbox
+// there is no C library or dynamic loader but the toolchain's.
+func staticWorker() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		return fmt.Errorf("read this program: %w", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked (build it with CGO_ENABLED=0, as make build does): its sandbox worker must run where only a shipped toolchain's files are", exe)
+		}
+	}
+	return nil
 }
 
 // Ships reports whether the host takes shipped toolchains.
