@@ -87,7 +87,6 @@ std::map<std::string, std::vector<int>> table_%[1]s(int n) {
 // shipFailed is the daemon log's report of a shipping that failed.
 var shipFailed = regexp.MustCompile(`.*(shipping a toolchain to a host failed|collecting a toolchain to ship failed).*`)
 
-
 func TestShippedToolchainsOnBareHost(t *testing.T) {
 	requireReal(t)
 	requireRoot(t, "the host runs in a mount namespace that hides every compiler")
