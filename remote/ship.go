@@ -66,6 +66,9 @@ func (h *host) hasBundle(key, digest string) bool {
 // that take shipped toolchains but lack the bundle are sent it in the
 // background. ErrNoHost when none can take the job now.
 func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession, uint64, string, error) {
+	if !p.someHostTakes(toolchainKey) {
+		return nil, nil, 0, "", fmt.Errorf("%w: no host takes toolchain %s shipped", ErrNoHost, toolchainKey)
+	}
 	b, err := p.opts.Shipper.Ready(toolchainKey)
 	if b == nil && err == nil {
 		p.shipWhenCollected(toolchainKey)
@@ -100,6 +103,19 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 	best.inFlight++
 	best.sent++
 	return best, best.sess, best.gen, b.Digest, nil
+}
+
+// someHostTakes reports whether a host that is up takes shipped toolchains
+// and lacks toolchainKey installed: else there is nothing to collect.
+func (p *Pool) someHostTakes(toolchainKey string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.hosts {
+		if p.usable(h) && h.ships && !h.offers(toolchainKey) {
+			return true
+		}
+	}
+	return false
 }
 
 // shipWhenCollected waits, in the background, for the bundle of key being

@@ -142,12 +142,30 @@ func Collect(ctx context.Context, exe string, id toolchain.Identity) (*Bundle, e
 			}
 		}
 	}
+	info := protocol.Toolchain{Key: id.Key(), Family: string(id.Family), Driver: id.Driver, Version: id.Version, Target: id.Target}
+	return finish(e, info, exe, pathDirs)
+}
+
+// FromFiles makes the bundle of a toolchain whose files are named: the
+// driver, run as driver, and paths (each with the links on its way), for
+// a toolchain laid out by hand.
+func FromFiles(info protocol.Toolchain, driver string, pathDirs, paths []string) (*Bundle, error) {
+	e := newEntries()
+	for _, p := range append([]string{driver}, paths...) {
+		if _, err := e.add(p); err != nil {
+			return nil, fmt.Errorf("ship %s: %w", driver, err)
+		}
+	}
+	return finish(e, info, driver, pathDirs)
+}
+
+// finish digests the entries' files and makes the bundle.
+func finish(e *entries, info protocol.Toolchain, driver string, pathDirs []string) (*Bundle, error) {
 	b := &Bundle{local: map[[32]byte]string{}, stamps: map[string]stamp{}}
 	if err := b.hash(e); err != nil {
-		return nil, fmt.Errorf("ship %s: %w", exe, err)
+		return nil, fmt.Errorf("ship %s: %w", driver, err)
 	}
-	info := protocol.Toolchain{Key: id.Key(), Family: string(id.Family), Driver: id.Driver, Version: id.Version, Target: id.Target}
-	b.Offer = protocol.ToolchainOffer{Info: info, Driver: exe, PathDirs: pathDirs}
+	b.Offer = protocol.ToolchainOffer{Info: info, Driver: driver, PathDirs: pathDirs}
 	for _, f := range e.files {
 		b.Offer.Files = append(b.Offer.Files, f)
 	}

@@ -48,6 +48,9 @@ type Options struct {
 	// NoSandbox makes the host say it runs jobs without a sandbox, as a
 	// dcc-server with sandbox = "off" does.
 	NoSandbox bool
+	// Ships makes the host take shipped toolchains: it keeps the files
+	// sent (by digest) and serves an offered bundle once it has them all.
+	Ships bool
 }
 
 var testKey struct {
@@ -105,6 +108,10 @@ type Server struct {
 	cache    map[string][]byte // project "/" key -> entry
 	compiles int
 	cleaned  []string
+	// received are the files shipped, by digest: bytes received so far.
+	received map[[32]byte]int64
+	shipped  []protocol.Toolchain
+	offers   int
 }
 
 // Listen listens on ip, port chosen by the system, falling back to
@@ -241,7 +248,7 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	_, _, err = protocol.ServerHandshake(hctx, c, s.Name(), s.opts.Tokens, func() protocol.Welcome {
-		return protocol.Welcome{Toolchains: s.opts.Toolchains, Load: s.load(), Sandboxed: !s.opts.NoSandbox}
+		return protocol.Welcome{Toolchains: s.toolchains(), Load: s.load(), Sandboxed: !s.opts.NoSandbox, Ships: s.opts.Ships}
 	})
 	cancel()
 	if err != nil {
@@ -322,9 +329,60 @@ func (s *Server) handle(ctx context.Context, req protocol.Message) protocol.Mess
 		}
 		return &protocol.CleanResult{Removed: n}
 	case *protocol.Status:
-		return &protocol.StatusResult{Server: s.Name(), Toolchains: s.opts.Toolchains, Load: s.load()}
+		return &protocol.StatusResult{Server: s.Name(), Toolchains: s.toolchains(), Load: s.load(), Ships: s.opts.Ships}
+	case *protocol.ToolchainOffer:
+		return s.offer(r)
+	case *protocol.ToolchainBlob:
+		if !s.opts.Ships {
+			return &protocol.Error{Code: protocol.CodeForbiddenArg, Message: "no shipped toolchains"}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.received == nil {
+			s.received = map[[32]byte]int64{}
+		}
+		s.received[r.Digest] = r.Offset + int64(len(r.Data))
+		return &protocol.ToolchainBlobResult{Complete: s.received[r.Digest] == r.Size}
 	}
 	return &protocol.Error{Code: protocol.CodeMalformed, Message: "unexpected request"}
+}
+
+// offer answers a ToolchainOffer: the files not received whole, or the
+// toolchain served.
+func (s *Server) offer(o *protocol.ToolchainOffer) protocol.Message {
+	if !s.opts.Ships {
+		return &protocol.Error{Code: protocol.CodeForbiddenArg, Message: "no shipped toolchains"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offers++
+	var missing [][32]byte
+	for _, f := range o.Files {
+		if (f.Kind == protocol.BundleRegular || f.Kind == protocol.BundleExec) && s.received[f.Digest] != f.Size {
+			missing = append(missing, f.Digest)
+		}
+	}
+	if len(missing) > 0 {
+		return &protocol.ToolchainOfferResult{Missing: missing}
+	}
+	tc := o.Info
+	tc.Bundle = o.BundleDigest()
+	s.shipped = append(s.shipped, tc)
+	return &protocol.ToolchainOfferResult{Installed: tc}
+}
+
+// toolchains are those offered and those shipped.
+func (s *Server) toolchains() []protocol.Toolchain {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(append([]protocol.Toolchain{}, s.opts.Toolchains...), s.shipped...)
+}
+
+// Offers counts the toolchain offers the server answered.
+func (s *Server) Offers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.offers
 }
 
 // Silent is a host that accepts connections and never says a word.
