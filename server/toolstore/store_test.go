@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,4 +211,24 @@ func TestValidateRefusals(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// TestOrphanFilesGoWhenRoomIsNeeded: files sent for a bundle that was never
+// laid out (the client stopped) are removed when room is needed, once
+// they are old enough; recent ones are kept for the install to come.
+func TestOrphanFilesGoWhenRoomIsNeeded(t *testing.T) {
+	s := open(t, t.TempDir(), 100, nil)
+	old := []byte(string(make([]byte, 60)) + "old")
+	send(t, s, old, 64)
+	require.NoError(t, os.Chtimes(s.blobPath(blake3.Sum256(old)), time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)))
+	recent := []byte(string(make([]byte, 30)) + "recent")
+	send(t, s, recent, 64)
+	// 63 + 36 bytes kept: a new 50-byte file needs the old orphan's room.
+	fresh := []byte(string(make([]byte, 50)) + "new")
+	assert.True(t, send(t, s, fresh, 64))
+	_, err := os.Stat(s.blobPath(blake3.Sum256(old)))
+	assert.True(t, os.IsNotExist(err), "the old orphan is gone")
+	_, err = os.Stat(s.blobPath(blake3.Sum256(recent)))
+	assert.NoError(t, err, "the recent one is kept")
+	assert.Equal(t, int64(len(recent)+len(fresh)), s.used)
 }

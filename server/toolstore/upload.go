@@ -144,6 +144,10 @@ func (s *Store) makeRoom(need int64) error {
 	if s.used+need <= s.opts.MaxBytes {
 		return nil
 	}
+	s.dropOrphans(now)
+	if s.used+need <= s.opts.MaxBytes {
+		return nil
+	}
 	var idle []*Bundle
 	for _, b := range s.bundles {
 		if b.inUse == 0 {
@@ -162,6 +166,34 @@ func (s *Store) makeRoom(need int64) error {
 			ErrFull, need, s.opts.MaxBytes)
 	}
 	return nil
+}
+
+// orphanAge is how long a file no bundle uses is kept: a client sends a
+// bundle's files and then offers it again to have it laid out.
+const orphanAge = 10 * time.Minute
+
+// dropOrphans removes the files no bundle uses that were received more
+// than orphanAge ago (a client that stopped before its bundle was laid
+// out). s.mu is held.
+func (s *Store) dropOrphans(now time.Time) {
+	used := map[[32]byte]bool{}
+	for _, b := range s.bundles {
+		for _, f := range b.Offer.Files {
+			used[f.Digest] = true
+		}
+	}
+	for d, size := range s.blobs {
+		if used[d] {
+			continue
+		}
+		info, err := os.Stat(s.blobPath(d))
+		if err == nil && now.Sub(info.ModTime()) < orphanAge {
+			continue
+		}
+		os.Remove(s.blobPath(d))
+		delete(s.blobs, d)
+		s.used -= size
+	}
 }
 
 // ErrFull is a store that cannot make room: what it holds is in use.
