@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -200,15 +199,7 @@ func (h *compileHost) output() string {
 // waiting, as a client's Status request does.
 func (h *compileHost) load(tb testing.TB) protocol.Load {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := protocol.Dial(ctx, h.addr, testToken, "integration@test",
-		protocol.Transport{Fingerprint: h.fingerprint, Plaintext: h.fingerprint == ""})
-	require.NoError(tb, err)
-	defer s.Close()
-	m, err := s.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
-	require.NoError(tb, err)
-	return m.(*protocol.StatusResult).Load
+	return h.status(tb).Load
 }
 
 // jobDirs are the directories under which the host runs its compiles, each
