@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/server"
 )
 
 // listingCompiler is a static program that passes for a compiler: it
@@ -156,4 +158,22 @@ func TestShippedToolchainSeesOnlyItsBundle(t *testing.T) {
 	for _, got := range h.status(t).Toolchains {
 		assert.NotEqual(t, "id3-broken", got.Key, "a bundle that does not run is not served")
 	}
+}
+
+// A root host that was shipped nothing leaves no toolchain store behind
+// when it stops; one that was shipped a toolchain keeps it for its next
+// start.
+func TestHostStopLeavesNoEmptyToolchainStore(t *testing.T) {
+	requireServerBinary(t)
+	if os.Getuid() != 0 {
+		t.Skip("the shared toolchain directory is a root server's")
+	}
+	h := startHost(t, "127.0.0.9", 1)
+	require.True(t, h.status(t).Ships, h.output())
+	work, err := filepath.EvalSymlinks(filepath.Join(h.dir, "work"))
+	require.NoError(t, err)
+	store := server.SharedToolchainDir(work)
+	require.DirExists(t, store, "the running host keeps its store here")
+	h.kill(syscall.SIGTERM)
+	assert.NoDirExists(t, filepath.Dir(store), "%s", h.output())
 }

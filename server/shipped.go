@@ -34,6 +34,9 @@ type shipper struct {
 	r     *Runner
 	store *toolstore.Store
 	log   *slog.Logger
+	// shared is set when the store is in SharedToolchainDir, whose
+	// parents the server made and removes when they are left empty.
+	shared bool
 
 	mu    sync.Mutex
 	pools map[string]*slotPool // by bundle digest
@@ -66,6 +69,7 @@ func newShipper(r *Runner, cfg *Config) (*shipper, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	sh.store = store
+	sh.shared = !cfg.ToolchainDirSet && dir == SharedToolchainDir(r.workdir)
 	for _, b := range store.Bundles() {
 		r.opts.Toolchains.addShipped(shippedCompiler(b))
 	}
@@ -265,7 +269,8 @@ func (sh *shipper) evicted(b *toolstore.Bundle) {
 	}
 }
 
-// close kills the bundles' idle sandboxes.
+// close kills the bundles' idle sandboxes, and removes the store when it
+// keeps nothing (with the directories above it the server made).
 func (sh *shipper) close() {
 	sh.mu.Lock()
 	pools := sh.pools
@@ -273,6 +278,13 @@ func (sh *shipper) close() {
 	sh.mu.Unlock()
 	for _, p := range pools {
 		p.close()
+	}
+	if sh.store.RemoveIfEmpty() && sh.shared {
+		hashDir := filepath.Dir(sh.store.Dir())
+		// Each fails, harmlessly, while another server uses it.
+		if os.Remove(hashDir) == nil {
+			os.Remove(filepath.Dir(hashDir))
+		}
 	}
 }
 

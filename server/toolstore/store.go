@@ -299,3 +299,23 @@ func hashFile(p string) ([32]byte, error) {
 	copy(d[:], h.Sum(nil))
 	return d, nil
 }
+
+// RemoveIfEmpty removes the store's directory when it keeps no file and
+// no upload is under way, so that a host that was never shipped anything
+// leaves nothing behind when it stops. It reports whether it removed it.
+func (s *Store) RemoveIfEmpty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.bundles) > 0 || len(s.blobs) > 0 || len(s.partial) > 0 {
+		return false
+	}
+	for _, d := range []string{"partial", "blobs", "roots"} {
+		if err := os.Remove(filepath.Join(s.dir, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return os.Remove(s.dir) == nil
+}
+
+// Dir is the directory the store keeps its files in.
+func (s *Store) Dir() string { return s.dir }

@@ -232,3 +232,19 @@ func TestOrphanFilesGoWhenRoomIsNeeded(t *testing.T) {
 	assert.NoError(t, err, "the recent one is kept")
 	assert.Equal(t, int64(len(recent)+len(fresh)), s.used)
 }
+
+func TestRemoveIfEmptyKeepsWhatWasShipped(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "toolchains")
+	s := open(t, dir, 1<<20, nil)
+	assert.True(t, s.RemoveIfEmpty(), "a store that was shipped nothing goes")
+	assert.NoDirExists(t, dir)
+
+	s = open(t, dir, 1<<20, nil)
+	content := []byte("#!/bin/sh\necho compiler\n")
+	send(t, s, content, 5)
+	assert.False(t, s.RemoveIfEmpty(), "a file received is kept")
+	_, err := s.Install(offer(content, "k1"), func(*Bundle) error { return nil })
+	require.NoError(t, err)
+	assert.False(t, s.RemoveIfEmpty(), "a bundle is kept")
+	assert.NotEmpty(t, open(t, dir, 1<<20, nil).Bundles())
+}
