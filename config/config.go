@@ -73,6 +73,18 @@ type Config struct {
 	// headers rather than preprocessed text (key remote_sources: "all",
 	// the default, "debug" or "off").
 	RemoteSources string
+	// RemoteStorage is the team cache's storages, in ccache's syntax
+	// (key remote_storage; teamcache.ParseSpecs has read it). It may hold
+	// a password: never log it.
+	RemoteStorage string
+	// RemoteStorageKey signs the entries written to remote storage and
+	// refuses those read that it did not sign (key remote_storage_key).
+	// It is a secret: never log it.
+	RemoteStorageKey string
+	// BaseDir is the directory under which paths enter team cache keys
+	// relative to the working directory (key base_dir; "" means each
+	// compile's project root, the nearest directory holding .git).
+	BaseDir string
 	// Hosts are the compile hosts, resolved: the file's [[hosts]] tables, or
 	// DCC_HOSTS, which replaces them.
 	Hosts []Host

@@ -77,6 +77,16 @@ func TestLoadFile(t *testing.T) {
 		{"threshold zero", `local_threshold = 0`, func(t *testing.T, c *Config) { assert.Zero(t, c.LocalThreshold) }},
 		{"no rerun", `rerun_remote_errors = false`, func(t *testing.T, c *Config) { assert.False(t, c.RerunRemoteErrors) }},
 		{"sources for debug units", `remote_sources = "debug"`, func(t *testing.T, c *Config) { assert.Equal(t, "debug", c.RemoteSources) }},
+		{"remote storage", `remote_storage = "redis://:pw@cache:6379/1|read-only file:/mnt/cache"`, func(t *testing.T, c *Config) {
+			assert.Equal(t, "redis://:pw@cache:6379/1|read-only file:/mnt/cache", c.RemoteStorage)
+			s, err := c.Get("remote_storage")
+			require.NoError(t, err)
+			assert.Equal(t, "redis://:xxxxx@cache:6379/1|read-only file:/mnt/cache", s.Value, "shown without its password")
+		}},
+		{"team key and base dir", "remote_storage_key = \"0123456789abcdef\"\nbase_dir = \"/home/\"\n", func(t *testing.T, c *Config) {
+			assert.Equal(t, "0123456789abcdef", c.RemoteStorageKey)
+			assert.Equal(t, "/home", c.BaseDir)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +132,9 @@ func TestPrecedence(t *testing.T) {
 		{"rerun_remote_errors", "true", "default"},
 		{"ship_toolchains", "true", "default"},
 		{"remote_sources", "all", "default"},
+		{"remote_storage", "", "default"},
+		{"remote_storage_key", "not set", "default"},
+		{"base_dir", "", "default"},
 	}, c.Settings())
 }
 
@@ -168,7 +181,7 @@ func TestBadValues(t *testing.T) {
 		{"unquoted string", "log_level = debug\n", nil, ErrSyntax, "config.toml:1: not valid TOML:"},
 		{"duplicate key", "disable = true\ndisable = false\n", nil, ErrSyntax, "config.toml:2: not valid TOML: key disable is already defined"},
 		{"unknown key", "# c\nmax_size = \"1G\"\ncpp_threshold = 4096\n", nil, ErrUnknownKey,
-			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, bypass_driver, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, liveness_timeout, local_jobs, local_threshold, rerun_remote_errors, ship_toolchains, remote_sources)`},
+			`config.toml:3: unknown key "cpp_threshold" (known: max_size, idle_timeout, direct_mode, depend_mode, bypass_driver, disable, log_level, remote, token, connect_timeout, send_timeout, recv_timeout, liveness_timeout, local_jobs, local_threshold, rerun_remote_errors, ship_toolchains, remote_sources, remote_storage, remote_storage_key, base_dir)`},
 		{"unknown table", "[servers]\nconnect = \"x\"\n", nil, ErrUnknownKey, `config.toml:1: unknown key "servers"`},
 		{"bad size", "\n\nmax_size = \"lots\"\n", nil, ErrInvalid, `config.toml:3: max_size: invalid size "lots"`},
 		{"zero size", "max_size = 0\n", nil, ErrInvalid, `config.toml:1: max_size: invalid size "0": must be more than zero`},
@@ -186,6 +199,12 @@ func TestBadValues(t *testing.T) {
 		{"env level", "", map[string]string{"DCC_LOG_LEVEL": "trace"}, ErrInvalid, `$DCC_LOG_LEVEL: log_level: invalid log level "trace"`},
 		{"negative threshold", "local_threshold = -1\n", nil, ErrInvalid, `config.toml:1: local_threshold: invalid size "-1"`},
 		{"remote as string", "remote = \"on\"\n", nil, ErrInvalid, "config.toml:1: remote: want true or false, not a string"},
+		{"bad storage", "remote_storage = \"redis://:hunter2@cache:6379 ftp://x\"\n", nil, ErrInvalid,
+			`config.toml:1: remote_storage: remote_storage "ftp://x": unknown storage "ftp": want one of file, redis, redis+unix, http, https, s3, dcc`},
+		{"storage password hidden", "", map[string]string{"DCC_REMOTE_STORAGE": "redis://:hunter2@cache:6379|bogus"}, ErrInvalid,
+			`$DCC_REMOTE_STORAGE: remote_storage: remote_storage "redis://:xxxxx@cache:6379|bogus": attribute "bogus": unknown: want read-only, connect-timeout, operation-timeout, layout, bearer-token or shards`},
+		{"short team key", "remote_storage_key = \"abc\"\n", nil, ErrInvalid, "config.toml:1: remote_storage_key: too short: at least 16 characters (3 given)"},
+		{"relative base dir", "base_dir = \"src\"\n", nil, ErrInvalid, `config.toml:1: base_dir: invalid value "src": want an absolute directory`},
 		{"bad remote_sources", "remote_sources = \"some\"\n", nil, ErrInvalid, `config.toml:1: remote_sources: invalid value "some": want all, debug or off`},
 		{"env remote_sources", "", map[string]string{"DCC_REMOTE_SOURCES": "yes"}, ErrInvalid, `$DCC_REMOTE_SOURCES: remote_sources: invalid value "yes": want all, debug or off`},
 		{"token as int", "token = 5\n", nil, ErrInvalid, "config.toml:1: token: want a string, not an integer"},

@@ -38,6 +38,9 @@ type fileValues struct {
 	RerunRemoteErrors any `toml:"rerun_remote_errors"`
 	ShipToolchains    any `toml:"ship_toolchains"`
 	RemoteSources     any `toml:"remote_sources"`
+	RemoteStorage     any `toml:"remote_storage"`
+	RemoteStorageKey  any `toml:"remote_storage_key"`
+	BaseDir           any `toml:"base_dir"`
 	// Hosts is the [[hosts]] array of tables, checked by parseHosts.
 	Hosts any `toml:"hosts"`
 }
@@ -51,7 +54,8 @@ func (f *fileValues) byKey() map[string]any {
 		"send_timeout": f.SendTimeout, "recv_timeout": f.RecvTimeout,
 		"liveness_timeout": f.LivenessTimeout, "local_jobs": f.LocalJobs,
 		"local_threshold": f.LocalThreshold, "rerun_remote_errors": f.RerunRemoteErrors, "ship_toolchains": f.ShipToolchains,
-		"remote_sources": f.RemoteSources,
+		"remote_sources": f.RemoteSources, "remote_storage": f.RemoteStorage,
+		"remote_storage_key": f.RemoteStorageKey, "base_dir": f.BaseDir,
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dcc-build/dcc/teamcache"
 )
 
 // tomlType is the TOML type a key takes in the config file.
@@ -161,6 +164,42 @@ var keys = []keyDef{
 			return fmt.Errorf("invalid value %q: want all, debug or off", s)
 		},
 		show: func(c *Config) string { return c.RemoteSources },
+	},
+	{
+		name: "remote_storage", doc: "the team cache: storages looked up after the local cache and written after each compile, separated by spaces, in ccache's syntax (redis://HOST[:PORT][/DB], redis+unix:PATH, http://HOST/PATH, s3://BUCKET/PREFIX?endpoint=URL, file:/shared/dir, dcc://HOST:PORT; attributes after |: read-only, connect-timeout=MS, operation-timeout=MS, layout=..., shards=...)", env: "DCC_REMOTE_STORAGE", def: "", typ: tomlString,
+		parse: func(c *Config, s string) error {
+			if _, err := teamcache.ParseSpecs(s); err != nil {
+				return err
+			}
+			c.RemoteStorage = s
+			return nil
+		},
+		show: func(c *Config) string { return teamcache.RedactSpecs(c.RemoteStorage) },
+	},
+	{
+		name: "remote_storage_key", doc: "the team key: entries written to remote storage are signed with it, and entries read that it did not sign are never used (at least 16 characters; the same on every machine of the team)", env: "DCC_REMOTE_STORAGE_KEY", def: "", typ: tomlString, secret: true,
+		parse: func(c *Config, s string) error {
+			if s != "" && len(s) < 16 {
+				return fmt.Errorf("too short: at least 16 characters (%d given)", len(s))
+			}
+			c.RemoteStorageKey = s
+			return nil
+		},
+		show: func(c *Config) string { return c.RemoteStorageKey },
+	},
+	{
+		name: "base_dir", doc: "paths under this directory enter team cache keys relative to the working directory, so that checkouts at different places share entries where the objects are the same (empty: each compile's project root, the nearest directory holding .git)", env: "DCC_BASE_DIR", def: "", typ: tomlString,
+		parse: func(c *Config, s string) error {
+			if s != "" && !filepath.IsAbs(s) {
+				return fmt.Errorf("invalid value %q: want an absolute directory", s)
+			}
+			if s != "" {
+				s = filepath.Clean(s)
+			}
+			c.BaseDir = s
+			return nil
+		},
+		show: func(c *Config) string { return c.BaseDir },
 	},
 }
 

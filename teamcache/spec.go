@@ -148,6 +148,16 @@ func parseShards(value string) ([]Shard, error) {
 	return out, nil
 }
 
+// RedactSpecs returns remote_storage with every password hidden, for
+// showing and logging.
+func RedactSpecs(s string) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		fields[i] = redact(f)
+	}
+	return strings.Join(fields, " ")
+}
+
 // redact hides a URL's password for messages.
 func redact(raw string) string {
 	first, rest, _ := strings.Cut(raw, "|")
