@@ -50,6 +50,20 @@ const (
 	// StatHostPrefix starts the per-host counters, "host <addr>": compiles
 	// done on that host.
 	StatHostPrefix = "host "
+	// StatStorageHits and StatStorageMisses count the lookups in remote
+	// storage (the team cache, remote_storage) that found an entry to use
+	// and those that did not; StatStorageErrors and StatStorageTimeouts
+	// the requests of any backend that failed or took too long, and
+	// StatStorageRefused the entries refused for a bad checksum or
+	// signature.
+	StatStorageHits     = "remote_storage_hits"
+	StatStorageMisses   = "remote_storage_misses"
+	StatStorageErrors   = "remote_storage_errors"
+	StatStorageTimeouts = "remote_storage_timeouts"
+	StatStorageRefused  = "remote_storage_refused"
+	// StatStoragePrefix starts the per-backend counters of remote storage,
+	// "storage <name> <event>" with an event of teamcache's.
+	StatStoragePrefix = "storage "
 	// StatMissPrefix starts the counters of misses by reason, "miss
 	// <reason>" with a reason of MissReasons: each miss counts in exactly
 	// one ("dcc stats --json" shows them as misses_by_reason).
@@ -100,6 +114,7 @@ var StatNames = append([]string{
 	StatHits, StatDirectHits, StatPreprocessedHits, StatMisses, StatUncacheable,
 	StatLocal, StatErrors, StatCorrupt, StatEvictions,
 	StatRemote, StatFallbacks, StatRemoteCacheHits, StatRemoteReruns, StatRemoteSources,
+	StatStorageHits, StatStorageMisses, StatStorageErrors, StatStorageTimeouts, StatStorageRefused,
 }, missCounterNames()...)
 
 // missCounterNames returns the counter name of each of MissReasons.

@@ -107,6 +107,7 @@ func TestConfigSetGetRoundTrip(t *testing.T) {
 		{"connect_timeout", "3s", ""}, {"send_timeout", "20s", ""}, {"recv_timeout", "10m0s", ""},
 		{"liveness_timeout", "off", ""}, {"local_jobs", "3", ""},
 		{"local_threshold", "8KiB", ""}, {"rerun_remote_errors", "false", ""}, {"ship_toolchains", "false", ""}, {"remote_sources", "off", ""},
+		{"remote_storage", "file:/mnt/team|read-only", ""}, {"remote_storage_key", "team-secret-0123456789", "set"}, {"base_dir", "/home", ""},
 	} {
 		code, _, errOut := runDcc(t, "config", "set", kv[0], kv[1])
 		require.Equal(t, 0, code, errOut)
@@ -127,4 +128,5 @@ func TestConfigSetGetRoundTrip(t *testing.T) {
 	}
 	assert.NotContains(t, out, "(absent)")
 	assert.NotContains(t, out, "s3cret")
+	assert.NotContains(t, out, "team-secret")
 }

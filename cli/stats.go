@@ -83,9 +83,13 @@ func writeStatsJSON(w io.Writer, r daemon.StatsReport) error {
 			reasons[reason] = v
 			continue
 		}
+		if _, ok := strings.CutPrefix(name, cache.StatStoragePrefix); ok {
+			continue
+		}
 		out[name] = v
 	}
 	out["remote_hosts"], out["misses_by_reason"] = hosts, reasons
+	out["remote_storage"] = storageCounters(r.Counters)
 	out["cache_size"], out["max_size"], out["entries"], out["stats_since"] = r.CacheSize, r.MaxSize, r.Entries, r.StatsSince
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -118,6 +122,15 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 			fmt.Fprintf(w, "  on %-16s %d\n", host+":", c[name])
 		}
 	}
+	lookups := c[cache.StatStorageHits] + c[cache.StatStorageMisses]
+	fmt.Fprintf(w, "Remote storage:     hits %s, errors %d, timeouts %d, refused %d\n", ratio(c[cache.StatStorageHits], lookups),
+		c[cache.StatStorageErrors], c[cache.StatStorageTimeouts], c[cache.StatStorageRefused])
+	per := storageCounters(c)
+	for _, name := range slices.Sorted(maps.Keys(per)) {
+		e := per[name]
+		fmt.Fprintf(w, "  %s: hits %d, misses %d, errors %d, timeouts %d, refused %d, writes %d, dropped %d\n", name,
+			e["hits"], e["misses"], e["errors"], e["timeouts"], e["refused"], e["writes"], e["dropped"])
+	}
 	fmt.Fprintf(w, "Damaged entries:    %d\n", c[cache.StatCorrupt])
 	fmt.Fprintf(w, "Evictions:          %d\n", c[cache.StatEvictions])
 	pct := 0.0
@@ -126,6 +139,28 @@ func writeStatsText(w io.Writer, r daemon.StatsReport) {
 	}
 	fmt.Fprintf(w, "Cache size:         %s / %s (%.1f%%), %d entries\n",
 		config.FormatSize(r.CacheSize), config.FormatSize(r.MaxSize), pct, r.Entries)
+}
+
+// storageCounters returns the per-backend counters of remote storage, by
+// backend and event ("storage <name> <event>").
+func storageCounters(c map[string]int64) map[string]map[string]int64 {
+	out := map[string]map[string]int64{}
+	for name, v := range c {
+		rest, ok := strings.CutPrefix(name, cache.StatStoragePrefix)
+		if !ok {
+			continue
+		}
+		i := strings.LastIndexByte(rest, ' ')
+		if i < 0 {
+			continue
+		}
+		backend, event := rest[:i], rest[i+1:]
+		if out[backend] == nil {
+			out[backend] = map[string]int64{}
+		}
+		out[backend][event] = v
+	}
+	return out
 }
 
 // missesByReason lists the misses by reason, "new source 12, changed header

@@ -208,7 +208,7 @@ func (j *job) runDepend(ctx context.Context, directKey cache.Key, ownDeps string
 		return res, nil
 	}
 	key := j.dependKey(directKey, included)
-	if err := j.store(key, out, false); err != nil {
+	if _, err := j.store(key, out, false); err != nil {
 		j.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil

@@ -239,7 +239,9 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	// A compile that may go to a host needs its preprocessed text: depend
 	// mode is for compiles that run here.
 	remoteOK := j.remoteCandidate() && !j.recache && !j.noHost
-	if direct && !remoteOK {
+	// The team cache is looked up by the preprocessed text: depend mode,
+	// which does without it, would never ask.
+	if direct && !remoteOK && j.s.opts.Team == nil {
 		if res, ok, err := j.tryDepend(ctx, directKey); ok || err != nil {
 			return res, err
 		}
@@ -266,6 +268,16 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 	}
 	if !j.recache {
 		if res, entry, ok, err := j.lookupPreprocessed(cppKey); err != nil || ok {
+			if ok {
+				hit(entry)
+			}
+			return res, err
+		}
+	}
+	var tk teamKey
+	if j.s.opts.Team != nil {
+		tk = j.teamKeyOf(cppKey, text, included)
+		if res, entry, ok, err := j.lookupTeam(ctx, tk, cppKey); err != nil || ok {
 			if ok {
 				hit(entry)
 			}
@@ -304,13 +316,15 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 		res.Reason = "compile failed: not cached"
 		return res, nil
 	}
-	if err := j.store(cppKey, out, remoteOK && !hostShared); err != nil {
+	stored, err := j.store(cppKey, out, remoteOK && !hostShared)
+	if err != nil {
 		// The outputs are in place; only the cache missed out. The compile
 		// counts once, as an error.
 		j.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, nil
 	}
+	j.shareTeam(tk, cppKey, stored)
 	if fromShared {
 		res.Reason = "shared cache hit"
 		j.count(cache.StatHits, cache.StatPreprocessedHits, cache.StatRemoteCacheHits)
@@ -407,28 +421,28 @@ func (j *job) compile(ctx context.Context, text []byte, preprocessorSpoke bool) 
 
 // store saves the outputs of a successful compile under key, and with share
 // also in the team's shared cache (encoded once for both).
-func (j *job) store(key cache.Key, out output, share bool) error {
+func (j *job) store(key cache.Key, out output, share bool) (cache.Entry, error) {
 	if j.readOnly {
-		return nil
+		return cache.Entry{}, nil
 	}
 	files, err := collectOutputs(j.req.Dir, j.paths)
 	if err != nil {
-		return err
+		return cache.Entry{}, err
 	}
 	j.describeDeps(files)
 	e := cache.Entry{Files: files, Stdout: out.stdout, Stderr: out.stderr}
 	if err := j.s.checkRoom(entrySize(e)); err != nil {
-		return err
+		return cache.Entry{}, err
 	}
 	if share {
 		if enc, err := badgerstore.EncodePortableEntry(e); err == nil {
 			j.shareEncoded(key, enc)
 			if p, ok := j.s.opts.Store.(encodedPutter); ok {
-				return p.PutEncodedEntry(key, enc)
+				return e, p.PutEncodedEntry(key, enc)
 			}
 		}
 	}
-	return j.s.opts.Store.PutEntry(key, e)
+	return e, j.s.opts.Store.PutEntry(key, e)
 }
 
 // encodedPutter is a store that takes entries encoded by

@@ -53,6 +53,12 @@ type Options struct {
 	// Remote configures compiling on hosts and the shared cache (off when
 	// Remote.Farm is nil).
 	Remote RemoteOptions
+	// Team is the team cache on remote storage (nil: none), looked up
+	// after the local cache misses and written after each compile.
+	Team TeamCache
+	// BaseDir is where paths enter team keys relative to the working
+	// directory ("": each compile's project root).
+	BaseDir string
 	// Hosts answers "dcc hosts" and "dcc clean --remote" (nil: no hosts
 	// configured); the Service closes it.
 	Hosts HostPool

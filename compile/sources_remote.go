@@ -204,7 +204,7 @@ func (j *job) finishSources(ctx context.Context, directKey cache.Key, set *sourc
 		return res, true, nil
 	}
 	key := j.dependKey(directKey, included)
-	if err := j.store(key, printed, false); err != nil {
+	if _, err := j.store(key, printed, false); err != nil {
 		j.s.count(cache.StatErrors)
 		j.s.log.Warn("store result", "source", j.a.Source, "err", err)
 		return res, true, nil

@@ -37,7 +37,7 @@ func ProjectOf(dir string) string {
 	if ok {
 		return name
 	}
-	name = projectName(projectRoot(dir))
+	name = projectName(ProjectRoot(dir))
 	projectMemo.Lock()
 	if projectMemo.m == nil || len(projectMemo.m) >= maxProjectMemo {
 		projectMemo.m = map[string]string{}
@@ -47,8 +47,10 @@ func ProjectOf(dir string) string {
 	return name
 }
 
-// projectRoot returns the absolute directory that names dir's project.
-func projectRoot(dir string) string {
+// ProjectRoot returns the absolute directory that names dir's project: the
+// nearest ancestor of dir (dir included, symbolic links resolved) holding a
+// .git entry, else dir itself.
+func ProjectRoot(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = filepath.Clean(dir)

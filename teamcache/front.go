@@ -50,7 +50,22 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives failures; default none.
 	Logger *slog.Logger
+	// Count, when set, is told each event of each backend as it happens
+	// (backend's Name, and one of the Event names), for counters that
+	// outlive the Front.
+	Count func(backend, event string)
 }
+
+// Events a Front counts for each backend.
+const (
+	EventHit     = "hits"
+	EventMiss    = "misses"
+	EventError   = "errors"
+	EventTimeout = "timeouts"
+	EventRefused = "refused"
+	EventWrite   = "writes"
+	EventDropped = "dropped"
+)
 
 // Stats are one backend's counters.
 type Stats struct {
@@ -136,16 +151,16 @@ func (f *Front) Get(ctx context.Context, key string) ([]byte, bool) {
 		}
 		s.succeeded()
 		if !found {
-			s.misses.Add(1)
+			f.event(s, &s.misses, EventMiss)
 			continue
 		}
 		payload, err := Open(key, entry, f.opts.TeamKey)
 		if err != nil {
-			s.refused.Add(1)
+			f.event(s, &s.refused, EventRefused)
 			f.opts.Logger.Warn("team cache entry refused", "backend", s.Name, "key", key, "err", err)
 			continue
 		}
-		s.hits.Add(1)
+		f.event(s, &s.hits, EventHit)
 		return payload, true
 	}
 	return nil, false
@@ -160,7 +175,7 @@ func (f *Front) Put(key string, payload []byte) {
 	default:
 		for _, s := range f.backends {
 			if !s.ReadOnly {
-				s.dropped.Add(1)
+				f.event(s, &s.dropped, EventDropped)
 			}
 		}
 	}
@@ -182,7 +197,7 @@ func (f *Front) writer() {
 				continue
 			}
 			s.succeeded()
-			s.writes.Add(1)
+			f.event(s, &s.writes, EventWrite)
 		}
 	}
 }
@@ -210,9 +225,9 @@ func (f *Front) failed(ctx context.Context, s *slot, op string, err error) {
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		s.timeouts.Add(1)
+		f.event(s, &s.timeouts, EventTimeout)
 	} else {
-		s.errors.Add(1)
+		f.event(s, &s.errors, EventError)
 	}
 	s.mu.Lock()
 	s.failures++
@@ -221,6 +236,14 @@ func (f *Front) failed(ctx context.Context, s *slot, op string, err error) {
 	s.until = f.opts.Now().Add(backoff)
 	s.mu.Unlock()
 	f.opts.Logger.Warn("team cache backend failed: skipped for a while", "backend", s.Name, "op", op, "for", backoff, "err", err)
+}
+
+// event counts one event of s.
+func (f *Front) event(s *slot, counter *atomic.Int64, name string) {
+	counter.Add(1)
+	if f.opts.Count != nil {
+		f.opts.Count(s.Name, name)
+	}
 }
 
 // usable reports whether s is not backed off at now.
