@@ -89,6 +89,10 @@ func Open(cfg *config.Config, log *slog.Logger) (*Service, error) {
 			}
 		}
 	}
+	if team := openTeam(cfg, stats, log); team != nil {
+		opts2.Team = team
+	}
+	opts2.BaseDir = cfg.BaseDir
 	s := New(opts2)
 	if statsErr != nil {
 		s.statsFileStale()

@@ -8,6 +8,7 @@ package compile
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -224,6 +225,13 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.saverDone
+		if c, ok := s.opts.Team.(io.Closer); ok {
+			// The writes queued are made (each within its timeout) and
+			// counted before the counters are saved.
+			if err := c.Close(); err != nil {
+				s.log.Warn("close remote storage", "err", err)
+			}
+		}
 		if s.opts.Hosts != nil {
 			_ = s.opts.Hosts.Close()
 		}
