@@ -19,10 +19,19 @@ import (
 // also backs the host off. Each request is bounded by ctx and the host's
 // send timeout.
 func (p *Pool) CacheGet(ctx context.Context, project, key string) ([]byte, bool) {
+	entry, found, err := p.CacheLookup(ctx, project, key)
+	if err != nil {
+		p.log.Debug("shared cache get", "key", key, "err", err)
+	}
+	return entry, found
+}
+
+// CacheLookup is CacheGet telling a failure from a miss: err is set when no
+// host could be asked or the request failed.
+func (p *Pool) CacheLookup(ctx context.Context, project, key string) ([]byte, bool, error) {
 	h, sess, gen, err := p.owner(ctx, key)
 	if err != nil {
-		p.log.Debug("shared cache get skipped", "key", key, "err", err)
-		return nil, false
+		return nil, false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout)
 	defer cancel()
@@ -32,26 +41,31 @@ func (p *Pool) CacheGet(ctx context.Context, project, key string) ([]byte, bool)
 	h.cacheGets++
 	if err != nil {
 		p.requestFailed(ctx, h, gen, "shared cache get", err)
-		return nil, false
+		return nil, false, fmt.Errorf("shared cache get on %s: %w", h.cfg.Connect, err)
 	}
 	r, ok := resp.(*protocol.CacheGetResult)
-	if !ok || !r.Found {
-		h.succeeded()
-		return nil, false
-	}
 	h.succeeded()
+	if !ok || !r.Found {
+		return nil, false, nil
+	}
 	h.cacheHits++
-	return r.Entry, true
+	return r.Entry, true, nil
 }
 
 // CachePut stores entry under key in project's namespace of the shared
 // cache, on the host that owns the key (see CacheGet). Errors are logged and
 // otherwise ignored: the shared cache is best effort.
 func (p *Pool) CachePut(ctx context.Context, project, key string, entry []byte) {
+	if err := p.CacheStore(ctx, project, key, entry); err != nil {
+		p.log.Debug("shared cache put", "key", key, "err", err)
+	}
+}
+
+// CacheStore is CachePut returning its error.
+func (p *Pool) CacheStore(ctx context.Context, project, key string, entry []byte) error {
 	h, sess, gen, err := p.owner(ctx, key)
 	if err != nil {
-		p.log.Debug("shared cache put skipped", "key", key, "err", err)
-		return
+		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout)
 	defer cancel()
@@ -61,9 +75,10 @@ func (p *Pool) CachePut(ctx context.Context, project, key string, entry []byte) 
 	h.cachePut++
 	if err != nil {
 		p.requestFailed(ctx, h, gen, "shared cache put", err)
-		return
+		return fmt.Errorf("shared cache put on %s: %w", h.cfg.Connect, err)
 	}
 	h.succeeded()
+	return nil
 }
 
 // requestFailed logs a failed shared-cache or clean request and backs the
