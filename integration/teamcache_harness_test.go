@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"cmp"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +30,10 @@ func teamProject(t testing.TB, dir string) {
 		"CMakeLists.txt": "cmake_minimum_required(VERSION 3.13)\nproject(team C CXX)\n" +
 			"add_library(core STATIC core/parse.c core/table.c core/format.cpp core/where.c)\n" +
 			"target_include_directories(core PUBLIC ${PROJECT_SOURCE_DIR}/include)\n" +
-			"add_executable(tool tool/main.c tool/opts.c)\ntarget_link_libraries(tool core)\n",
+			"add_executable(tool tool/main.c tool/opts.c)\ntarget_link_libraries(tool core)\n" +
+			// MIDBUILD runs between the library and the program.
+			"if(MIDBUILD)\n  separate_arguments(cmd UNIX_COMMAND \"${MIDBUILD}\")\n" +
+			"  add_custom_target(midbuild COMMAND ${cmd})\n  add_dependencies(midbuild core)\n  add_dependencies(tool midbuild)\nendif()\n",
 		"include/core.h": "#ifndef CORE_H\n#define CORE_H\n#include <stddef.h>\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n" +
 			"int core_parse(const char *);\nint core_lookup(int);\nsize_t core_format(char *, size_t, int);\nconst char *core_where(void);\n" +
 			"int tool_opts(int, char **);\n#ifdef __cplusplus\n}\n#endif\n#endif\n",
@@ -49,6 +54,11 @@ type teamCheckouts struct {
 	// cflags are added to CMAKE_C_FLAGS and CMAKE_CXX_FLAGS, with ROOT
 	// replaced by the checkout's directory.
 	buildType, cflags string
+	// midbuild is a command the next build runs once the library is
+	// built, before the program's units (then it is cleared); jobs is
+	// the build's parallelism (default 4).
+	midbuild string
+	jobs     int
 }
 
 // newTeamCheckouts lays out the two checkouts and builds each plainly.
@@ -77,6 +87,10 @@ func (c *teamCheckouts) build(t *testing.T, dir string, d *projectDaemon, env []
 	flags := strings.ReplaceAll(c.cflags, "ROOT", dir)
 	args := []string{"-S", dir, "-B", build, "-DCMAKE_BUILD_TYPE=" + c.buildType, "-DCMAKE_C_COMPILER=gcc", "-DCMAKE_CXX_COMPILER=g++",
 		"-DCMAKE_C_FLAGS=" + flags, "-DCMAKE_CXX_FLAGS=" + flags}
+	if c.midbuild != "" {
+		args = append(args, "-DMIDBUILD="+c.midbuild)
+		c.midbuild = ""
+	}
 	if d != nil {
 		args = append(args, "-DCMAKE_C_COMPILER_LAUNCHER="+dccBin, "-DCMAKE_CXX_COMPILER_LAUNCHER="+dccBin)
 		env = append(append([]string{}, d.env...), env...)
@@ -91,7 +105,7 @@ func (c *teamCheckouts) build(t *testing.T, dir string, d *projectDaemon, env []
 	if d != nil {
 		run(dccBin, "stats", "--zero")
 	}
-	run("cmake", "--build", build, "-j4")
+	run("cmake", "--build", build, fmt.Sprintf("-j%d", cmp.Or(c.jobs, 4)))
 	out := collectOutputs(t, build)
 	require.Len(t, objectsOf(out), teamUnits)
 	require.NoError(t, os.RemoveAll(build))

@@ -243,6 +243,17 @@ func (r *Redis) redisSignal(sig syscall.Signal) {
 	}
 }
 
+// Pid is the server's process id (0 once stopped), for a test that has
+// another process kill it.
+func (r *Redis) Pid() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil || r.cmd.Process == nil {
+		return 0
+	}
+	return r.cmd.Process.Pid
+}
+
 // Kill kills the server at once (SIGKILL), as a crash would, and waits
 // until it is gone: connections are then refused.
 func (r *Redis) Kill() { r.redisHalt(false) }
