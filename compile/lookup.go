@@ -356,7 +356,9 @@ func (j *job) remember(ctx context.Context, direct bool, key cache.Key, result c
 		return
 	}
 	files := append(slices.Clip(included), probes.files...)
-	j.addManifestResult(key, cache.ManifestResult{Files: files, Absent: append(absent, probes.absent...), Result: result})
+	r := cache.ManifestResult{Files: files, Absent: append(absent, probes.absent...), Result: result}
+	j.shareTeamManifest(r)
+	j.addManifestResult(key, r)
 }
 
 // addManifestResult adds r to the manifest under key. A failure is only

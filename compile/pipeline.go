@@ -143,6 +143,14 @@ type job struct {
 	// --sysroot or --gcc-toolchain make its driver decide otherwise for the
 	// target than without them.
 	wholeCommand bool
+	// teamDirect is the compile's team direct-mode key; teamShared the
+	// team key its entry was shared under across places (guard set) and
+	// teamDeps that entry's dependency file; teamText its preprocessed
+	// text with the line markers' paths relative (teamdirect.go).
+	teamDirect teamDirect
+	teamShared teamKey
+	teamDeps   map[string][]byte
+	teamText   []byte
 	// noHost: a compile from the sources found no free host, or was too
 	// small to send: it compiles here.
 	noHost bool
@@ -221,6 +229,18 @@ func (j *job) run(ctx context.Context) (daemon.CompileResult, error) {
 				j.count(cache.StatHits, cache.StatDirectHits)
 			}
 			return res, err
+		}
+	}
+
+	if direct && !j.recache && j.s.opts.Team != nil {
+		j.teamDirect = j.teamDirectKeyOf(src.Digest)
+		if j.teamDirect.ok {
+			if res, ok, err := j.lookupTeamDirect(ctx, j.teamDirect, directKey); err != nil || ok {
+				if ok {
+					j.count(cache.StatHits, cache.StatDirectHits, cache.StatStorageHits)
+				}
+				return res, err
+			}
 		}
 	}
 

@@ -131,6 +131,13 @@ func (j *job) shareTeam(tk teamKey, cppKey cache.Key, e cache.Entry) {
 	payload := append([]byte{teamEntry}, enc...)
 	if teamShareable(shared, tk.guard) {
 		team.Put(tk.key.String(), payload)
+		if tk.guard != "" {
+			j.teamShared = tk
+			if _, wantDeps := j.paths[kindDeps]; wantDeps {
+				j.teamDeps = map[string][]byte{kindDeps: e.Files[kindDeps], kindDepsTarget: e.Files[kindDepsTarget],
+					kindDepsFlags: e.Files[kindDepsFlags]}
+			}
+		}
 		return
 	}
 	team.Put(j.teamPathKey(cppKey).String(), payload)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/dcc-build/dcc/cache"
-	"github.com/dcc-build/dcc/remote"
 	"github.com/dcc-build/dcc/toolchain"
 )
 
@@ -44,23 +43,15 @@ var prefixMapOptions = []string{"-ffile-prefix-map=", "-fdebug-prefix-map=", "-f
 // key is cppKey and preprocessed text text.
 func (j *job) teamKeyOf(cppKey cache.Key, text []byte, included []cache.FileDigest) teamKey {
 	raw := teamKey{key: cppKey}
-	if j.a.RecordsWorkingDir || len(j.recordedInOutputs()) > 0 || len(j.readDigests) > 0 {
-		return raw
-	}
 	for _, r := range pathRecorders {
 		if bytes.Contains(text, r) {
 			return raw
 		}
 	}
-	cwd := filepath.Clean(j.req.Dir)
-	base := j.s.opts.BaseDir
-	if base == "" {
-		base = remote.ProjectRoot(cwd)
-	}
-	if !filepath.IsAbs(cwd) || !under(cwd, base) {
+	rel, ok := j.teamRelativizer()
+	if !ok {
 		return raw
 	}
-	rel := relativizer{cwd: cwd, base: base, common: cwd}
 	args, ok := rel.args(j.a.CodegenArgs)
 	if !ok {
 		return raw
@@ -73,14 +64,15 @@ func (j *job) teamKeyOf(cppKey cache.Key, text []byte, included []cache.FileDige
 	k.strs(args).strs(envValues(j.req.Env, keyEnv)).bytes(norm)
 	if j.a.Action != toolchain.ActionRemote {
 		// As cppKey: the source's name and the included files count too.
-		k.str(rel.path(resolve(cwd, j.a.Source)))
+		k.str(rel.path(resolve(rel.cwd, j.a.Source)))
 		for _, f := range included {
-			k.str(rel.path(resolve(cwd, f.Path))).digest(f.Digest)
+			k.str(rel.path(resolve(rel.cwd, f.Path))).digest(f.Digest)
 		}
 	}
 	if rel.common == "/" {
 		return raw
 	}
+	j.teamText = norm
 	return teamKey{key: k.sum(), guard: rel.common}
 }
 

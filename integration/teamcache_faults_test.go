@@ -36,9 +36,11 @@ func TestTeamCacheRefusesForgedEntries(t *testing.T) {
 	ctx := context.Background()
 	keys, err := r.Client().Keys(ctx, redisstore.KeyPrefix+"*").Result()
 	require.NoError(t, err)
-	// One signed entry per unit, and for the unit whose object records
-	// its path a pointer to the entry at its place.
-	require.Len(t, keys, teamUnits+teamPathUnits)
+	// One signed entry per unit, a manifest for direct mode per unit
+	// shared across places, and for the unit whose object records its
+	// path a pointer to the entry at its place.
+	shared := teamUnits - teamPathUnits
+	require.Len(t, keys, teamUnits+shared+teamPathUnits)
 	payloads := map[string][]byte{}
 	for i, k := range keys {
 		key := strings.TrimPrefix(k, redisstore.KeyPrefix)
@@ -65,7 +67,7 @@ func TestTeamCacheRefusesForgedEntries(t *testing.T) {
 	assertSameOutputs(t, c.wantB, c.build(t, c.b, bob, env))
 	st := bob.stats(t)
 	assert.Zero(t, st["remote_storage_hits"], "no forged entry served; daemon.log:\n%s", bob.logTail(20))
-	assert.Equal(t, int64(teamUnits-teamPathUnits), st["remote_storage_refused"])
+	assert.Equal(t, int64(2*shared), st["remote_storage_refused"], "each shared unit's manifest and entry")
 
 	// Alice's entries unsigned, for a client without a key.
 	for key, payload := range payloads {
