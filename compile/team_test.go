@@ -95,6 +95,10 @@ func TestTeamCacheAcrossCheckouts(t *testing.T) {
 		{"sizeof(__FILE__) counts the path", "unsigned long n = sizeof(__FILE__);\n", nil, false, nil},
 		{"a header differs", unit, nil, false, map[string]string{"include/y.h": "#define Y 4\nstatic inline int twice(int v) { return 2 * v; }\n"}},
 		{"a header shadows the one read", unit, nil, false, map[string]string{"src/y.h": "#define Y 5\nstatic inline int twice(int v) { return 3 * v; }\n"}},
+		// gcc names the header "/.../src/../include/y.h": the first
+		// checkout's, on this machine, must not stand for the second's.
+		{"a header named through .. differs", "#include \"../include/y.h\"\nint g(int v) { return twice(v) * Y; }\n", nil, false,
+			map[string]string{"include/y.h": "#define Y 4\nstatic inline int twice(int v) { return 2 * v; }\n"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,6 +70,7 @@ func (j *job) teamDirectKeyOf(src cache.Digest) teamDirect {
 	if !ok {
 		return teamDirect{}
 	}
+	rel.strict = true
 	codegen, ok := rel.args(j.a.CodegenArgs)
 	if !ok {
 		return teamDirect{}
@@ -171,6 +172,9 @@ func (j *job) lookupTeamDirect(ctx context.Context, td teamDirect, directKey cac
 	}
 	rel, _ := j.teamRelativizer()
 	root := teamRoot(rel, m.Files, m.Absent)
+	if root == "/" {
+		return daemon.CompileResult{}, false, nil
+	}
 	files := make(map[string][]byte, len(e.Files)+3)
 	for k, v := range e.Files {
 		files[k] = v
@@ -238,17 +242,31 @@ func (j *job) shareTeamManifest(r cache.ManifestResult) {
 	if !ok {
 		return
 	}
-	if _, ok := rel.searchArgs(j.a.PreprocessorArgs); !ok {
-		return
+	rel.strict = true
+	// A path under base that stays absolute (spelled "dir/../x.h") would
+	// have a client elsewhere check this checkout's file, not its own.
+	relative := func(p string) (string, bool) {
+		out := rel.path(resolve(rel.cwd, p))
+		return out, !filepath.IsAbs(out) || !under(filepath.Clean(out), rel.base)
 	}
 	m := teamManifest{Entry: tk.key.String()}
 	for _, f := range r.Files {
-		m.Files = append(m.Files, teamFile{Path: rel.path(filepath.Clean(resolve(rel.cwd, f.Path))), Digest: hex.EncodeToString(f.Digest[:])})
+		p, ok := relative(f.Path)
+		if !ok {
+			return
+		}
+		m.Files = append(m.Files, teamFile{Path: p, Digest: hex.EncodeToString(f.Digest[:])})
 	}
 	for _, a := range r.Absent {
-		m.Absent = append(m.Absent, rel.path(filepath.Clean(resolve(rel.cwd, a))))
+		p, ok := relative(a)
+		if !ok {
+			return
+		}
+		m.Absent = append(m.Absent, p)
 	}
-	root := rel.common
+	// The root as a reader finds it: from the manifest's paths alone.
+	rootRel, _ := j.teamRelativizer()
+	root := teamRoot(rootRel, m.Files, m.Absent)
 	if root == "/" || bytes.Contains(j.teamText, []byte(root)) {
 		return
 	}

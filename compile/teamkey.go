@@ -86,6 +86,10 @@ func under(path, dir string) bool {
 // rewrote.
 type relativizer struct {
 	cwd, base, common string
+	// strict leaves a path that is not clean ("dir/../x.h") as it is: a
+	// dependency file names paths as they are spelled, so direct mode
+	// must not take one spelling for another.
+	strict bool
 }
 
 // path returns p relative to cwd when it is an absolute path under base
@@ -97,7 +101,7 @@ func (r *relativizer) path(p string) string {
 	}
 	trimmed := strings.TrimRight(p, "/")
 	clean := filepath.Clean(p)
-	if !under(clean, r.base) {
+	if !under(clean, r.base) || (r.strict && clean != trimmed) {
 		return p
 	}
 	rel, err := filepath.Rel(r.cwd, clean)
