@@ -3,7 +3,7 @@
 # the compilers dcc stands in front of, ccache and distcc for comparisons,
 # dpkg-dev for `apt-get source`, libtool for lua5.4's build, bubblewrap for dcc-server's
 # sandbox, iptables and iproute2 for the network fault tests, Debian's aarch64 cross gcc and gcc-11
-# for the cross-compiler and version tests, redis-server and nginx (the team cache's
+# (and g++, for C++ units shipped to hosts) for the cross-compiler and version tests, redis-server and nginx (the team cache's
 # storages, which the tests start on loopback ports: the packages' own services are
 # not started), the Go modules, and SeaweedFS's S3 gateway (built from its Go module).
 # Safe to run again.
@@ -18,7 +18,7 @@ for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14
             ccache:ccache distcc:distcc dpkg-source:dpkg-dev make:make cmake:cmake \
             libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux \
             bwrap:bubblewrap iptables:iptables ip:iproute2 \
-            aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu gcc-11:gcc-11 \
+            aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu aarch64-linux-gnu-g++:g++-aarch64-linux-gnu gcc-11:gcc-11 \
             redis-server:redis-server nginx:nginx; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
