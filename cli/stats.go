@@ -18,17 +18,21 @@ import (
 // statsCommand is "dcc stats [--json] [--zero]".
 func statsCommand() command {
 	return command{
-		name: "stats", usage: "[--json] [--zero]",
+		name: "stats", usage: "[--json | --prometheus] [--zero]",
 		summary: "Show the cache statistics (or zero them)",
 		details: `Shows hits (direct and preprocessed), misses (and why: new source, changed
 header, ...), uncacheable compiles, commands run unchanged, errors, and the
 cache's size and entry count, like ccache -s.
---json prints one JSON object with the same figures; --zero zeroes the counters
-and leaves the cache alone. Starts the daemon if it is not running.`,
+--json prints one JSON object with the same figures; --prometheus prints them
+in Prometheus's text format (for node_exporter's textfile collector:
+dcc stats --prometheus > dir/dcc.prom.tmp && mv dir/dcc.prom.tmp dir/dcc.prom);
+--zero zeroes the counters and leaves the cache alone. Starts the daemon if it
+is not running.`,
 		run: func(e env, args []string) error {
 			fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			asJSON := fs.Bool("json", false, "print JSON")
+			asProm := fs.Bool("prometheus", false, "print Prometheus's text format")
 			zero := fs.Bool("zero", false, "zero the counters")
 			if err := fs.Parse(args); err != nil {
 				if err == flag.ErrHelp {
@@ -38,6 +42,9 @@ and leaves the cache alone. Starts the daemon if it is not running.`,
 			}
 			if fs.NArg() > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+			}
+			if *asJSON && *asProm {
+				return fmt.Errorf("%w: --json and --prometheus are two formats: give one", errUsage)
 			}
 			c, err := wrapper.ConnectDaemon(e.ctx)
 			if err != nil {
@@ -57,6 +64,9 @@ and leaves the cache alone. Starts the daemon if it is not running.`,
 			}
 			if *asJSON {
 				return writeStatsJSON(e.stdout, r)
+			}
+			if *asProm {
+				return writeStatsPrometheus(e.stdout, r)
 			}
 			writeStatsText(e.stdout, r)
 			return nil

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/dcc-build/dcc/cache"
 	"github.com/dcc-build/dcc/daemon"
 	"github.com/stretchr/testify/assert"
@@ -81,4 +84,54 @@ func TestStatsTextMissesByReason(t *testing.T) {
 			assert.Regexp(t, `\n  Misses: .*\n    By reason:`, text, "right under the misses")
 		})
 	}
+}
+
+// "dcc stats --prometheus" is Prometheus's text format, as its own parser
+// reads it: every counter, the per-host, per-reason and per-storage ones
+// with their labels, and the cache's gauges.
+func TestStatsPrometheus(t *testing.T) {
+	r := statsReport(map[string]int64{
+		cache.StatHits: 7, cache.StatMisses: 3, cache.StatMissPrefix + cache.MissNewSource: 3,
+		cache.StatHostPrefix + "127.0.0.2:9693": 4,
+		cache.StatStorageHits:                   2, cache.StatStoragePrefix + "redis://cache:6379 hits": 5,
+	})
+	var out bytes.Buffer
+	require.NoError(t, writeStatsPrometheus(&out, r))
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(out.Bytes()))
+	require.NoError(t, err, out.String())
+
+	value := func(name string, labels ...string) float64 {
+		f, ok := families[name]
+		require.True(t, ok, "%s in\n%s", name, out.String())
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			match := true
+			for i := 0; i+1 < len(labels); i += 2 {
+				match = match && got[labels[i]] == labels[i+1]
+			}
+			if match {
+				if m.GetCounter() != nil {
+					return m.GetCounter().GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+		t.Fatalf("%s%v not in\n%s", name, labels, out.String())
+		return 0
+	}
+	assert.Equal(t, 7.0, value("dcc_hits_total"))
+	assert.Equal(t, 3.0, value("dcc_misses_total"))
+	assert.Equal(t, 0.0, value("dcc_errors_total"), "counters that counted nothing are there too")
+	assert.Equal(t, 3.0, value("dcc_misses_by_reason_total", "reason", cache.MissNewSource))
+	assert.Equal(t, 4.0, value("dcc_host_compiles_total", "host", "127.0.0.2:9693"))
+	assert.Equal(t, 2.0, value("dcc_remote_storage_hits_total"))
+	assert.Equal(t, 5.0, value("dcc_remote_storage_events_total", "storage", "redis://cache:6379", "event", "hits"))
+	assert.Equal(t, float64(1<<20), value("dcc_cache_size_bytes"))
+	assert.Equal(t, float64(5<<30), value("dcc_cache_max_size_bytes"))
+	assert.Equal(t, 7.0, value("dcc_cache_entries"))
+	assert.Equal(t, 1735787045.0, value("dcc_stats_since_seconds"))
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 )
 
@@ -121,4 +124,26 @@ func objectsOf(outputs map[string][]byte) []string {
 		}
 	}
 	return out
+}
+
+// prometheus returns the unlabelled metrics of "dcc stats --prometheus",
+// read with Prometheus's own parser.
+func (d *projectDaemon) prometheus(tb testing.TB) map[string]float64 {
+	tb.Helper()
+	cmd := exec.Command(dccBin, "stats", "--prometheus")
+	cmd.Env = append(os.Environ(), d.env...)
+	out, err := cmd.Output()
+	require.NoError(tb, err, "dcc stats --prometheus")
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(out))
+	require.NoError(tb, err, "dcc stats --prometheus printed %s", out)
+	values := map[string]float64{}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) == 0 {
+				values[name] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return values
 }

@@ -67,6 +67,8 @@ func TestTeamCacheSharesAcrossCheckouts(t *testing.T) {
 			assert.Equal(t, int64(teamPathUnits), st["remote_storage_misses"])
 			assert.Zero(t, st["remote_storage_errors"]+st["remote_storage_timeouts"]+st["remote_storage_refused"])
 			assert.Zero(t, st["errors"])
+			assert.Equal(t, float64(teamUnits-teamPathUnits), bob.prometheus(t)["dcc_remote_storage_hits_total"],
+				"dcc stats --prometheus says the same")
 		})
 	}
 }
