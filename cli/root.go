@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		explainCommand(), statsCommand(), clearCommand(), configCommand(), daemonCommand(),
 		connectCommand(), disconnectCommand(), jobsCommand(), hostsCommand(), cleanCommand(),
-		installLinksCommand(), versionCommand(),
+		installLinksCommand(), doctorCommand(), versionCommand(),
 	}
 }
 
