@@ -123,4 +123,3 @@ func (d *doctor) checkStorage(ctx context.Context, cfg *config.Config) {
 		d.say(doctorWarn, "remote storage", "no remote_storage_key: whoever can write to the storage can serve objects to everyone (set one, the same on every machine)")
 	}
 }
-
