@@ -29,15 +29,16 @@ const (
 
 // cliFlags is dcc-server's command line.
 type cliFlags struct {
-	listen, token, workdir, config string
-	jobs                           int
-	verbose, debug                 bool
-	start, stop, restart, status   bool
-	fingerprint                    bool
+	listen, http, token, workdir string
+	config                       string
+	jobs                         int
+	verbose, debug               bool
+	start, stop, restart, status bool
+	fingerprint                  bool
 }
 
 // usage is printed by -h and after a bad command line.
-const usage = `usage: dcc-server [--listen ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
+const usage = `usage: dcc-server [--listen ADDR:PORT] [--http ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
                   [--start | --stop | --restart | --status | --fingerprint]
 
 Runs a dcc compile host in the foreground, or controls it as a daemon.
@@ -58,6 +59,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.listen, "listen", "", "TCP address to listen on, ADDR:PORT (default "+DefaultListen+")")
+	fs.StringVar(&f.http, "http", "", "serve the status page, /status.json and /metrics over plain HTTP on ADDR:PORT (default: none)")
 	fs.IntVar(&f.jobs, "jobs", 0, "compiles run at once (default: the number of CPUs)")
 	fs.StringVar(&f.token, "token", "", "accept this token too, for this run")
 	fs.StringVar(&f.workdir, "workdir", "", "directory of the per-job directories")
@@ -112,7 +114,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if created && len(cfg.Tokens) > 0 {
 		generated = cfg.Tokens[0]
 	}
-	if err := cfg.Apply(Overrides{Listen: f.listen, Jobs: f.jobs, Token: f.token, Workdir: f.workdir}); err != nil {
+	if err := cfg.Apply(Overrides{Listen: f.listen, HTTP: f.http, Jobs: f.jobs, Token: f.token, Workdir: f.workdir}); err != nil {
 		return fail(ExitUsage, err)
 	}
 	fingerprint := ""
@@ -215,6 +217,9 @@ func startCommand(ctx context.Context, cfg *Config, f cliFlags, stdout io.Writer
 	if f.listen != "" {
 		args = append(args, "--listen="+f.listen)
 	}
+	if f.http != "" {
+		args = append(args, "--http="+f.http)
+	}
 	if f.jobs != 0 {
 		args = append(args, "--jobs="+strconv.Itoa(f.jobs))
 	}
@@ -261,6 +266,9 @@ func runForeground(ctx context.Context, cfg *Config, f cliFlags, stdout, stderr 
 		defer RemovePidfile(cfg.Pidfile)
 	} else {
 		fmt.Fprintf(stdout, "dcc-server listening on %s (%d jobs, %d toolchains, %s)\n", addr, cfg.Jobs, len(srv.toolchains.List()), srv.Transport())
+		if h := srv.HTTPAddr(); h != nil {
+			fmt.Fprintf(stdout, "dcc-server: http status page on http://%s/\n", h)
+		}
 	}
 	go srv.ReportOnSignal(ctx)
 	err = srv.Serve(ctx)

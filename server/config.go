@@ -61,6 +61,9 @@ type Config struct {
 	File string
 	// Listen is the TCP address to listen on, "HOST:PORT".
 	Listen string
+	// HTTP is the address of the status page and metrics (plain HTTP,
+	// "HOST:PORT"); "" serves none.
+	HTTP string
 	// Workdir holds the per-job directories.
 	Workdir string
 	// TreeDir holds the trees of jobs compiled from their sources; "" means
@@ -160,6 +163,8 @@ func NewToken() (string, error) {
 type Overrides struct {
 	// Listen replaces listen.
 	Listen string
+	// HTTP replaces http.
+	HTTP string
 	// Jobs replaces jobs.
 	Jobs int
 	// Token is accepted in addition to the file's tokens.
@@ -175,6 +180,12 @@ func (c *Config) Apply(o Overrides) error {
 			return fmt.Errorf("--listen %s: %w", o.Listen, err)
 		}
 		c.Listen = o.Listen
+	}
+	if o.HTTP != "" {
+		if err := checkListen(o.HTTP); err != nil {
+			return fmt.Errorf("--http %s: %w", o.HTTP, err)
+		}
+		c.HTTP = o.HTTP
 	}
 	if o.Jobs != 0 {
 		if err := checkJobs(int64(o.Jobs)); err != nil {

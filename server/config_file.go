@@ -50,6 +50,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // key is an error. Absent keys stay nil and take their defaults.
 type fileConfig struct {
 	Listen       *string   `toml:"listen"`
+	HTTP         *string   `toml:"http"`
 	Workdir      *string   `toml:"workdir"`
 	Logfile      *string   `toml:"logfile"`
 	Pidfile      *string   `toml:"pidfile"`
@@ -77,7 +78,7 @@ type fileConfig struct {
 }
 
 // configKeys lists the keys of the file, for error messages.
-const configKeys = "listen, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, clang_targets, cache_dir, cache_max_size, tree_dir, toolchain_dir, toolchain_max_size, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
+const configKeys = "listen, http, workdir, logfile, pidfile, jobs, job_timeout, tokens, allow, toolchains, clang_targets, cache_dir, cache_max_size, tree_dir, toolchain_dir, toolchain_max_size, tls, tls_file, sandbox, bwrap, user, job_cpu, job_memory, job_file_size, job_processes"
 
 // LoadConfig reads the config file at path, with the defaults of the dcc
 // directory dccDir for the keys it leaves out. When there is no file (the
@@ -121,6 +122,12 @@ func ParseConfig(path, dccDir string, data []byte) (*Config, error) {
 			return nil, bad("listen", err)
 		}
 		c.Listen = *fc.Listen
+	}
+	if fc.HTTP != nil && *fc.HTTP != "" {
+		if err := checkListen(*fc.HTTP); err != nil {
+			return nil, bad("http", err)
+		}
+		c.HTTP = *fc.HTTP
 	}
 	for _, p := range []struct {
 		key string
@@ -366,6 +373,10 @@ func writeDefaultConfig(path, dccDir string) (bool, error) {
 	return writePrivateOnce(path, []byte(c.fileText()))
 }
 
+// httpDoc documents the http key in the config file.
+const httpDoc = "status page (/), /status.json and Prometheus /metrics over plain HTTP on this address (HOST:PORT;\n" +
+	"# default: none). No token guards them: keep it on loopback or a trusted network (--http overrides it)"
+
 // fileText is c as a commented config file.
 func (c *Config) fileText() string {
 	var b strings.Builder
@@ -373,6 +384,11 @@ func (c *Config) fileText() string {
 	b.WriteString("# dcc-server's configuration. Command-line flags override it for one run:\n")
 	b.WriteString("# --listen, --jobs, --workdir, --token (accepted besides the tokens below).\n")
 	line("TCP address to listen on (HOST:PORT)", "listen", tomlString(c.Listen))
+	if c.HTTP != "" {
+		line(httpDoc, "http", tomlString(c.HTTP))
+	} else {
+		b.WriteString("\n# " + httpDoc + "\n# http = \"127.0.0.1:9694\"\n")
+	}
 	line("each compile runs in a fresh directory under this one, removed when it ends", "workdir", tomlString(c.Workdir))
 	line("log of the background server (dcc-server --start)", "logfile", tomlString(c.Logfile))
 	line("process id of the background server", "pidfile", tomlString(c.Pidfile))

@@ -12,19 +12,20 @@ import (
 	"github.com/dcc-build/dcc/protocol"
 )
 
-// handle answers one request.
-func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Message) protocol.Message {
+// handle answers one request of the client named client.
+func (s *Server) handle(ctx context.Context, log *slog.Logger, client string, req protocol.Message) protocol.Message {
+	start := time.Now()
 	if s.draining.Load() {
+		s.metrics.request(req.Type(), protocol.CodeBusy, time.Since(start))
 		return &protocol.Error{Code: protocol.CodeBusy, Message: "the server is shutting down"}
 	}
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
-	start := time.Now()
 	var resp protocol.Message
 	var err error
 	switch r := req.(type) {
 	case *protocol.CompileRequest:
-		resp, err = s.compile(ctx, log, r)
+		resp, err = s.compile(ctx, log, client, r)
 	case *protocol.CacheGet:
 		resp, err = s.cacheGet(r)
 	case *protocol.CachePut:
@@ -42,6 +43,7 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Mess
 	}
 	if err != nil {
 		msg := toMessage(err)
+		s.metrics.request(req.Type(), msg.Code, time.Since(start))
 		level := slog.LevelInfo
 		if msg.Code == protocol.CodeInternal {
 			level = slog.LevelWarn
@@ -52,6 +54,7 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Mess
 		log.Log(ctx, level, "request refused", "type", req.Type().String(), "code", msg.Code, "reason", msg.Message)
 		return msg
 	}
+	s.metrics.request(req.Type(), "ok", time.Since(start))
 	log.Debug("request answered", "type", req.Type().String(), "elapsed", time.Since(start))
 	return resp
 }
@@ -59,11 +62,12 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, req protocol.Mess
 // compile answers a CompileRequest: from the result cache when the client
 // asked for caching and the same request was compiled before, else by
 // running the job (and caching a success).
-func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.CompileRequest) (*protocol.CompileResult, error) {
+func (s *Server) compile(ctx context.Context, log *slog.Logger, client string, r *protocol.CompileRequest) (*protocol.CompileResult, error) {
 	job, err := s.runner.Prepare(r)
 	if err != nil {
 		return nil, err
 	}
+	job.client = client
 	if r.CacheKey == "" {
 		res, err := s.runner.Run(ctx, job)
 		if err != nil {
@@ -79,7 +83,10 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 	if err := CheckProject(r.Project); err != nil {
 		return nil, err
 	}
-	if res, ok := s.fromShared(log, r.Project, sharedKey, len(r.Sources) > 0); ok {
+	res, ok := s.fromShared(log, r.Project, sharedKey, len(r.Sources) > 0)
+	s.metrics.cacheLookup(cacheShared, ok)
+	if ok {
+		s.metrics.compiled(resultSharedCache)
 		res.Load = s.runner.Load()
 		return res, nil
 	}
@@ -91,7 +98,9 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, r *protocol.Comp
 		if err != nil {
 			log.Warn("result cache lookup", "err", err)
 		}
+		s.metrics.cacheLookup(cacheResult, ok)
 		if ok {
+			s.metrics.compiled(resultResultCache)
 			res.Cached, res.Load = true, s.runner.Load()
 			return res, nil
 		}
@@ -188,6 +197,7 @@ func (s *Server) cacheGet(r *protocol.CacheGet) (*protocol.CacheGetResult, error
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.cacheLookup(cacheShared, ok)
 	return &protocol.CacheGetResult{Found: ok, Entry: entry}, nil
 }
 

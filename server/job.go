@@ -27,6 +27,8 @@ type Job struct {
 	// object is, for a replayed command (protocol.CompileRequest.Replay),
 	// the object's clean absolute path on the client.
 	object string
+	// client names the client that sent the job, for the status page.
+	client string
 }
 
 // Prepare checks a request: a toolchain this server advertised, a known

@@ -92,6 +92,8 @@ type Runner struct {
 	// ship serves the toolchains clients ship; nil when the host takes none.
 	ship *shipper
 	log  *slog.Logger
+	// metrics count the jobs run and list those running; nil counts nothing.
+	metrics *metrics
 }
 
 // NewRunner creates the workdir (mode 0700), removes job directories a dead
@@ -220,6 +222,15 @@ func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, erro
 		return nil, err
 	}
 	defer release()
+	ended := r.metrics.jobStarted(j.req.SourceName, j.client)
+	res, err := r.runHolding(ctx, j)
+	ended(err == nil && res.ExitCode == 0)
+	return res, err
+}
+
+// runHolding compiles with a slot taken: the shipped compiler's files in
+// use, or the installed one checked.
+func (r *Runner) runHolding(ctx context.Context, j *Job) (*protocol.CompileResult, error) {
 	if j.compiler.Root != "" {
 		// Shipped: its files are the store's, checked by digest.
 		done, err := r.useShipped(j.compiler)
@@ -271,6 +282,7 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	}
 	if boxes != nil {
 		if slot, err = boxes.get(); err != nil {
+			r.metrics.sandboxFailed()
 			return nil, err
 		}
 		defer boxes.put(slot)
@@ -321,6 +333,9 @@ func (r *Runner) compile(ctx context.Context, j *Job) (*protocol.CompileResult, 
 	var run *jobRun
 	if slot != nil {
 		run, err = r.runInSlot(runCtx, slot, dir, workDir, argv, env)
+		if err != nil && runCtx.Err() == nil {
+			r.metrics.sandboxFailed()
+		}
 	} else {
 		run, err = r.runDirect(runCtx, workDir, argv, env)
 	}

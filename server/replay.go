@@ -197,6 +197,7 @@ func (r *Runner) compileReplay(ctx context.Context, j *Job) (*protocol.CompileRe
 	}
 	slot, err := r.boxes.startWith(mounts)
 	if err != nil {
+		r.metrics.sandboxFailed()
 		return nil, err
 	}
 	defer r.boxes.discard(slot)
@@ -210,6 +211,9 @@ func (r *Runner) compileReplay(ctx context.Context, j *Job) (*protocol.CompileRe
 	argv := append([]string{j.compiler.Path}, j.req.Args...)
 	start := time.Now()
 	run, err := r.runInSlot(runCtx, slot, dir, j.req.ClientDir, argv, env)
+	if err != nil && runCtx.Err() == nil {
+		r.metrics.sandboxFailed()
+	}
 	if err := r.jobEnded(ctx, runCtx, j, run, err); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,12 @@ type Server struct {
 
 	listener   net.Listener
 	handshakes chan struct{}
+	// httpListener serves the status page and metrics; nil when off.
+	httpListener net.Listener
+	// metrics are the server's metrics and what its status page shows.
+	metrics *metrics
+	// started is when New made the server.
+	started time.Time
 	// inflight counts requests being handled; draining refuses new ones.
 	inflight atomic.Int64
 	draining atomic.Bool
@@ -119,7 +125,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		grace = DefaultShutdownGrace
 	}
 	s := &Server{cfg: cfg, log: log, name: name, toolchains: tcs, runner: runner, store: store,
-		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget)}
+		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget),
+		metrics: newMetrics(runner.Load, store.Usage), started: time.Now()}
+	runner.metrics = s.metrics
 	if !cfg.Plaintext {
 		if s.key, err = LoadHostKey(cfg.TLSFile, name); err != nil {
 			_ = s.Close()
@@ -131,12 +139,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 }
 
 // Listen opens the TCP listener on the configured address and returns the
-// address it listens on (the port is known when the config asks for 0).
+// address it listens on (the port is known when the config asks for 0),
+// and the status page's listener when the config has one (HTTPAddr).
 func (s *Server) Listen(ctx context.Context) (net.Addr, error) {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	if err := s.listenHTTP(ctx); err != nil {
+		_ = l.Close()
+		return nil, err
 	}
 	s.listener = l
 	return l.Addr(), nil
@@ -154,6 +167,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	var conns sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { _ = s.listener.Close() })
 	defer stop()
+	waitHTTP := s.serveHTTP(ctx)
+	defer waitHTTP()
 	s.log.Info("listening", "addr", s.listener.Addr().String(), "jobs", s.cfg.Jobs,
 		"toolchains", len(s.toolchains.List()), "transport", s.Transport())
 	var acceptErr error
@@ -188,6 +203,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			_ = conn.Close()
 			continue
 		}
+		conn = s.metrics.countConn(conn)
 		conns.Go(func() { s.serveConn(connCtx, conn) })
 	}
 	_ = s.listener.Close()
@@ -244,13 +260,14 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	}
 	log := s.log.With("remote", remote, "client", oneLine(client))
 	log.Info("client connected", "token", tokenIndex+1)
+	defer s.metrics.sessionOpened()()
 	sess, err := yamux.Server(conn, protocol.ServerYamuxConfig())
 	if err != nil {
 		log.Warn("starting the session", "err", err)
 		return
 	}
 	if err := protocol.ServeWithin(ctx, sess, func(ctx context.Context, req protocol.Message) protocol.Message {
-		return s.handle(ctx, log, req)
+		return s.handle(ctx, log, client, req)
 	}, protocol.ServeLimits{Budget: s.budget}); err != nil && ctx.Err() == nil {
 		log.Warn("session ended", "err", err)
 		return
@@ -275,6 +292,9 @@ func (s *Server) welcome() protocol.Welcome {
 // Close releases the caches and removes the runner's tree directory when
 // empty. Call it after Serve returned.
 func (s *Server) Close() error {
+	if s.httpListener != nil {
+		_ = s.httpListener.Close() // closed already when Serve ran
+	}
 	s.runner.Close()
 	return s.store.Close()
 }
