@@ -48,7 +48,7 @@ func CompilersInPath(f *wrapper.Finder) []Link {
 }
 
 // InstallLinks makes dir a masquerade directory: one symlink to dcc (self) for
-// each compiler found by f. An existing link to dcc is kept; anything else of the
+// each compiler found by f, and one named ccache when f finds ccache. An existing link to dcc is kept; anything else of the
 // same name is an error naming it, and nothing of the user's is overwritten.
 func InstallLinks(dir, self string, f *wrapper.Finder) ([]Link, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -59,6 +59,11 @@ func InstallLinks(dir, self string, f *wrapper.Finder) ([]Link, error) {
 		return nil, fmt.Errorf("stat dcc executable %s: %w", self, err)
 	}
 	links := CompilersInPath(f)
+	if real, err := f.Find(wrapper.CcacheName); err == nil {
+		// Build systems put a ccache they find in front of compiles
+		// (meson does by itself): they find dcc's instead.
+		links = append(links, Link{Name: wrapper.CcacheName, Real: real})
+	}
 	for _, l := range links {
 		path := filepath.Join(dir, l.Name)
 		st, err := os.Stat(path)

@@ -22,7 +22,7 @@ func TestInstallLinks(t *testing.T) {
 	self := filepath.Join(dir, "dcc")
 	writeExe(t, self, "#!/bin/sh\n")
 	bin := filepath.Join(dir, "bin")
-	for _, n := range []string{"gcc", "g++-12", "x86_64-linux-gnu-gcc-12", "clang", "cl.exe", "make", "ld", "c++filt", "gcc-ar"} {
+	for _, n := range []string{"gcc", "g++-12", "x86_64-linux-gnu-gcc-12", "clang", "cl.exe", "make", "ld", "c++filt", "gcc-ar", "ccache"} {
 		writeExe(t, filepath.Join(bin, n), "#!/bin/sh\n")
 	}
 	selfInfo, err := os.Stat(self)
@@ -40,7 +40,7 @@ func TestInstallLinks(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, self, target)
 	}
-	assert.Equal(t, []string{"cl.exe", "clang", "g++-12", "gcc", "x86_64-linux-gnu-gcc-12"}, names)
+	assert.Equal(t, []string{"cl.exe", "clang", "g++-12", "gcc", "x86_64-linux-gnu-gcc-12", "ccache"}, names, "ccache too, found in PATH")
 
 	// Running it again keeps the links and finds the same real compilers.
 	again, err := InstallLinks(links, self, f)

@@ -45,9 +45,17 @@ func Detect(argv []string, isCommand func(string) bool) Invocation {
 	return Invocation{Mode: ModePrefix, Compiler: argv[1], Args: argv[2:]}
 }
 
+// CcacheName is the name of a link to dcc that takes ccache's command line:
+// a build system that puts ccache in front of every compile (meson does
+// when it finds ccache in PATH) finds dcc's link first in a masquerade
+// directory, and "ccache gcc -c ..." is then prefix use of dcc, and
+// "ccache --version" or "ccache -s" dcc's own (ccache's options map to
+// dcc's subcommands).
+const CcacheName = "ccache"
+
 // isOwnName reports whether a program name is dcc's own rather than a masquerade link.
 func isOwnName(base string) bool {
-	if base == "dcc" || strings.HasPrefix(base, "dcc.") {
+	if base == "dcc" || strings.HasPrefix(base, "dcc.") || base == CcacheName {
 		return true
 	}
 	exe, err := executable()

@@ -36,6 +36,8 @@ func TestDetect(t *testing.T) {
 		{"subcommand", []string{"dcc", "explain", "gcc", "-c", "a.c"}, Invocation{Mode: ModeCommand}},
 		{"option", []string{"dcc", "--help"}, Invocation{Mode: ModeCommand}},
 		{"bare", []string{"dcc"}, Invocation{Mode: ModeCommand}},
+		{"ccache link, prefix", []string{"/usr/lib/dcc/ccache", "gcc", "-c", "a.c"}, Invocation{ModePrefix, "gcc", []string{"-c", "a.c"}}},
+		{"ccache link, option", []string{"/usr/lib/dcc/ccache", "--version"}, Invocation{Mode: ModeCommand}},
 		{"empty argv", nil, Invocation{Mode: ModeCommand}},
 	}
 	for _, tt := range tests {
