@@ -147,7 +147,9 @@ func launchHostSetup(tb testing.TB, addr string, jobs int, token string, setup h
 		// A host killed mid-build leaves the trees of its jobs.
 		if work, err := filepath.EvalSymlinks(filepath.Join(h.dir, "work")); err == nil {
 			os.RemoveAll(server.ShmTreeDir(work))
-			os.RemoveAll(filepath.Dir(server.SharedToolchainDir(work)))
+			hashDir := filepath.Dir(server.SharedToolchainDir(work))
+			os.RemoveAll(hashDir)
+			os.Remove(filepath.Dir(hashDir)) // /var/tmp/dcc-server-UID, once no other host uses it
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
