@@ -106,15 +106,23 @@ func (j *job) lookupShared(ctx context.Context, key cache.Key) (daemon.CompileRe
 	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
 		return daemon.CompileResult{}, cache.Entry{}, false, err
 	}
-	if j.readOnly {
-		return replay(e, "shared cache hit"), e, true, nil
-	}
-	if err := j.s.checkRoom(entrySize(e)); err == nil {
-		if err := j.s.opts.Store.PutEntry(key, e); err != nil {
-			j.s.log.Warn("store shared entry", "source", j.a.Source, "err", err)
-		}
-	}
+	j.keepServed(key, e)
 	return replay(e, "shared cache hit"), e, true, nil
+}
+
+// keepServed stores under key, in the local cache, an entry another cache
+// served, unless nothing may be stored (DCC_READONLY) or the disk is
+// (nearly) full. It reports whether it did; a failure is only logged: the
+// compile was served.
+func (j *job) keepServed(key cache.Key, e cache.Entry) bool {
+	if j.readOnly || j.s.checkRoom(entrySize(e)) != nil {
+		return false
+	}
+	if err := j.s.opts.Store.PutEntry(key, e); err != nil {
+		j.s.log.Warn("store an entry served from elsewhere", "source", j.a.Source, "err", err)
+		return false
+	}
+	return true
 }
 
 // shareEncoded puts an encoded entry into the shared cache, in the

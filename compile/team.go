@@ -61,13 +61,7 @@ func (j *job) lookupTeam(ctx context.Context, tk teamKey, cppKey cache.Key) (dae
 	if err := restoreOutputs(j.req.Dir, e.Files, j.paths, j.kinds(false)); err != nil {
 		return daemon.CompileResult{}, cache.Entry{}, false, err
 	}
-	if !j.readOnly {
-		if err := j.s.checkRoom(entrySize(*e)); err == nil {
-			if err := j.s.opts.Store.PutEntry(cppKey, *e); err != nil {
-				j.s.log.Warn("store team cache entry", "source", j.a.Source, "err", err)
-			}
-		}
-	}
+	j.keepServed(cppKey, *e)
 	return replay(*e, "remote storage hit"), *e, true, nil
 }
 

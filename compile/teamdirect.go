@@ -191,13 +191,10 @@ func (j *job) lookupTeamDirect(ctx context.Context, td teamDirect, directKey cac
 	if err := restoreOutputs(j.req.Dir, restored, j.paths, j.kinds(true)); err != nil {
 		return daemon.CompileResult{}, false, err
 	}
-	if !j.readOnly {
-		stored := cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}
-		key := newKey("team-direct-entry").str(m.Entry).str(m.Deps).str(m.Target).str(m.Flags).sum()
-		if err := j.s.checkRoom(entrySize(stored)); err == nil && j.s.opts.Store.PutEntry(key, stored) == nil {
-			local.Result = key
-			j.addManifestResult(directKey, local)
-		}
+	key := newKey("team-direct-entry").str(m.Entry).str(m.Deps).str(m.Target).str(m.Flags).sum()
+	if j.keepServed(key, cache.Entry{Files: files, Stdout: e.Stdout, Stderr: e.Stderr}) {
+		local.Result = key
+		j.addManifestResult(directKey, local)
 	}
 	return replay(*e, "remote storage hit (direct)"), true, nil
 }

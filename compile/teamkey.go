@@ -22,7 +22,7 @@ import (
 // are checked for the checkout's directory (teamGuard), so that an object
 // that records it anyway is shared only with compiles at the same place.
 
-// teamKey is a compile's key in the team cache: sharedKey, under which its
+// teamKey is a compile's key in the team cache: key, under which its
 // entry may be served to checkouts at other places, and guard, the
 // directory its outputs must not name for that ("" when the key holds the
 // paths as they are: the preprocessor-mode key itself).

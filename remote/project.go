@@ -10,14 +10,16 @@ import (
 // maxProjectBase bounds the base-name part of a project name.
 const maxProjectBase = 64
 
-// projectMemo remembers ProjectOf's answers: the daemon asks once per compile.
-var projectMemo struct {
+// rootMemo remembers ProjectRoot's answers: the daemon asks for each
+// compile (a project name, and the team cache's base directory), and each
+// answer costs a walk up the directory tree.
+var rootMemo struct {
 	sync.Mutex
 	m map[string]string
 }
 
-// maxProjectMemo bounds projectMemo; past it the memo starts over.
-const maxProjectMemo = 4096
+// maxRootMemo bounds rootMemo; past it the memo starts over.
+const maxRootMemo = 4096
 
 // ProjectOf returns the shared-cache namespace of the project that dir
 // belongs to: $DCC_PROJECT when set, else the base name of the nearest
@@ -31,26 +33,31 @@ func ProjectOf(dir string) string {
 	if p := os.Getenv("DCC_PROJECT"); p != "" {
 		return ProjectName(p)
 	}
-	projectMemo.Lock()
-	name, ok := projectMemo.m[dir]
-	projectMemo.Unlock()
-	if ok {
-		return name
-	}
-	name = projectName(ProjectRoot(dir))
-	projectMemo.Lock()
-	if projectMemo.m == nil || len(projectMemo.m) >= maxProjectMemo {
-		projectMemo.m = map[string]string{}
-	}
-	projectMemo.m[dir] = name
-	projectMemo.Unlock()
-	return name
+	return projectName(ProjectRoot(dir))
 }
 
 // ProjectRoot returns the absolute directory that names dir's project: the
 // nearest ancestor of dir (dir included, symbolic links resolved) holding a
-// .git entry, else dir itself.
+// .git entry, else dir itself. Answers are remembered for the process.
 func ProjectRoot(dir string) string {
+	rootMemo.Lock()
+	root, ok := rootMemo.m[dir]
+	rootMemo.Unlock()
+	if ok {
+		return root
+	}
+	root = findProjectRoot(dir)
+	rootMemo.Lock()
+	if rootMemo.m == nil || len(rootMemo.m) >= maxRootMemo {
+		rootMemo.m = map[string]string{}
+	}
+	rootMemo.m[dir] = root
+	rootMemo.Unlock()
+	return root
+}
+
+// findProjectRoot is ProjectRoot without the memo.
+func findProjectRoot(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = filepath.Clean(dir)
