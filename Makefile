@@ -5,7 +5,7 @@ GO ?= go
 BUILD_ENV ?= CGO_ENABLED=0
 GOFLAGS_BUILD ?= -trimpath
 
-.PHONY: build deps test test-short bench demo fuzz fuzz-long soak clean
+.PHONY: build deps test test-short bench demo fuzz fuzz-long soak clean docs
 
 build:
 	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
@@ -68,3 +68,8 @@ demo:
 
 clean:
 	rm -rf bin .work/demo
+
+# docs/configuration.md and the man pages docs/man/dcc.1 and dcc-server.1,
+# generated from the tables dcc and dcc-server use (a test fails when stale).
+docs:
+	$(GO) run ./scripts/gendocs

@@ -35,35 +35,36 @@ type cliFlags struct {
 	verbose, debug               bool
 	start, stop, restart, status bool
 	fingerprint                  bool
+	initConfig                   string
 }
 
 // usage is printed by -h and after a bad command line.
 const usage = `usage: dcc-server [--listen ADDR:PORT] [--http ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
                   [--start | --stop | --restart | --status | --fingerprint]
+       dcc-server --init-config FILE
 
 Runs a dcc compile host in the foreground, or controls it as a daemon.
 The configuration is $DCC_DIR/server.conf (DCC_DIR defaults to ~/.dcc); the first
 run writes it with a new token and a TLS key, and prints how clients use it (the
 token and the key's fingerprint, which clients pin). Flags override it.
+--init-config writes FILE and the TLS key beside it, unless they exist, and exits.
 `
 
-// Main runs dcc-server with the command-line arguments args (without the
-// program name) and returns the exit code. The daemon controls print their
-// result to stdout; errors go to stderr as one line.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var f cliFlags
+// newFlagSet defines dcc-server's flags into f. Main parses with it, and
+// Reference documents them from it.
+func newFlagSet(f *cliFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("dcc-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.listen, "listen", "", "TCP address to listen on, ADDR:PORT (default "+DefaultListen+")")
-	fs.StringVar(&f.http, "http", "", "serve the status page, /status.json and /metrics over plain HTTP on ADDR:PORT (default: none)")
-	fs.IntVar(&f.jobs, "jobs", 0, "compiles run at once (default: the number of CPUs)")
-	fs.StringVar(&f.token, "token", "", "accept this token too, for this run")
-	fs.StringVar(&f.workdir, "workdir", "", "directory of the per-job directories")
-	fs.StringVar(&f.config, "config", "", "config file (default $DCC_DIR/server.conf)")
+	fs.StringVar(&f.listen, "listen", "", "TCP address to listen on, `ADDR:PORT` (default "+DefaultListen+")")
+	fs.StringVar(&f.http, "http", "", "serve the status page, /status.json and /metrics over plain HTTP on `ADDR:PORT` (default: none)")
+	fs.IntVar(&f.jobs, "jobs", 0, "`N` compiles run at once (default: the number of CPUs)")
+	fs.StringVar(&f.token, "token", "", "accept this `TOKEN` too, for this run")
+	fs.StringVar(&f.workdir, "workdir", "", "`DIR` holds the per-job directories")
+	fs.StringVar(&f.config, "config", "", "config `FILE` (default $DCC_DIR/server.conf)")
 	fs.BoolVar(&f.verbose, "v", false, "verbose: log connections and refusals (info level)")
 	fs.BoolVar(&f.debug, "D", false, "debug: log every request (debug level)")
 	fs.BoolVar(&f.start, "start", false, "start the server in the background")
@@ -71,6 +72,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.restart, "restart", false, "restart the background server")
 	fs.BoolVar(&f.status, "status", false, "tell whether the background server runs (exit status 3 when not)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", false, "print the fingerprint of this host's TLS key, which clients pin")
+	fs.StringVar(&f.initConfig, "init-config", "", "write the config file FILE as a first run would (defaults from $DCC_DIR), with its TLS key beside it, unless they exist; then exit")
+	return fs
+}
+
+// Main runs dcc-server with the command-line arguments args (without the
+// program name) and returns the exit code. The daemon controls print their
+// result to stdout; errors go to stderr as one line.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f cliFlags
+	fs := newFlagSet(&f, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -99,6 +110,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if controls > 1 {
 		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status, --fingerprint"))
+	}
+	if set["init-config"] {
+		if controls > 0 || len(set) > 1 {
+			return fail(ExitUsage, errors.New("--init-config takes no other flag: it writes the defaults (edit the file after)"))
+		}
+		return initConfigCommand(f.initConfig, stdout, fail)
 	}
 	if IsDaemonChild() {
 		if f.token == "" {
