@@ -44,7 +44,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		explainCommand(), statsCommand(), clearCommand(), configCommand(), daemonCommand(),
-		connectCommand(), disconnectCommand(), jobsCommand(), hostsCommand(), cleanCommand(),
+		connectCommand(), disconnectCommand(), jobsCommand(), hostsCommand(), monitorCommand(), cleanCommand(),
 		installLinksCommand(), doctorCommand(), versionCommand(),
 	}
 }

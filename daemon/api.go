@@ -13,8 +13,9 @@ import (
 // ProtocolVersion is the wrapper-daemon protocol version. A wrapper and a
 // daemon that disagree detect it in the handshake: the daemon is restarted or
 // the wrapper compiles directly. Version 2 added the hosts and clean-remote
-// requests.
-const ProtocolVersion = 2
+// requests; version 3 the monitor request and the jobs in flight in host
+// reports.
+const ProtocolVersion = 3
 
 // ProbeHintEnv names, in the environment of a daemon a wrapper starts, the
 // real compiler of the compile that started it. The daemon starts
@@ -130,13 +131,34 @@ type HostReport struct {
 	// Slots, Running and Queued are the host's load as it last reported:
 	// jobs it runs at once, jobs running, jobs waiting (all clients).
 	Slots, Running, Queued int
-	// InFlight is this client's jobs on the host now.
-	InFlight int
+	// InFlight is this client's jobs on the host now; InFlightJobs names
+	// them, the longest-running first (filled in for MonitorHosts).
+	InFlight     int
+	InFlightJobs []InFlightJob
 	// Backoff is how long the host is still left alone after a failure.
 	Backoff time.Duration
 	// Sent, OK and Failed count this client's jobs: sent to the host,
 	// answered, and lost to an error or a timeout.
 	Sent, OK, Failed int64
+}
+
+// HostMonitor is what a RemoteBackend may also implement for "dcc
+// monitor". The daemon answers a monitor request with Hosts(ctx, false)
+// when its backend does not implement it.
+type HostMonitor interface {
+	// MonitorHosts reports on every configured host, in configuration
+	// order, with each host's load as it reports it now (asked of hosts
+	// with a session up; none is dialed) and this client's jobs in flight
+	// there with their sources. It must honour ctx.
+	MonitorHosts(ctx context.Context) ([]HostReport, error)
+}
+
+// InFlightJob is one of this client's jobs on a host now.
+type InFlightJob struct {
+	// Source is the unit's source as the job names it.
+	Source string
+	// Elapsed is how long ago the job was sent.
+	Elapsed time.Duration
 }
 
 // HostToolchain is one compiler a host offers.

@@ -276,3 +276,15 @@ func (c *Client) CleanRemote(ctx context.Context, project string) ([]CleanReport
 	}
 	return reply.Cleaned, nil
 }
+
+// MonitorHosts reports on the daemon's compile hosts for dcc monitor (see
+// HostMonitor.MonitorHosts): each host's load as it reports it now and this
+// client's jobs in flight there. It fails with ErrNoRemote when the
+// daemon's backend does not compile remotely.
+func (c *Client) MonitorHosts(ctx context.Context) ([]HostReport, error) {
+	reply, err := c.roundTrip(ctx, &message{Op: opMonitor})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Hosts, nil
+}

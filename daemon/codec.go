@@ -217,8 +217,9 @@ func (d *decoder) status() *StatusReport {
 // Minimum encoded sizes of list elements, for count: every field takes at
 // least one byte.
 const (
-	minHostReportSize  = 21
+	minHostReportSize  = 22
 	minToolchainSize   = 6
+	minInFlightSize    = 2
 	minCleanReportSize = 3
 )
 
@@ -254,6 +255,11 @@ func (e *encoder) hostReports(hosts []HostReport) {
 		e.bool(h.Ships)
 		e.int(h.Shipped)
 		e.int(h.ShipBytes)
+		e.uint(uint64(len(h.InFlightJobs)))
+		for _, j := range h.InFlightJobs {
+			e.string(j.Source)
+			e.int(int64(j.Elapsed))
+		}
 	}
 }
 
@@ -280,6 +286,12 @@ func (d *decoder) hostReports() []HostReport {
 		h.Sent, h.OK, h.Failed = d.int(), d.int(), d.int()
 		h.Sandboxed = d.bool()
 		h.Ships, h.Shipped, h.ShipBytes = d.bool(), d.int(), d.int()
+		if m := d.count(minInFlightSize); m > 0 {
+			h.InFlightJobs = make([]InFlightJob, m)
+			for j := range h.InFlightJobs {
+				h.InFlightJobs[j] = InFlightJob{Source: d.string(), Elapsed: time.Duration(d.int())}
+			}
+		}
 	}
 	if d.err != nil {
 		return nil

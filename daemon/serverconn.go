@@ -175,7 +175,7 @@ func (sc *serverConn) dispatch(ctx context.Context, m *message) (reply *message)
 	case opStatus:
 		st := sc.s.status()
 		return &message{Op: opStatus, Status: &st}
-	case opHosts, opCleanRemote:
+	case opHosts, opCleanRemote, opMonitor:
 		return sc.dispatchRemote(ctx, m)
 	case opStop:
 		return &message{Op: opStop}
@@ -206,12 +206,31 @@ func watchPeer(c *net.UnixConn, cancel context.CancelFunc) (stop func() (gone bo
 	}
 }
 
+// monitorReply answers a monitor request: HostMonitor's report, or
+// Hosts' without contacting any host when rb does not implement it.
+func monitorReply(ctx context.Context, rb RemoteBackend) *message {
+	var hosts []HostReport
+	var err error
+	if hm, ok := rb.(HostMonitor); ok {
+		hosts, err = hm.MonitorHosts(ctx)
+	} else {
+		hosts, err = rb.Hosts(ctx, false)
+	}
+	if err != nil {
+		return errorReply(opMonitor, fmt.Errorf("monitor: %w", err))
+	}
+	return &message{Op: opMonitor, Hosts: hosts}
+}
+
 // dispatchRemote answers a hosts or clean-remote request through the
 // backend's RemoteBackend, or with ErrNoRemote when it has none.
 func (sc *serverConn) dispatchRemote(ctx context.Context, m *message) *message {
 	rb, ok := sc.s.backend.(RemoteBackend)
 	if !ok {
 		return errorReply(m.Op, ErrNoRemote)
+	}
+	if m.Op == opMonitor {
+		return monitorReply(ctx, rb)
 	}
 	if m.RemoteReq == nil {
 		return errorReply(m.Op, fmt.Errorf("%w: %v request without its body", ErrProtocol, m.Op))

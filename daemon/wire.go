@@ -44,6 +44,9 @@ const (
 	opHosts op = 8
 	// opCleanRemote cleans a project on every host (RemoteBackend.CleanRemote).
 	opCleanRemote op = 9
+	// opMonitor asks for the hosts' state for dcc monitor
+	// (HostMonitor.MonitorHosts); its reply is a hosts reply's body.
+	opMonitor op = 10
 )
 
 // String names the operation for logs and errors.
@@ -67,6 +70,8 @@ func (o op) String() string {
 		return "hosts"
 	case opCleanRemote:
 		return "clean-remote"
+	case opMonitor:
+		return "monitor"
 	}
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
@@ -267,7 +272,7 @@ func (m *message) encodeBody(e *encoder) error {
 			return missing()
 		}
 		e.status(m.Status)
-	case m.Op == opHosts && m.Reply:
+	case (m.Op == opHosts || m.Op == opMonitor) && m.Reply:
 		e.hostReports(m.Hosts)
 	case m.Op == opCleanRemote && m.Reply:
 		e.cleanReports(m.Cleaned)
@@ -280,7 +285,7 @@ func (m *message) encodeBody(e *encoder) error {
 		} else {
 			e.string(m.RemoteReq.Project)
 		}
-	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear:
+	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear, m.Op == opMonitor:
 	default:
 		return fmt.Errorf("%w: cannot encode %v", ErrProtocol, m.Op)
 	}
@@ -297,6 +302,9 @@ func (m *message) sizeHint() int {
 		n += len(r.Project)
 	}
 	n += 128 * (len(m.Hosts) + len(m.Cleaned))
+	for _, h := range m.Hosts {
+		n += 16 * len(h.InFlightJobs)
+	}
 	if r := m.Compile; r != nil {
 		n += len(r.Compiler) + len(r.Real) + len(r.Dir)
 		for _, s := range r.Args {
@@ -409,7 +417,7 @@ func (m *message) decodeBody(d *decoder) {
 		m.Stats = d.stats()
 	case m.Op == opStatus && m.Reply:
 		m.Status = d.status()
-	case m.Op == opHosts && m.Reply:
+	case (m.Op == opHosts || m.Op == opMonitor) && m.Reply:
 		m.Hosts = d.hostReports()
 	case m.Op == opCleanRemote && m.Reply:
 		m.Cleaned = d.cleanReports()
@@ -417,7 +425,7 @@ func (m *message) decodeBody(d *decoder) {
 		m.RemoteReq = &remoteRequest{Check: d.bool()}
 	case m.Op == opCleanRemote:
 		m.RemoteReq = &remoteRequest{Project: d.string()}
-	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear:
+	case m.Op == opStats, m.Op == opStatus, m.Op == opStop, m.Op == opZeroStats, m.Op == opClear, m.Op == opMonitor:
 	default:
 		d.fail("unknown operation %v", m.Op)
 	}

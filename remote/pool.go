@@ -64,6 +64,8 @@ type Pool struct {
 	// be shipped, by key.
 	collecting map[string]bool
 	closed     bool
+	// lastJob numbers the jobs in flight (host.flights) for dcc monitor.
+	lastJob uint64
 }
 
 // host is one configured host and what the pool knows of it; every field
@@ -92,8 +94,11 @@ type host struct {
 	others int
 
 	inFlight int
-	backoff  time.Duration
-	until    time.Time
+	// flights are this pool's jobs on the host now, by number, with their
+	// sources' names (for dcc monitor).
+	flights map[uint64]flight
+	backoff time.Duration
+	until   time.Time
 
 	sent, ok, failed, busy         int64
 	cacheGets, cacheHits, cachePut int64
@@ -256,6 +261,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		return nil, "", false, err
 	}
 	addr := h.cfg.Connect
+	id := p.takeOff(h, req.SourceName)
 	job := *req
 	job.Toolchain = toolchainKey
 	job.Bundle = bundle
@@ -285,6 +291,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h.inFlight--
+	delete(h.flights, id)
 	if err == nil {
 		res, ok := resp.(*protocol.CompileResult)
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/protocol"
 )
 
@@ -45,8 +46,10 @@ type HostStatus struct {
 	// it sent.
 	Ships              bool
 	Shipped, ShipBytes int64
-	// InFlight is this pool's jobs on the host now.
-	InFlight int
+	// InFlight is this pool's jobs on the host now; InFlightJobs names
+	// their sources, the longest-running first.
+	InFlight     int
+	InFlightJobs []InFlightJob
 	// Backoff is how long the host is still left alone; zero when it is not.
 	Backoff time.Duration
 	// Sent, OK, Failed and Busy count this pool's jobs: sent, answered,
@@ -79,8 +82,117 @@ func (p *Pool) Status() []HostStatus {
 		if now.Before(h.until) {
 			out[i].Backoff = h.until.Sub(now)
 		}
+		out[i].InFlightJobs = h.inFlightJobs()
 	}
 	return out
+}
+
+// InFlightJob is one of this pool's jobs on a host now.
+type InFlightJob struct {
+	// Source is the unit's source as the job names it (relative to the
+	// client's directory, or absolute).
+	Source string
+	// Started is when the job was sent.
+	Started time.Time
+}
+
+// flight is a job in flight on a host (host.flights).
+type flight struct {
+	source  string
+	started time.Time
+}
+
+// takeOff records a job of source sent to h (counted in h.inFlight by
+// pick) and returns its number, for landing it with delete(h.flights, id).
+func (p *Pool) takeOff(h *host, source string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastJob++
+	if h.flights == nil {
+		h.flights = map[uint64]flight{}
+	}
+	h.flights[p.lastJob] = flight{source: source, started: time.Now()}
+	return p.lastJob
+}
+
+// inFlightJobs lists h's jobs in flight, the longest-running first. p.mu
+// must be held.
+func (h *host) inFlightJobs() []InFlightJob {
+	if len(h.flights) == 0 {
+		return nil
+	}
+	out := make([]InFlightJob, 0, len(h.flights))
+	for _, f := range h.flights {
+		out = append(out, InFlightJob{Source: f.source, Started: f.started})
+	}
+	slices.SortFunc(out, func(a, b InFlightJob) int {
+		if c := a.Started.Compare(b.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source, b.Source)
+	})
+	return out
+}
+
+// refreshTimeout bounds Refresh's status request to each host.
+const refreshTimeout = 2 * time.Second
+
+// Refresh asks every host with a session up for its load now (a status
+// request, all at once, each within the host's connect timeout and at most
+// refreshTimeout), then reports as Status: the load of a host this client
+// sends nothing to is otherwise the one its last answer carried. It starts
+// a dial only to hosts never tried (in the background, for the next
+// report), and backs none off (a host that does not answer keeps the load
+// it last reported): watching the farm does not change how it is used.
+func (p *Pool) Refresh(ctx context.Context) []HostStatus {
+	var wg sync.WaitGroup
+	p.mu.Lock()
+	now := p.opts.Now()
+	for _, h := range p.hosts {
+		if !h.contacted {
+			p.startDial(h, now, false) // for the next report
+		}
+		if !p.usable(h) {
+			continue
+		}
+		sess := h.sess
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, min(h.cfg.ConnectTimeout, refreshTimeout))
+			defer cancel()
+			resp, err := sess.Call(cctx, &protocol.Status{}, protocol.MsgStatusResult)
+			r, ok := resp.(*protocol.StatusResult)
+			if err != nil || !ok {
+				p.log.Debug("monitor: status request failed", "host", h.cfg.Connect, "err", err)
+				return
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			h.server = r.Server
+			h.setLoad(r.Load, h.inFlight)
+		}()
+	}
+	p.mu.Unlock()
+	wg.Wait()
+	return p.Status()
+}
+
+var _ daemon.HostMonitor = (*Pool)(nil)
+
+// MonitorHosts reports on every host for "dcc monitor"
+// (daemon.HostMonitor): Refresh's report, with this client's jobs in
+// flight on each host. It never fails.
+func (p *Pool) MonitorHosts(ctx context.Context) ([]daemon.HostReport, error) {
+	st := p.Refresh(ctx)
+	out := Reports(st)
+	now := time.Now()
+	for i, s := range st {
+		for _, j := range s.InFlightJobs {
+			out[i].InFlightJobs = append(out[i].InFlightJobs, daemon.InFlightJob{Source: j.Source, Elapsed: now.Sub(j.Started)})
+		}
+	}
+	return out, nil
 }
 
 // Check contacts every host now, all at once: a new connection (backoff or

@@ -68,7 +68,7 @@ func isOwnName(base string) bool {
 // cli's tests keep this list equal to its commands.
 var CommandNames = []string{
 	"explain", "stats", "clear", "config", "daemon", "connect", "disconnect", "jobs",
-	"hosts", "clean", "install-links", "doctor", "version", "help",
+	"hosts", "monitor", "clean", "install-links", "doctor", "version", "help",
 }
 
 // IsCommand reports whether name is one of CommandNames.
