@@ -25,8 +25,9 @@ func doctorCommand() command {
 - the compilers in PATH: dcc's masquerade links found before the real ones;
 - the daemon: reachable, its pid, build and uptime (or not running yet);
 - the cache directory: writable, and the free space of its file system;
-- each compile host: reachable, token accepted, sandbox on, and serving the
-  compilers found here (or taking shipped ones);
+- each compile host: reachable, token accepted, sandbox on, its clock within
+  2s of this machine's, and serving the compilers found here (or taking
+  shipped ones);
 - each remote storage: reachable, and whether entries are signed (a team key).
 Exits with status 1 when something is wrong (FAIL); a warning (WARN) alone
 exits 0.`,

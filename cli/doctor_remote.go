@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/daemon"
 	"github.com/dcc-build/dcc/teamcache"
 	"github.com/dcc-build/dcc/teamcache/storages"
 	"github.com/dcc-build/dcc/toolchain"
@@ -42,6 +43,7 @@ func (d *doctor) checkHosts(ctx context.Context, cfg *config.Config) {
 			continue
 		}
 		d.say(doctorOK, subject, "%s, token accepted, %d slots", r.Server, r.Slots)
+		d.checkClock(subject, r)
 		if !r.Sandboxed {
 			d.say(doctorWarn, subject, "runs jobs without a sandbox (sandbox = \"off\" in its server.conf)")
 		}
@@ -59,6 +61,39 @@ func (d *doctor) checkHosts(ctx context.Context, cfg *config.Config) {
 			}
 		}
 	}
+}
+
+// clockSkewLimit is how far apart a host's clock and this machine's may be
+// before doctor warns: NTP keeps clocks within milliseconds.
+const clockSkewLimit = 2 * time.Second
+
+// checkClock says how far the host's clock is from this machine's. dcc's
+// objects do not depend on it, but the times in the host's logs and on its
+// status page do, and a clock that far off means the host keeps no time.
+func (d *doctor) checkClock(subject string, r daemon.HostReport) {
+	if !r.ClockKnown {
+		d.say(doctorInfo, subject, "did not say its time: its clock is not checked")
+		return
+	}
+	skew := r.ClockSkew.Round(time.Millisecond)
+	if skew.Abs()-r.ClockUncertainty <= clockSkewLimit {
+		d.say(doctorOK, subject, "clock within %s of this machine's (%s)", clockSkewLimit, signed(skew))
+		return
+	}
+	way := "ahead of"
+	if skew < 0 {
+		way = "behind"
+	}
+	d.say(doctorWarn, subject, "clock is %s %s this machine's: objects are not affected, but the host's logs and status page are off by as much; keep time on both (systemd-timesyncd, chrony)",
+		skew.Abs().Round(time.Second/10), way)
+}
+
+// signed formats d with its sign.
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 // localCompiler is a compiler found in PATH and its identity.

@@ -5,7 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
+
+	"github.com/dcc-build/dcc/remote/remotetest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,4 +97,20 @@ func TestDoctorFindsPlantedProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A host whose clock is far from this machine's is named, with how far and
+// which way; one in step is fine. (A stand-in host: a real dcc-server's
+// clock is the system's, which a test cannot set for one process.)
+func TestDoctorClockSkew(t *testing.T) {
+	ahead := remotetest.Start(t, "127.0.0.2", remotetest.Options{ClockOffset: 95 * time.Second})
+	inStep := remotetest.Start(t, "127.0.0.3", remotetest.Options{})
+	hosts := ahead.Addr + "/2,fingerprint=" + remotetest.Fingerprint() + " " + inStep.Addr + "/2,fingerprint=" + remotetest.Fingerprint()
+	_, out := doctorIn(t, map[string]string{"DCC_HOSTS": hosts, "DCC_TOKEN": remotetest.Token})
+	assert.Regexp(t, `WARN  host `+regexp.QuoteMeta(ahead.Addr)+`: clock is 1m35(\.\d)?s ahead of this machine's`, out)
+	assert.Contains(t, out, "ok    host "+inStep.Addr+": clock within 2s of this machine's")
+
+	behind := remotetest.Start(t, "127.0.0.4", remotetest.Options{ClockOffset: -10 * time.Minute})
+	_, out = doctorIn(t, map[string]string{"DCC_HOSTS": behind.Addr + "/2,fingerprint=" + remotetest.Fingerprint(), "DCC_TOKEN": remotetest.Token})
+	assert.Regexp(t, `WARN  host `+regexp.QuoteMeta(behind.Addr)+`: clock is 10m0(\.\d)?s behind this machine's`, out)
 }

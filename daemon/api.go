@@ -15,7 +15,7 @@ import (
 // the wrapper compiles directly. Version 2 added the hosts and clean-remote
 // requests; version 3 the monitor request and the jobs in flight in host
 // reports.
-const ProtocolVersion = 3
+const ProtocolVersion = 4
 
 // ProbeHintEnv names, in the environment of a daemon a wrapper starts, the
 // real compiler of the compile that started it. The daemon starts
@@ -140,6 +140,11 @@ type HostReport struct {
 	// Sent, OK and Failed count this client's jobs: sent to the host,
 	// answered, and lost to an error or a timeout.
 	Sent, OK, Failed int64
+	// ClockKnown: the host said its time at its last status answer;
+	// ClockSkew is then its clock minus this machine's, right to within
+	// ClockUncertainty (half the round trip).
+	ClockKnown                  bool
+	ClockSkew, ClockUncertainty time.Duration
 }
 
 // HostMonitor is what a RemoteBackend may also implement for "dcc

@@ -217,7 +217,7 @@ func (d *decoder) status() *StatusReport {
 // Minimum encoded sizes of list elements, for count: every field takes at
 // least one byte.
 const (
-	minHostReportSize  = 22
+	minHostReportSize  = 25
 	minToolchainSize   = 6
 	minInFlightSize    = 2
 	minCleanReportSize = 3
@@ -260,6 +260,9 @@ func (e *encoder) hostReports(hosts []HostReport) {
 			e.string(j.Source)
 			e.int(int64(j.Elapsed))
 		}
+		e.bool(h.ClockKnown)
+		e.int(int64(h.ClockSkew))
+		e.int(int64(h.ClockUncertainty))
 	}
 }
 
@@ -292,6 +295,7 @@ func (d *decoder) hostReports() []HostReport {
 				h.InFlightJobs[j] = InFlightJob{Source: d.string(), Elapsed: time.Duration(d.int())}
 			}
 		}
+		h.ClockKnown, h.ClockSkew, h.ClockUncertainty = d.bool(), time.Duration(d.int()), time.Duration(d.int())
 	}
 	if d.err != nil {
 		return nil

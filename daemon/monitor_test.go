@@ -53,11 +53,12 @@ func TestMonitorMessagesRoundTrip(t *testing.T) {
 func TestMonitorJobCountPastTheBytes(t *testing.T) {
 	frame, err := encodeMessage(&message{Op: opMonitor, Reply: true, Hosts: []HostReport{{Host: "h"}}})
 	require.NoError(t, err)
-	// The host's last field is its count of jobs in flight (0): claim 100.
-	frame[len(frame)-1] = 100
+	// The host's count of jobs in flight (0) comes before its clock
+	// reading (three 1-byte fields): claim 100.
+	frame[len(frame)-4] = 100
 	_, err = readMessage(bytes.NewReader(frame))
 	require.ErrorIs(t, err, ErrProtocol)
-	assert.Contains(t, err.Error(), "exceeds the 0 bytes left")
+	assert.Contains(t, err.Error(), "exceeds the 3 bytes left")
 }
 
 func TestMonitorRequests(t *testing.T) {

@@ -40,7 +40,8 @@ func sampleMessages() map[string]*message {
 		"hosts": {Op: opHosts, Reply: true, Hosts: []HostReport{
 			{Host: "127.0.0.2:9693", Jobs: 4, Contacted: true, Reachable: true, Authenticated: true, Server: "b1",
 				Toolchains: []HostToolchain{{Key: "id2-ab", Family: "gcc", Driver: "g++", Version: "12.2.0", Target: "x86_64-linux-gnu"}, {}},
-				Slots:      8, Running: 3, Queued: 1, InFlight: 2, Backoff: 0, Sent: 10, OK: 9, Failed: 1, Sandboxed: true},
+				Slots:      8, Running: 3, Queued: 1, InFlight: 2, Backoff: 0, Sent: 10, OK: 9, Failed: 1, Sandboxed: true,
+				ClockKnown: true, ClockSkew: -3 * time.Second, ClockUncertainty: 150 * time.Microsecond},
 			{Host: "127.0.0.3:9693", Jobs: 8, Contacted: true, Error: "token refused", Backoff: 4 * time.Second, Failed: -1},
 		}},
 		"no hosts":             {Op: opHosts, Reply: true},
@@ -115,7 +116,7 @@ func TestReadMessageErrors(t *testing.T) {
 		{"bad boolean", frame(3, []byte{byte(opCompile), kindReply, 2}), ErrProtocol, "bad boolean"},
 		{"huge host count", payload(byte(opHosts), kindReply, binary.AppendUvarint(nil, 1<<40)), ErrProtocol, "exceeds"},
 		{"host count past the bytes", frame(20, append([]byte{byte(opHosts), kindReply, 2}, make([]byte, 17)...)), ErrProtocol, "exceeds the 17 bytes left"},
-		{"huge toolchain count", payload(byte(opHosts), kindReply, []byte{1, 0, 0, 1, 1, 1, 0, 0}, binary.AppendUvarint(nil, 1<<30), make([]byte, 11)), ErrProtocol, "exceeds the 11 bytes left"},
+		{"huge toolchain count", payload(byte(opHosts), kindReply, []byte{1, 0, 0, 1, 1, 1, 0, 0}, binary.AppendUvarint(nil, 1<<30), make([]byte, 14)), ErrProtocol, "exceeds the 14 bytes left"},
 		{"clean count past the bytes", frame(5, []byte{byte(opCleanRemote), kindReply, 1, 0, 0}), ErrProtocol, "exceeds the 2 bytes left"},
 		{"hosts request without check", frame(2, []byte{byte(opHosts), kindRequest}), ErrProtocol, "ends early"},
 		{"trailing bytes", frame(uint32(len(valid)-4+2), append(append([]byte{}, valid[4:]...), 1, 2)), ErrProtocol, "after the message"},

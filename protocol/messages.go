@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -550,6 +551,9 @@ type StatusResult struct {
 	Load       Load
 	// Ships: the host takes shipped toolchains (see Welcome.Ships).
 	Ships bool
+	// Time is the host's clock when it answered, in Unix nanoseconds (0:
+	// not said), for the client to tell how far the two clocks are apart.
+	Time int64
 }
 
 // Type returns MsgStatusResult.
@@ -560,6 +564,7 @@ func (m *StatusResult) encode(e *encoder) {
 	encodeToolchains(e, m.Toolchains)
 	m.Load.encode(e)
 	e.bool(m.Ships)
+	e.uvarint(uint64(m.Time))
 }
 
 func (m *StatusResult) decode(d *decoder) error {
@@ -567,5 +572,6 @@ func (m *StatusResult) decode(d *decoder) error {
 	m.Toolchains = decodeToolchains(d)
 	m.Load.decode(d)
 	m.Ships = d.bool("ships")
+	m.Time = int64(min(d.uvarint("time"), math.MaxInt64))
 	return d.err
 }

@@ -112,7 +112,7 @@ func roundTripCases() []struct {
 		{"CleanResult/full", &CleanResult{Removed: math.MaxInt64}},
 		{"Status/empty", &Status{}},
 		{"StatusResult/empty", &StatusResult{}},
-		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load, Ships: true}},
+		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load, Ships: true, Time: 1_765_000_000_123_456_789}},
 		{"ToolchainOffer/empty", &ToolchainOffer{}},
 		{"ToolchainOffer/full", &ToolchainOffer{Info: manyToolchains(2)[1], Driver: "/usr/bin/gcc", PathDirs: []string{"/usr/bin", "/bin"},
 			Files: bundleFiles(MaxBundleFiles)}},

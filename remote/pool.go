@@ -97,6 +97,8 @@ type host struct {
 	// flights are this pool's jobs on the host now, by number, with their
 	// sources' names (for dcc monitor).
 	flights map[uint64]flight
+	// clock is how far the host's clock is from this machine's.
+	clock   ClockReading
 	backoff time.Duration
 	until   time.Time
 

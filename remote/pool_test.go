@@ -615,6 +615,9 @@ func TestPoolAsRemoteBackend(t *testing.T) {
 	reports, err = p.Hosts(context.Background(), true)
 	require.NoError(t, err)
 	require.Len(t, reports, 2)
+	assert.True(t, reports[0].ClockKnown, "the host said its time")
+	assert.Less(t, reports[0].ClockSkew.Abs(), time.Second, "one machine, one clock")
+	reports[0].ClockKnown, reports[0].ClockSkew, reports[0].ClockUncertainty = false, 0, 0
 	assert.Equal(t, daemon.HostReport{Host: s.Addr, Jobs: 4, Contacted: true, Reachable: true, Authenticated: true, Sandboxed: true,
 		Server: s.Name(), Toolchains: []daemon.HostToolchain{{Key: gccKey, Family: "gcc", Driver: "gcc", Version: "12.2.0", Target: "x86_64-linux-gnu"}},
 		Slots: 8}, reports[0])

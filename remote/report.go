@@ -43,6 +43,7 @@ func Reports(st []HostStatus) []daemon.HostReport {
 			Slots: s.Load.Slots, Running: s.Load.Running, Queued: s.Load.Queued,
 			InFlight: s.InFlight, Backoff: s.Backoff, Sent: s.Sent, OK: s.OK, Failed: s.Failed,
 			Ships: s.Ships, Shipped: s.Shipped, ShipBytes: s.ShipBytes,
+			ClockKnown: s.Clock.Known, ClockSkew: s.Clock.Skew, ClockUncertainty: s.Clock.Uncertainty,
 		}
 		for _, t := range s.Toolchains {
 			r.Toolchains = append(r.Toolchains, daemon.HostToolchain{

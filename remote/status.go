@@ -52,6 +52,9 @@ type HostStatus struct {
 	InFlightJobs []InFlightJob
 	// Backoff is how long the host is still left alone; zero when it is not.
 	Backoff time.Duration
+	// Clock is how far the host's clock was from this machine's at its
+	// last status answer (see ClockReading).
+	Clock ClockReading
 	// Sent, OK, Failed and Busy count this pool's jobs: sent, answered,
 	// lost to an error or timeout, and refused as busy.
 	Sent, OK, Failed, Busy int64
@@ -83,6 +86,7 @@ func (p *Pool) Status() []HostStatus {
 			out[i].Backoff = h.until.Sub(now)
 		}
 		out[i].InFlightJobs = h.inFlightJobs()
+		out[i].Clock = h.clock
 	}
 	return out
 }
@@ -161,7 +165,9 @@ func (p *Pool) Refresh(ctx context.Context) []HostStatus {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, min(h.cfg.ConnectTimeout, refreshTimeout))
 			defer cancel()
+			sent := time.Now()
 			resp, err := sess.Call(cctx, &protocol.Status{}, protocol.MsgStatusResult)
+			received := time.Now()
 			r, ok := resp.(*protocol.StatusResult)
 			if err != nil || !ok {
 				p.log.Debug("monitor: status request failed", "host", h.cfg.Connect, "err", err)
@@ -171,6 +177,7 @@ func (p *Pool) Refresh(ctx context.Context) []HostStatus {
 			defer p.mu.Unlock()
 			h.server = r.Server
 			h.setLoad(r.Load, h.inFlight)
+			h.clock.measure(r.Time, sent, received)
 		}()
 	}
 	p.mu.Unlock()
@@ -220,7 +227,9 @@ func (p *Pool) checkHost(ctx context.Context, h *host) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.ConnectTimeout)
 	defer cancel()
+	sent := time.Now()
 	resp, err := sess.Call(cctx, &protocol.Status{}, protocol.MsgStatusResult)
+	received := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -231,6 +240,7 @@ func (p *Pool) checkHost(ctx context.Context, h *host) {
 		h.server = r.Server
 		h.toolchains, h.ships = r.Toolchains, r.Ships
 		h.setLoad(r.Load, h.inFlight)
+		h.clock.measure(r.Time, sent, received)
 	}
 	h.reachable, h.authenticated = true, true
 	h.succeeded()

@@ -33,7 +33,7 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, client string, re
 	case *protocol.Clean:
 		resp, err = s.clean(log, r)
 	case *protocol.Status:
-		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(), Ships: s.runner.Ships()}
+		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(), Ships: s.runner.Ships(), Time: time.Now().UnixNano()}
 	case *protocol.ToolchainOffer:
 		resp, err = s.runner.offerToolchain(ctx, log, r)
 	case *protocol.ToolchainBlob:

@@ -51,6 +51,11 @@ type Options struct {
 	// Ships makes the host take shipped toolchains: it keeps the files
 	// sent (by digest) and serves an offered bundle once it has them all.
 	Ships bool
+	// ClockOffset is added to the clock the host reports in its status:
+	// a host whose clock is that far ahead of this machine's (behind when
+	// negative). A real dcc-server's clock is the system's, which a test
+	// cannot set for one process.
+	ClockOffset time.Duration
 }
 
 var testKey struct {
@@ -329,7 +334,7 @@ func (s *Server) handle(ctx context.Context, req protocol.Message) protocol.Mess
 		}
 		return &protocol.CleanResult{Removed: n}
 	case *protocol.Status:
-		return &protocol.StatusResult{Server: s.Name(), Toolchains: s.toolchains(), Load: s.load(), Ships: s.opts.Ships}
+		return &protocol.StatusResult{Server: s.Name(), Toolchains: s.toolchains(), Load: s.load(), Ships: s.opts.Ships, Time: time.Now().Add(s.opts.ClockOffset).UnixNano()}
 	case *protocol.ToolchainOffer:
 		return s.offer(r)
 	case *protocol.ToolchainBlob:
