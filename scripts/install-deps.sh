@@ -5,7 +5,9 @@
 # sandbox, iptables and iproute2 for the network fault tests, Debian's aarch64 cross gcc and gcc-11
 # (and g++, for C++ units shipped to hosts) for the cross-compiler and version tests, redis-server and nginx (the team cache's
 # storages, which the tests start on loopback ports: the packages' own services are
-# not started), meson and ninja (a meson build with ccache installed), the Go modules, and SeaweedFS's S3 gateway (built from its Go module).
+# not started), meson and ninja (a meson build with ccache installed), autoconf and automake
+# (the build-system matrix), chromium (the monitor's page, screenshot headless), lintian and
+# fakeroot (the Debian packages' checks), the Go modules, and SeaweedFS's S3 gateway (built from its Go module).
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,8 @@ for tool in gcc:gcc g++:g++ clang:clang clang++:clang clang-cl-14:clang-tools-14
             libtool:libtool-bin llvm-profdata-14:llvm-14 setpriv:util-linux unshare:util-linux \
             bwrap:bubblewrap iptables:iptables ip:iproute2 \
             aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu aarch64-linux-gnu-g++:g++-aarch64-linux-gnu gcc-11:gcc-11 \
-            redis-server:redis-server nginx:nginx meson:meson ninja:ninja-build; do
+            redis-server:redis-server nginx:nginx meson:meson ninja:ninja-build \
+            autoreconf:autoconf automake:automake chromium:chromium lintian:lintian fakeroot:fakeroot; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 
