@@ -5,7 +5,7 @@ GO ?= go
 BUILD_ENV ?= CGO_ENABLED=0
 GOFLAGS_BUILD ?= -trimpath
 
-.PHONY: build deps test test-short bench demo fuzz fuzz-long soak clean docs
+.PHONY: build deps test test-short bench demo fuzz fuzz-long soak clean docs deb
 
 build:
 	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/dcc ./cmd/dcc
@@ -62,6 +62,11 @@ SOAK_TIME ?= 20m
 SOAK_TIMEOUT ?= 3h
 soak: deps build
 	DCC_REQUIRE_REAL=1 DCC_SOAK_TIME=$(SOAK_TIME) $(GO) test -count=1 -timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' -v ./integration/
+
+# The Debian packages dcc and dcc-server in .work/deb, reproducibly (the same
+# tree gives the same bytes; see docs/packages.md). DEB_VERSION sets the version.
+deb:
+	GO=$(GO) scripts/build-deb.sh
 
 demo:
 	scripts/demo.sh

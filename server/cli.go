@@ -35,16 +35,19 @@ type cliFlags struct {
 	verbose, debug               bool
 	start, stop, restart, status bool
 	fingerprint                  bool
+	initConfig                   string
 }
 
 // usage is printed by -h and after a bad command line.
 const usage = `usage: dcc-server [--listen ADDR:PORT] [--http ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
                   [--start | --stop | --restart | --status | --fingerprint]
+       dcc-server --init-config FILE
 
 Runs a dcc compile host in the foreground, or controls it as a daemon.
 The configuration is $DCC_DIR/server.conf (DCC_DIR defaults to ~/.dcc); the first
 run writes it with a new token and a TLS key, and prints how clients use it (the
 token and the key's fingerprint, which clients pin). Flags override it.
+--init-config writes FILE and the TLS key beside it, unless they exist, and exits.
 `
 
 // newFlagSet defines dcc-server's flags into f. Main parses with it, and
@@ -69,6 +72,7 @@ func newFlagSet(f *cliFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.restart, "restart", false, "restart the background server")
 	fs.BoolVar(&f.status, "status", false, "tell whether the background server runs (exit status 3 when not)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", false, "print the fingerprint of this host's TLS key, which clients pin")
+	fs.StringVar(&f.initConfig, "init-config", "", "write the config `FILE` as a first run would (defaults from $DCC_DIR, the TLS key beside it) and the key, each unless it exists; print the key's fingerprint, not the token; then exit")
 	return fs
 }
 
@@ -106,6 +110,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if controls > 1 {
 		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status, --fingerprint"))
+	}
+	if set["init-config"] {
+		if controls > 0 || len(set) > 1 {
+			return fail(ExitUsage, errors.New("--init-config takes no other flag: it writes the defaults (edit the file after)"))
+		}
+		return initConfigCommand(f.initConfig, stdout, fail)
 	}
 	if IsDaemonChild() {
 		if f.token == "" {

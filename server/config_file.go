@@ -403,7 +403,11 @@ func (c *Config) fileText() string {
 	line("compilers served besides the gcc, g++, clang and clang++ found on PATH\n# (paths, such as \"/usr/bin/gcc-12\"); clients name them by identity, never by path", "toolchains", tomlStrings(c.Toolchains))
 	line("targets each clang served also compiles for (clang --target=T, such as \"aarch64-linux-gnu\"), each\n# under the identity clang has for it here, GCC installation included", "clang_targets", tomlStrings(c.ClangTargets))
 	line("TLS 1.3 on every connection (\"on\"), clients pinning the key of tls_file; \"off\" serves plain TCP,\n# unencrypted, to clients that set plaintext = true for this host", "tls", tomlString(map[bool]string{false: "on", true: "off"}[c.Plaintext]))
-	line("this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)", "tls_file", tomlString(c.TLSFile))
+	tlsDoc := "this host's TLS key and self-signed certificate, made on first run (dcc-server --fingerprint prints\n# the fingerprint clients pin)"
+	if !filepath.IsAbs(c.TLSFile) {
+		tlsDoc += "; a relative path is relative to this file's directory"
+	}
+	line(tlsDoc, "tls_file", tomlString(c.TLSFile))
 	line("the result cache and the shared cache clients fill", "cache_dir", tomlString(c.CacheDir))
 	line("size limit of the caches; least-recently-used entries are evicted past it", "cache_max_size", tomlString(FormatSize(c.CacheMaxSize)))
 	if c.ToolchainDirSet {

@@ -65,19 +65,23 @@ func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (
 const DaemonName = "dccd"
 
 // DaemonCommand returns the command that runs the daemon in the foreground:
-// dccd next to this executable, else dccd in PATH.
+// dccd next to this executable, else in ../lib/dcc from it (a package's
+// layout: /usr/bin/dcc and /usr/lib/dcc/dccd), else dccd in PATH.
 func DaemonCommand() ([]string, error) {
 	exe, err := executable()
 	if err != nil {
 		return nil, fmt.Errorf("find dcc's executable: %w", err)
 	}
-	sibling := filepath.Join(filepath.Dir(exe), DaemonName)
-	if st, err := os.Stat(sibling); err == nil && !st.IsDir() {
-		return []string{sibling}, nil
+	dir := filepath.Dir(exe)
+	for _, p := range []string{filepath.Join(dir, DaemonName), filepath.Join(dir, "..", "lib", "dcc", DaemonName)} {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return []string{filepath.Clean(p)}, nil
+		}
 	}
 	path, err := exec.LookPath(DaemonName)
 	if err != nil {
-		return nil, fmt.Errorf("the daemon executable %s is neither next to %s nor in PATH", DaemonName, exe)
+		return nil, fmt.Errorf("the daemon executable %s is neither next to %s, nor in %s, nor in PATH",
+			DaemonName, exe, filepath.Join(filepath.Dir(dir), "lib", "dcc"))
 	}
 	return []string{path}, nil
 }
