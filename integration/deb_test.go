@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -34,6 +35,9 @@ const (
 	debConf          = "/etc/dcc/server.conf"
 	debKey           = "/etc/dcc/server-tls.pem"
 	debUnit          = "/usr/lib/systemd/system/dcc-server.service"
+	// debGroup is the static group through which the service's dynamic
+	// user reads the config and key (root:debGroup 0640).
+	debGroup = "dcc-server-conf"
 	// debStamp holds, in the snapshot, the environment every build takes.
 	debStamp = ".deb-stamp"
 )
@@ -61,6 +65,14 @@ func TestDebPackages(t *testing.T) {
 	t.Logf("built twice, identical (%s)", time.Since(start).Round(time.Second))
 	checkLintian(t, a...)
 
+	if _, err := user.LookupGroup(debGroup); err != nil {
+		// Purge keeps the group: remove the one this test made.
+		t.Cleanup(func() {
+			if out, err := exec.Command("groupdel", debGroup).CombinedOutput(); err != nil {
+				t.Logf("groupdel %s: %v: %s", debGroup, err, out)
+			}
+		})
+	}
 	t.Cleanup(func() { debPurge(t, "dcc", "dcc-server", debDummy) })
 	out := dpkg(t, append([]string{"-i"}, a...)...)
 	assert.NotContains(t, out, "warning", "dpkg -i")
@@ -72,10 +84,18 @@ func TestDebPackages(t *testing.T) {
 	require.Len(t, cfg.Tokens, 1)
 	assert.Equal(t, debKey, cfg.TLSFile, "the key beside the config")
 	assert.Equal(t, "/var/cache/dcc-server/server-cache", cfg.CacheDir)
+	group, err := user.LookupGroup(debGroup)
+	require.NoError(t, err, "postinst made the group %s", debGroup)
 	for _, p := range []string{debConf, debKey} {
 		st, err := os.Stat(p)
 		require.NoError(t, err)
-		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), p)
+		assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), p)
+		sys := st.Sys().(*syscall.Stat_t)
+		assert.Equal(t, uint32(0), sys.Uid, "%s is root's", p)
+		assert.Equal(t, group.Gid, fmt.Sprint(sys.Gid), "%s is in the group %s", p, debGroup)
+	}
+	if st, err := os.Stat(filepath.Dir(debConf)); assert.NoError(t, err) {
+		assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "the service's user traverses /etc/dcc")
 	}
 	verify := exec.Command("systemd-analyze", "verify", debUnit)
 	vout, err := verify.CombinedOutput()

@@ -34,13 +34,14 @@ type cliFlags struct {
 	jobs                         int
 	verbose, debug               bool
 	start, stop, restart, status bool
+	reload                       bool
 	fingerprint                  bool
 	initConfig                   string
 }
 
 // usage is printed by -h and after a bad command line.
 const usage = `usage: dcc-server [--listen ADDR:PORT] [--http ADDR:PORT] [--jobs N] [--token T] [--workdir DIR] [--config FILE] [-v] [-D]
-                  [--start | --stop | --restart | --status | --fingerprint]
+                  [--start | --stop | --restart | --status | --reload | --fingerprint]
        dcc-server --init-config FILE
 
 Runs a dcc compile host in the foreground, or controls it as a daemon.
@@ -70,6 +71,7 @@ func newFlagSet(f *cliFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.start, "start", false, "start the server in the background")
 	fs.BoolVar(&f.stop, "stop", false, "stop the background server")
 	fs.BoolVar(&f.restart, "restart", false, "restart the background server")
+	fs.BoolVar(&f.reload, "reload", false, "make the background server read its config file again (tokens and allow change at once; other keys at restart); exit status 3 when it does not run")
 	fs.BoolVar(&f.status, "status", false, "tell whether the background server runs (exit status 3 when not)")
 	fs.BoolVar(&f.fingerprint, "fingerprint", false, "print the fingerprint of this host's TLS key, which clients pin")
 	fs.StringVar(&f.initConfig, "init-config", "", "write the config `FILE` as a first run would (defaults from $DCC_DIR, the TLS key beside it) and the key, each unless it exists; print the key's fingerprint, not the token; then exit")
@@ -103,13 +105,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(ExitUsage, fmt.Errorf("unexpected argument %q (see dcc-server -h)", fs.Arg(0)))
 	}
 	controls := 0
-	for _, b := range []bool{f.start, f.stop, f.restart, f.status, f.fingerprint} {
+	for _, b := range []bool{f.start, f.stop, f.restart, f.reload, f.status, f.fingerprint} {
 		if b {
 			controls++
 		}
 	}
 	if controls > 1 {
-		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status, --fingerprint"))
+		return fail(ExitUsage, errors.New("use one of --start, --stop, --restart, --status, --reload, --fingerprint"))
 	}
 	if set["init-config"] {
 		if controls > 0 || len(set) > 1 {
@@ -135,7 +137,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(ExitUsage, err)
 	}
 	fingerprint := ""
-	if !cfg.Plaintext && (created || !f.stop && !f.status) {
+	if !cfg.Plaintext && (created || !f.stop && !f.status && !f.reload) {
 		key, err := LoadHostKey(cfg.TLSFile, hostName())
 		if err != nil {
 			return fail(ExitError, err)
@@ -170,6 +172,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	case f.stop:
 		return stopCommand(ctx, cfg, stdout, fail)
+	case f.reload:
+		return reloadCommand(cfg, stdout, fail)
 	case f.restart:
 		if code := stopCommand(ctx, cfg, stdout, fail); code != ExitOK {
 			return code
@@ -262,6 +266,11 @@ func startCommand(ctx context.Context, cfg *Config, f cliFlags, stdout io.Writer
 func runForeground(ctx context.Context, cfg *Config, f cliFlags, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// SIGHUP reloads the config file; caught from here, so that one sent
+	// while the server starts waits for it instead of stopping it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	log := NewLogger(stderr, LogLevel(f.verbose, f.debug))
 	srv, err := New(ctx, Options{Config: cfg, Logger: log})
 	if err != nil {
@@ -288,6 +297,9 @@ func runForeground(ctx context.Context, cfg *Config, f cliFlags, stdout, stderr 
 		}
 	}
 	go srv.ReportOnSignal(ctx)
+	go srv.ReloadOnSignal(ctx, hup, func() (*Config, error) {
+		return ReloadConfig(cfg.File, Overrides{Listen: f.listen, HTTP: f.http, Jobs: f.jobs, Token: f.token, Workdir: f.workdir})
+	})
 	err = srv.Serve(ctx)
 	log.Info("stopped")
 	return err

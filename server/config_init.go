@@ -12,8 +12,8 @@ import (
 // token, the defaults of the dcc directory dccDir), except that it names
 // its TLS key by a path relative to the file's own directory
 // (tls_file = "server-tls.pem"): the two go together, whether the file is
-// read where it is (dcc-server --config /etc/dcc/server.conf) or handed to
-// a service as a copy beside its key (systemd's LoadCredential=). A file
+// read where it is (dcc-server --config /etc/dcc/server.conf) or copied
+// elsewhere with its key. A file
 // already there is kept as it is. Then, unless the file says tls = "off",
 // it makes the TLS key the file names when there is none. It returns the
 // file's configuration, whether it wrote the file, and the key (nil when

@@ -77,6 +77,9 @@ type Server struct {
 	// inflight counts requests being handled; draining refuses new ones.
 	inflight atomic.Int64
 	draining atomic.Bool
+	// access holds the tokens and allowed networks new connections are
+	// checked against; Reload swaps it (reload.go).
+	access atomic.Pointer[access]
 }
 
 // New prepares a server: it finds the compilers to serve, opens the caches
@@ -128,6 +131,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget),
 		metrics: newMetrics(runner.Load, store.Usage), started: time.Now()}
 	runner.metrics = s.metrics
+	s.access.Store(&access{allow: cfg.Allow, tokens: cfg.Tokens})
 	if !cfg.Plaintext {
 		if s.key, err = LoadHostKey(cfg.TLSFile, name); err != nil {
 			_ = s.Close()
@@ -233,7 +237,7 @@ func (s *Server) allowed(addr net.Addr) bool {
 		return false
 	}
 	ip := ap.Addr().Unmap()
-	for _, p := range s.cfg.Allow {
+	for _, p := range s.access.Load().allow {
 		if p.Contains(ip) {
 			return true
 		}
@@ -250,7 +254,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	client, tokenIndex := "", -1
 	if err == nil {
 		conn = secured
-		client, tokenIndex, err = protocol.ServerHandshake(hctx, conn, s.name, s.cfg.Tokens, s.welcome)
+		client, tokenIndex, err = protocol.ServerHandshake(hctx, conn, s.name, s.access.Load().tokens, s.welcome)
 	}
 	cancel()
 	<-s.handshakes

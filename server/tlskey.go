@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"github.com/dcc-build/dcc/protocol"
 )
@@ -20,10 +21,25 @@ type HostKey struct {
 	Created bool
 }
 
+// privateKeyMode reports whether a key file's mode keeps it private: no
+// access for others, and none for the group either, except read access
+// to a file root owns (the Debian package's /etc/dcc/server-tls.pem,
+// root:dcc-server 0640, read by the service's dynamic user through its
+// group), as PostgreSQL allows for its key.
+func privateKeyMode(fi os.FileInfo) bool {
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return true
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Uid == 0 && perm&0o077 == 0o040
+}
+
 // LoadHostKey reads the TLS key and certificate at path, making them first
 // when the file does not exist: a fresh key, written atomically, readable
 // only by its owner (another process writing it meanwhile wins). A file
-// that others may read is refused: the key is the host's identity.
+// that others may read is refused (privateKeyMode): the key is the host's
+// identity.
 func LoadHostKey(path, name string) (*HostKey, error) {
 	created := false
 	data, err := os.ReadFile(path)
@@ -36,7 +52,7 @@ func LoadHostKey(path, name string) (*HostKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the TLS key: %w", err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(path); err == nil && !privateKeyMode(fi) {
 		return nil, fmt.Errorf("TLS key %s: others may read it (mode %#o): chmod 600 it, or remove it to have a new one made "+
 			"(clients then need the new fingerprint)", path, fi.Mode().Perm())
 	}

@@ -2,8 +2,8 @@
 // for dcc daemons on the allowed networks that know one of its tokens, keeps
 // a result cache so that a unit compiles once for everyone, and serves a
 // shared cache the team's daemons fill. Run it in the foreground, or control
-// it as a daemon with --start, --stop, --restart and --status; -h lists the
-// flags. The work is done by package server.
+// it as a daemon with --start, --stop, --restart, --reload and --status; -h
+// lists the flags. The work is done by package server.
 //
 // It runs itself again at start with the Go runtime's monitor paced for a
 // long-running server (package pace: about 0.5 ms less of its own CPU per
