@@ -78,3 +78,15 @@ clean:
 # generated from the tables dcc and dcc-server use (a test fails when stale).
 docs:
 	$(GO) run ./scripts/gendocs
+
+# The farm simulator (docs/scale.md): real dcc-server hosts and dcc clients
+# (and distccd and distcc beside them) on 127.0.10.x with a stand-in
+# compiler that sleeps for libtomcrypt's recorded unit times. scale: 1, 10,
+# 50 and 200 hosts x 1, 4 and 16 clients; scale-quick: 1 and 50 hosts x 1
+# and 4 clients (under 10 minutes). The table is printed, the JSON is in
+# .work/scale/. SCALE_FLAGS adds flags (dcc-scale run -h).
+.PHONY: scale scale-quick
+scale: build
+	$(GO) run ./scale/cmd/dcc-scale run -json .work/scale/report.json $(SCALE_FLAGS)
+scale-quick: build
+	$(GO) run ./scale/cmd/dcc-scale run -quick -json .work/scale/report-quick.json $(SCALE_FLAGS)

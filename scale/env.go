@@ -1,0 +1,112 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Token is the token the simulated hosts accept.
+const Token = "dcc-scale-token-0123456789abcdef"
+
+// Env is where the simulation's programs and files are.
+type Env struct {
+	// Work holds the hosts', the clients' and the stand-in's directories.
+	Work string
+	// DCC, Server are the dcc and dcc-server programs (dccd beside dcc).
+	DCC, Server string
+	// Distcc, Distccd are distcc's programs ("" when not installed).
+	Distcc, Distccd string
+	// StandIn is the stand-in compiler, named gcc in a directory of its
+	// own; UnitsLog is where it records each unit.
+	StandIn, UnitsLog string
+	// Masq is the directory of dcc's gcc link.
+	Masq string
+	// Tools is a directory holding only the assembler, the hosts' PATH.
+	Tools string
+	// IPBase is the third byte of the hosts' addresses, 127.0.IPBase.1 and
+	// up (10; the smoke test uses another so that it runs beside a sweep).
+	IPBase int
+}
+
+// NewEnv makes a work directory under parent ("" for the system's
+// temporary directory), builds the stand-in compiler into it with go, and
+// checks the programs in bin (dcc, dccd, dcc-server).
+func NewEnv(ctx context.Context, parent, bin string) (_ *Env, err error) {
+	if parent != "" {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("work directory: %w", err)
+		}
+	}
+	work, err := os.MkdirTemp(parent, "dcc-scale-")
+	if err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(work)
+		}
+	}()
+	if err := os.Chmod(work, 0o755); err != nil { // distccd's jobs run as nobody under root
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	bin, err = filepath.Abs(bin)
+	if err != nil {
+		return nil, fmt.Errorf("bin directory: %w", err)
+	}
+	e := &Env{Work: work, DCC: filepath.Join(bin, "dcc"), Server: filepath.Join(bin, "dcc-server"),
+		StandIn: filepath.Join(work, "cc", "gcc"), Masq: filepath.Join(work, "masq"), Tools: filepath.Join(work, "tools"), IPBase: 10}
+	e.UnitsLog = filepath.Join(work, "cc", "units.log")
+	for _, p := range []string{e.DCC, filepath.Join(bin, "dccd"), e.Server} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("%s is missing (make build): %w", p, err)
+		}
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.StandIn, "github.com/dcc-build/dcc/scale/cmd/dcc-scale-cc")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the stand-in compiler: %v: %s", err, out)
+	}
+	as, err := exec.LookPath("as")
+	if err != nil {
+		return nil, fmt.Errorf("the assembler: %w", err)
+	}
+	for _, d := range []string{e.Masq, e.Tools, filepath.Join(work, "hosts"), filepath.Join(work, "clients")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("work directory: %w", err)
+		}
+	}
+	if err := os.Symlink(e.DCC, filepath.Join(e.Masq, "gcc")); err != nil {
+		return nil, fmt.Errorf("dcc's gcc link: %w", err)
+	}
+	// distcc asks hosts for the compiler by its target's name.
+	if err := os.Symlink("gcc", filepath.Join(filepath.Dir(e.StandIn), "x86_64-linux-gnu-gcc")); err != nil {
+		return nil, fmt.Errorf("the stand-in's distcc name: %w", err)
+	}
+	if err := os.Symlink(as, filepath.Join(e.Tools, "as")); err != nil {
+		return nil, fmt.Errorf("the hosts' assembler: %w", err)
+	}
+	if err := os.Chmod(filepath.Dir(e.StandIn), 0o777); err != nil {
+		return nil, fmt.Errorf("stand-in directory: %w", err)
+	}
+	e.Distcc, _ = exec.LookPath("distcc")
+	e.Distccd, _ = exec.LookPath("distccd")
+	return e, e.resetUnitsLog()
+}
+
+// resetUnitsLog empties the stand-in's log, writable by every user (a
+// distccd started as root runs its jobs as nobody).
+func (e *Env) resetUnitsLog() error {
+	if err := os.WriteFile(e.UnitsLog, nil, 0o666); err != nil {
+		return fmt.Errorf("units log: %w", err)
+	}
+	return os.Chmod(e.UnitsLog, 0o666)
+}
+
+// Close removes the work directory.
+func (e *Env) Close() error { return os.RemoveAll(e.Work) }

@@ -1,0 +1,207 @@
+package scale
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTick is the unit of /proc/PID/stat's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// procTimes returns a process's CPU time, its own and that of the children
+// it waited for, from /proc/PID/stat (10 ms ticks).
+func procTimes(pid int) (own, children time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(fields) < 15 {
+		return 0, 0, fmt.Errorf("cpu of %d: short /proc/%d/stat", pid, pid)
+	}
+	tick := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(fields[i], 10, 64)
+		return time.Duration(n) * clockTick
+	}
+	return tick(11) + tick(12), tick(13) + tick(14), nil
+}
+
+// procCPU is procTimes' sum, 0 when the process is gone.
+func procCPU(pid int) time.Duration {
+	own, children, err := procTimes(pid)
+	if err != nil {
+		return 0
+	}
+	return own + children
+}
+
+// procMem returns a process's resident set and its peak, in bytes, from
+// /proc/PID/status; zero when it is gone.
+func procMem(pid int) (rss, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
+
+// procFDs counts a process's open file descriptors (0 when it is gone).
+func procFDs(pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0
+	}
+	return len(entries)
+}
+
+// machineCPU is the CPU time every CPU of the machine spent busy, from
+// /proc/stat (all but idle and iowait).
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	var busy int64
+	for i, f := range fields[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest is in user already
+			busy += n
+		}
+	}
+	return time.Duration(busy) * clockTick
+}
+
+// process is a program the simulator started and stops by its pid.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
+}
+
+// startProcess starts argv with env (the whole environment) in dir, its
+// output to logPath, in a process group of its own.
+func startProcess(argv, env []string, dir, logPath string) (*process, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{}), log: log}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// pid is the process's id.
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM to the process, then SIGKILL to its group after
+// grace; it returns once the process was waited for.
+func (p *process) stop(grace time.Duration) {
+	if !p.exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+			<-p.done
+		}
+	}
+	p.log.Close()
+}
+
+// waitTCP waits until addr accepts connections, or ctx ends.
+func waitTCP(ctx context.Context, addr string, p *process) error {
+	for {
+		var d netDialer
+		if c, err := d.dial(ctx, addr); err == nil {
+			c.Close()
+			return nil
+		}
+		if p != nil && p.exited() {
+			out, _ := os.ReadFile(p.log.Name())
+			return fmt.Errorf("%s exited before listening on %s: %s", p.cmd.Args[0], addr, lastLines(string(out), 5))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", addr, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// groupsCPU sums the CPU time, own and of waited-for children, of every
+// process in one of the process groups pgids (each host runs in a group of
+// its own: a distccd's preforked children, a dcc-server's compiles).
+func groupsCPU(pgids map[int]bool) time.Duration {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(fields) < 15 {
+			continue
+		}
+		if pgrp, _ := strconv.Atoi(fields[2]); !pgids[pgrp] {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} {
+			n, _ := strconv.ParseInt(fields[i], 10, 64)
+			total += time.Duration(n) * clockTick
+		}
+	}
+	return total
+}

@@ -1,0 +1,90 @@
+package scale
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dcc-build/dcc/server"
+)
+
+// unitRun is one line of the stand-in's units.log: a unit it compiled.
+type unitRun struct {
+	start, end time.Time
+	ms         int
+	cwd, tmp   string
+}
+
+// readUnitRuns reads the units.log lines of compiles that started at or
+// after since.
+func readUnitRuns(path string, since time.Time) ([]unitRun, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("units log: %w", err)
+	}
+	defer f.Close()
+	var runs []unitRun
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		if len(fields) < 6 {
+			continue
+		}
+		s, err1 := strconv.ParseInt(fields[0], 10, 64)
+		e, err2 := strconv.ParseInt(fields[1], 10, 64)
+		ms, err3 := strconv.Atoi(fields[2])
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		r := unitRun{start: time.Unix(0, s), end: time.Unix(0, e), ms: ms, cwd: fields[3], tmp: fields[4]}
+		if !r.start.Before(since) {
+			runs = append(runs, r)
+		}
+	}
+	return runs, sc.Err()
+}
+
+// placeRuns counts where the units ran: on each host (by its index in f)
+// and here, on the clients; busy is the slot time the hosts spent on them.
+func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, busy time.Duration) {
+	perHost = make([]int, len(f.hosts))
+	clients := filepath.Join(env.Work, "clients") + "/"
+	prefixes := make([][]string, len(f.hosts))
+	for i, h := range f.hosts {
+		if h.work != "" {
+			work, err := filepath.EvalSymlinks(h.work)
+			if err != nil {
+				work = h.work
+			}
+			prefixes[i] = []string{work + "/", server.ShmTreeDir(work) + "/"}
+		}
+	}
+	for _, r := range runs {
+		if strings.HasPrefix(r.cwd+"/", clients) {
+			local++
+			continue
+		}
+		busy += r.end.Sub(r.start)
+		for i, h := range f.hosts {
+			if h.tmp != "" && (r.tmp == h.tmp || strings.HasPrefix(r.cwd+"/", h.tmp+"/")) || hasPrefix(r.cwd+"/", prefixes[i]) {
+				perHost[i]++
+				break
+			}
+		}
+	}
+	return perHost, local, busy
+}
+
+// hasPrefix reports whether s starts with one of prefixes.
+func hasPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
