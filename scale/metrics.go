@@ -1,14 +1,15 @@
 package scale
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // hostMetrics are the counters of dcc-server's /metrics the report uses,
@@ -69,51 +70,45 @@ func scrapeFarm(ctx context.Context, f *farm) (hostMetrics, error) {
 	return total, nil
 }
 
-// scrapeHost reads one dcc-server's /metrics.
+// scrapeHost reads one dcc-server's /metrics with Prometheus's own text
+// parser.
 func scrapeHost(ctx context.Context, httpc *http.Client, h *farmHost) (hostMetrics, error) {
 	var m hostMetrics
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s:%d/metrics", h.ip, httpPort), nil)
+	resp, err := getFromHost(ctx, httpc, h, "/metrics")
 	if err != nil {
 		return m, err
 	}
-	resp, err := httpc.Do(req)
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		return m, fmt.Errorf("metrics of %s: %w", h.ip, err)
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		name, v := line[:i], line[i+1:]
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case `dcc_server_request_duration_seconds_sum{type="CompileRequest"}`:
-			m.requestSum = x
-		case `dcc_server_request_duration_seconds_count{type="CompileRequest"}`:
-			m.requestCount = x
-		case "dcc_server_compile_duration_seconds_sum":
-			m.compileSum = x
-		case "dcc_server_compile_duration_seconds_count":
-			m.compileCount = x
-		case `dcc_server_refusals_total{reason="busy"}`:
-			m.refusedBusy = x
-		case "dcc_server_connections":
-			m.connections = x
+	for _, mt := range families["dcc_server_request_duration_seconds"].GetMetric() {
+		if label(mt, "type") == "CompileRequest" {
+			m.requestSum, m.requestCount = mt.GetHistogram().GetSampleSum(), float64(mt.GetHistogram().GetSampleCount())
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return m, fmt.Errorf("metrics of %s: %w", h.ip, err)
+	for _, mt := range families["dcc_server_compile_duration_seconds"].GetMetric() {
+		m.compileSum, m.compileCount = mt.GetHistogram().GetSampleSum(), float64(mt.GetHistogram().GetSampleCount())
+	}
+	for _, mt := range families["dcc_server_refusals_total"].GetMetric() {
+		if label(mt, "reason") == "busy" {
+			m.refusedBusy = mt.GetCounter().GetValue()
+		}
+	}
+	for _, mt := range families["dcc_server_connections"].GetMetric() {
+		m.connections = mt.GetGauge().GetValue()
 	}
 	return m, nil
+}
+
+// label returns the value of mt's label name, "" when it has none.
+func label(mt *dto.Metric, name string) string {
+	for _, l := range mt.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
 }

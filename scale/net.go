@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -25,4 +26,23 @@ func checkFree(addr string) error {
 		return fmt.Errorf("%s is taken (another dcc-scale running?): %w", addr, err)
 	}
 	return l.Close()
+}
+
+// getFromHost GETs path from h's --http address; a status other than 200
+// is an error. The caller closes the body.
+func getFromHost(ctx context.Context, httpc *http.Client, h *farmHost, path string) (*http.Response, error) {
+	url := fmt.Sprintf("http://%s:%d%s", h.ip, httpPort, path)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return resp, nil
 }

@@ -106,13 +106,9 @@ func (s *samples) once(ctx context.Context, f *farm, clients []*client, httpc *h
 // hostStatus reads a dcc-server's /status.json.
 func hostStatus(ctx context.Context, httpc *http.Client, h *farmHost) (hostLoad, error) {
 	var l hostLoad
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s:%d/status.json", h.ip, httpPort), nil)
+	resp, err := getFromHost(ctx, httpc, h, "/status.json")
 	if err != nil {
 		return l, err
-	}
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return l, fmt.Errorf("status of %s: %w", h.ip, err)
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
