@@ -50,8 +50,8 @@ type Config struct {
 	ConnectTimeout time.Duration
 	SendTimeout    time.Duration
 	RecvTimeout    time.Duration
-	// LivenessTimeout is how long a host may send nothing before its
-	// session is given up (key liveness_timeout, default 2s; negative:
+	// LivenessTimeout is how long a host with jobs in flight may send
+	// nothing before its session is given up (key liveness_timeout, default 2s; negative:
 	// "off").
 	LivenessTimeout time.Duration
 	// LocalJobs bounds the compiles the daemon runs here at once when hosts

@@ -100,7 +100,7 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return c.RecvTimeout.String() },
 	},
 	{
-		name: "liveness_timeout", doc: "a host that sends nothing, not even the answer to a ping, for this long is given up and its jobs go elsewhere or compile here (a Go duration, or off); a host busy with long compiles still answers", env: "DCC_LIVENESS_TIMEOUT", def: "2s", typ: tomlString,
+		name: "liveness_timeout", doc: "a host that sends nothing, not even the answer to a ping, for this long while jobs are in flight on it is given up and its jobs go elsewhere or compile here (a Go duration, or off); a host busy with long compiles still answers, and an idle session is not watched (a host that died meanwhile is found by the next job)", env: "DCC_LIVENESS_TIMEOUT", def: "2s", typ: tomlString,
 		parse: func(c *Config, s string) (err error) {
 			if strings.TrimSpace(s) == "off" {
 				c.LivenessTimeout = -1

@@ -44,6 +44,8 @@ type ClientSession struct {
 	clock *readClock
 	// silent: Watch closed the session.
 	silent atomic.Bool
+	// calls counts the calls in flight, which Watch watches.
+	calls inFlight
 }
 
 // Dial connects to addr (TCP) within ctx, starts the transport (TLS with
@@ -93,6 +95,8 @@ func (s *ClientSession) IsClosed() bool { return s.sess.IsClosed() }
 // ctx's. Without a deadline Call waits as long as the session lives. A
 // refusal from the server is a *RemoteError.
 func (s *ClientSession) Call(ctx context.Context, req Message, want MsgType) (Message, error) {
+	s.calls.begin()
+	defer s.calls.end()
 	resp, err := s.call(ctx, req, want)
 	if err != nil && s.silent.Load() {
 		err = fmt.Errorf("%w: %w", ErrSilent, err)
