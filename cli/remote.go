@@ -156,8 +156,10 @@ func noteDaemon(e env) {
 func jobsCommand() command {
 	return command{
 		name: "jobs", summary: "Print the -j to build with: local CPUs and usable hosts",
-		details: `Prints ceil(ncpu*3/2) plus the njob of every compile host that is reachable
-and accepts the token, for make -j$(dcc jobs). With remote compiling off or no
+		details: `Prints ceil(ncpu*3/2) plus the njob of every compile host that may take
+jobs, for make -j$(dcc jobs): hosts that are up, not tried yet, or whose last
+contact only timed out (busy a moment); not those that refused the token or
+are known down. With remote compiling off or no
 hosts, only the local part. The hosts' state comes from the running daemon,
 else dcc checks them itself (up to connect_timeout). A configuration that does
 not load is reported, and the local part is printed all the same.`,

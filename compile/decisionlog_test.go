@@ -113,6 +113,9 @@ type failingFarm struct {
 func (f failingFarm) Compile(context.Context, string, *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
 	return nil, f.host, f.err
 }
+func (f failingFarm) CompileOr(context.Context, string, *protocol.CompileRequest, chan struct{}) (*protocol.CompileResult, string, bool, error) {
+	return nil, f.host, false, f.err
+}
 func (failingFarm) CacheGet(context.Context, string, string) ([]byte, bool) { return nil, false }
 func (failingFarm) CachePut(context.Context, string, string, []byte)        {}
 func (failingFarm) SharedOwner(string) string                               { return "" }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+
+	"github.com/dcc-build/dcc/protocol"
 )
 
 // localSlots bounds the compiles a daemon with compile hosts runs on this
@@ -46,5 +48,35 @@ func (j *job) localSlot(ctx context.Context) (release func(), err error) {
 	if nested(j.req.Env) {
 		return func() {}, nil
 	}
+	if j.heldSlot != nil { // taken while waiting for a host (farmCompile)
+		release, j.heldSlot = j.heldSlot, nil
+		return release, nil
+	}
 	return j.s.local.acquire(ctx)
+}
+
+// farmCompile sends req to the farm. When every host is busy the job waits
+// for a host slot or a local one, whichever frees first: a local slot
+// taken is kept for the compile here (localSlot) and the error is
+// remote.ErrNoHost. A nested compile takes no local slot (see localSlot),
+// so it does not wait: with no host free it compiles here at once.
+func (j *job) farmCompile(ctx context.Context, req *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
+	farm := j.s.opts.Remote.Farm
+	if nested(j.req.Env) || j.s.local == nil || j.heldSlot != nil {
+		return farm.Compile(ctx, j.id.Key(), req)
+	}
+	res, host, tookLocal, err := farm.CompileOr(ctx, j.id.Key(), req, j.s.local.slots)
+	if tookLocal {
+		slots := j.s.local.slots
+		j.heldSlot = func() { <-slots }
+	}
+	return res, host, err
+}
+
+// dropHeldSlot gives back a local slot the job took and did not use.
+func (j *job) dropHeldSlot() {
+	if j.heldSlot != nil {
+		j.heldSlot()
+		j.heldSlot = nil
+	}
 }

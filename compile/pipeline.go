@@ -82,6 +82,7 @@ func (s *Service) compile(ctx context.Context, req daemon.CompileRequest, note *
 		defer unlock()
 	}
 	j.start = time.Now()
+	defer j.dropHeldSlot()
 	res, err := j.run(ctx)
 	switch {
 	case errors.Is(err, errNotRegularSource):
@@ -154,6 +155,9 @@ type job struct {
 	// noHost: a compile from the sources found no free host, or was too
 	// small to send: it compiles here.
 	noHost bool
+	// heldSlot gives back the local compile slot taken while waiting for a
+	// host (farmCompile), which the compile here then uses (localSlot).
+	heldSlot func()
 	// note is what the compile's DCC_LOG line says (nil: nothing).
 	note *compileNote
 	// readDigests names and digests the files options make the compiler

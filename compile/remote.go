@@ -19,6 +19,11 @@ type Farm interface {
 	// Compile runs one job on the best free host whose toolchain is
 	// toolchainKey, or returns remote.ErrNoHost at once.
 	Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error)
+	// CompileOr is Compile for a job that may compile here, whose compile
+	// slots are the semaphore local: when every host is busy it waits for
+	// a host slot or a local one, whichever frees first (tookLocal: a local
+	// slot was taken, given back by receiving from local).
+	CompileOr(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}) (res *protocol.CompileResult, host string, tookLocal bool, err error)
 	// CacheGet and CachePut reach the team's shared cache; errors are misses.
 	CacheGet(ctx context.Context, project, key string) ([]byte, bool)
 	CachePut(ctx context.Context, project, key string, entry []byte)
@@ -155,7 +160,7 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 		TimeoutMS: j.s.remoteTimeout().Milliseconds(),
 	}
 	j.shippable()
-	res, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
+	res, host, err := j.farmCompile(ctx, req)
 	if errors.Is(err, remote.ErrNoHost) {
 		j.fellBack("no free host")
 		return output{}, false, false, false // every host is busy: this one compiles here

@@ -57,7 +57,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		ExternCDirs: set.externC,
 	}
 	j.shippable()
-	rres, host, err := farm.Compile(rctx, j.id.Key(), req)
+	rres, host, err := j.farmCompile(rctx, req)
 	switch {
 	case errors.Is(err, remote.ErrNoHost):
 		j.noHost = true // every host is busy: this one compiles here

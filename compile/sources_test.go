@@ -76,6 +76,10 @@ func (f *runnerFarm) Compile(ctx context.Context, _ string, req *protocol.Compil
 	res, err := f.r.Run(ctx, j)
 	return res, runnerHost, err
 }
+func (f *runnerFarm) CompileOr(ctx context.Context, key string, req *protocol.CompileRequest, _ chan struct{}) (*protocol.CompileResult, string, bool, error) {
+	res, host, err := f.Compile(ctx, key, req)
+	return res, host, false, err
+}
 func (f *runnerFarm) CacheGet(_ context.Context, project, key string) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -26,8 +26,9 @@ const (
 	DefaultSendTimeout = 10 * time.Second
 	// DefaultRecvTimeout bounds waiting for a job's result.
 	DefaultRecvTimeout = 5 * time.Minute
-	// DefaultLivenessTimeout is how long a host may send nothing, not even
-	// the answer to a ping, before its session is given up: a stopped or
+	// DefaultLivenessTimeout is how long a host with jobs in flight may
+	// send nothing, not even the answer to a ping, before its session is
+	// given up: a stopped or
 	// unreachable host costs a build about this much, while a host busy
 	// with a long compile still answers the pings.
 	DefaultLivenessTimeout = 2 * time.Second

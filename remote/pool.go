@@ -34,9 +34,11 @@ type Options struct {
 	// up to MaxBackoff, back to none after a success. Defaults
 	// DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// LivenessTimeout: a session on which the host sends nothing, not even
-	// the answer to a ping, for this long is closed, and its jobs go
-	// elsewhere or compile here (see protocol.ClientSession.Watch). Default
+	// LivenessTimeout: while jobs are in flight on a session, a host that
+	// sends nothing, not even the answer to a ping, for this long loses the
+	// session, and its jobs go elsewhere or compile here (see
+	// protocol.ClientSession.Watch; an idle session is not watched, and a
+	// host that died meanwhile is found by the next job). Default
 	// DefaultLivenessTimeout; negative turns the watch off.
 	LivenessTimeout time.Duration
 	// Shipper gives the bundles of this client's compilers, shipped to
@@ -66,6 +68,13 @@ type Pool struct {
 	closed     bool
 	// lastJob numbers the jobs in flight (host.flights) for dcc monitor.
 	lastJob uint64
+	// waiters are the jobs waiting for a host slot, first come first
+	// served (CompileOr); regrant: a timer to look again is set.
+	waiters []*waiter
+	regrant bool
+	// meanJob is the moving mean of this pool's jobs' durations, over
+	// which hosts' load reports age (schedule.go).
+	meanJob time.Duration
 }
 
 // host is one configured host and what the pool knows of it; every field
@@ -89,9 +98,10 @@ type host struct {
 	server     string
 	toolchains []protocol.Toolchain
 	load       protocol.Load
-	// others is the host's load from other clients as last reported:
-	// running and queued jobs that are not this pool's.
+	// others is the host's load from other clients as last reported, at
+	// loadAt: running and queued jobs that are not this pool's.
 	others int
+	loadAt time.Time
 
 	inFlight int
 	// flights are this pool's jobs on the host now, by number, with their
@@ -228,26 +238,68 @@ func (p *Pool) Slots() int {
 // the liveness timeout) is sent once more, to another host that is up; when
 // none is, the first failure is returned.
 func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
+	res, addr, _, err := p.compile(ctx, toolchainKey, req, nil)
+	return res, addr, err
+}
+
+// CompileOr is Compile for a job that may as well compile on this machine,
+// whose compile slots are the semaphore local (a slot is taken by sending
+// to it). When every host that could take the job is busy, the job waits
+// its turn (first come, first served among this pool's jobs) for whichever
+// frees first: a host slot, or a local one. tookLocal says a local slot
+// was taken (the error is then ErrNoHost): the caller compiles here and
+// gives the slot back by receiving from local. A host that answers "busy"
+// (its view of its load was fresher than this pool's) does not make the
+// job compile here: it waits again, up to maxBusyRetries times.
+func (p *Pool) CompileOr(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}) (_ *protocol.CompileResult, addr string, tookLocal bool, _ error) {
+	return p.compile(ctx, toolchainKey, req, local)
+}
+
+// maxBusyRetries bounds how often CompileOr sends a job again after a
+// host answered "busy".
+const maxBusyRetries = 3
+
+// compile is Compile, waiting for a host or a slot of local when local is
+// not nil (CompileOr).
+func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}) (*protocol.CompileResult, string, bool, error) {
 	if req == nil {
-		return nil, "", errors.New("remote: compile: no request")
+		return nil, "", false, errors.New("remote: compile: no request")
 	}
-	res, addr, down, err := p.compileOnce(ctx, toolchainKey, req)
-	if !down || ctx.Err() != nil {
-		return res, addr, err
+	var (
+		res             *protocol.CompileResult
+		addr            string
+		down, tookLocal bool
+		err             error
+	)
+	for busy := 0; ; busy++ {
+		res, addr, down, tookLocal, err = p.compileOnce(ctx, toolchainKey, req, local)
+		if local == nil || busy >= maxBusyRetries || !isBusy(err) || ctx.Err() != nil {
+			break
+		}
 	}
-	res2, addr2, _, err2 := p.compileOnce(ctx, toolchainKey, req)
+	if tookLocal || !down || ctx.Err() != nil {
+		return res, addr, tookLocal, err
+	}
+	res2, addr2, _, tookLocal2, err2 := p.compileOnce(ctx, toolchainKey, req, local)
 	if errors.Is(err2, ErrNoHost) {
-		return nil, addr, err
+		return nil, addr, tookLocal2, err
 	}
 	if err2 == nil {
 		p.log.Warn("a job of a host that went down was sent to another", "host", addr, "to", addr2)
 	}
-	return res2, addr2, err2
+	return res2, addr2, false, err2
 }
 
-// compileOnce sends req to one host (see Compile); down says the host went
-// down under the job.
-func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (_ *protocol.CompileResult, _ string, down bool, _ error) {
+// isBusy reports whether err is a host's "busy" answer.
+func isBusy(err error) bool {
+	var re *protocol.RemoteError
+	return errors.As(err, &re) && re.Code == protocol.CodeBusy
+}
+
+// compileOnce sends req to one host (see Compile), waiting for one or a
+// slot of local when local is not nil (tookLocal: a local slot was taken);
+// down says the host went down under the job.
+func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}) (_ *protocol.CompileResult, _ string, down, tookLocal bool, _ error) {
 	var order []*host
 	if req.CacheKey != "" && len(p.hosts) > 1 {
 		order = p.rendezvous(req.CacheKey)
@@ -259,8 +311,11 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 			h, sess, gen, bundle, err = h2, sess2, gen2, digest, nil
 		}
 	}
+	if errors.Is(err, errAllBusy) && local != nil {
+		h, sess, gen, tookLocal, err = p.waitForSlot(ctx, toolchainKey, order, local)
+	}
 	if err != nil {
-		return nil, "", false, err
+		return nil, "", false, tookLocal, err
 	}
 	addr := h.cfg.Connect
 	id := p.takeOff(h, req.SourceName)
@@ -292,6 +347,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.grant() // the slot, and the load report, may let a waiting job go
 	h.inFlight--
 	delete(h.flights, id)
 	if err == nil {
@@ -301,8 +357,9 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		} else {
 			h.ok++
 			h.succeeded()
-			h.setLoad(res.Load, h.inFlight)
-			return res, addr, false, nil
+			h.setLoad(res.Load, h.inFlight, p.opts.Now())
+			p.noteJobTime(time.Since(start))
+			return res, addr, false, false, nil
 		}
 	}
 	var re *protocol.RemoteError
@@ -315,6 +372,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 	case errors.As(err, &re) && re.Code == protocol.CodeBusy:
 		h.busy++
 		h.others = max(h.others, h.load.Slots) // full, until it says otherwise
+		h.loadAt = p.opts.Now()
 	case errors.As(err, &re):
 		h.failed++
 		if re.Code == protocol.CodeInternal {
@@ -334,7 +392,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		p.hostFailed(h, gen, err)
 		p.log.Warn("remote compile failed", "host", addr, "after", time.Since(start), "err", err)
 	}
-	return nil, addr, down, fmt.Errorf("remote: compile on %s: %w", addr, err)
+	return nil, addr, down, false, fmt.Errorf("remote: compile on %s: %w", addr, err)
 }
 
 // pick chooses the host for a job and counts the job in flight there: the
@@ -378,12 +436,55 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 			case !offered:
 				return nil, nil, 0, fmt.Errorf("%w: no host offers toolchain %s", ErrNoHost, toolchainKey)
 			}
-			return nil, nil, 0, fmt.Errorf("%w: every host is busy or backed off", ErrNoHost)
+			return nil, nil, 0, errAllBusy
 		}
 		if err := waitAll(ctx, firstDials); err != nil {
 			return nil, nil, 0, fmt.Errorf("%w: %w", ErrNoHost, err)
 		}
 	}
+}
+
+// errAllBusy: hosts that offer the toolchain are up, and each is busy or
+// backed off.
+var errAllBusy = fmt.Errorf("%w: every host is busy or backed off", ErrNoHost)
+
+// waitForSlot waits for a host slot for a job of toolchainKey (see
+// CompileOr) or a slot of local, whichever frees first (tookLocal).
+func (p *Pool) waitForSlot(ctx context.Context, toolchainKey string, owners []*host, local chan struct{}) (_ *host, _ *protocol.ClientSession, _ uint64, tookLocal bool, _ error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, nil, 0, false, ErrClosed
+	}
+	w := p.wait(toolchainKey, owners)
+	p.grant() // a slot may have come free since pick looked
+	p.mu.Unlock()
+	select {
+	case <-w.ready:
+		return w.h, w.sess, w.gen, false, nil
+	case local <- struct{}{}:
+		p.mu.Lock()
+		granted := !p.unwait(w)
+		p.mu.Unlock()
+		if granted { // both at once: the host slot is used, the local one given back
+			<-local
+			return w.h, w.sess, w.gen, false, nil
+		}
+		return nil, nil, 0, true, fmt.Errorf("%w: every host is busy, and a slot here came free first", ErrNoHost)
+	case <-ctx.Done():
+	case <-p.base.Done():
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.unwait(w) { // granted meanwhile: give the slot to the next
+		w.h.inFlight--
+		w.h.sent--
+		p.grant()
+	}
+	if p.closed {
+		return nil, nil, 0, false, ErrClosed
+	}
+	return nil, nil, 0, false, fmt.Errorf("%w: waiting for a host slot: %w", ErrNoHost, ctx.Err())
 }
 
 // waitAll waits until every channel is closed or ctx ends.
@@ -421,23 +522,6 @@ func (h *host) offers(key string) bool {
 		}
 	}
 	return false
-}
-
-// score ranks a host with free slots for the next job: its free slots,
-// reduced by the share of its capacity other clients used at its last report.
-func (h *host) score(free int) float64 {
-	s := float64(free)
-	if h.load.Slots > 0 {
-		busy := min(1, float64(h.others)/float64(h.load.Slots))
-		s *= 1 - 0.9*busy
-	}
-	return s
-}
-
-// setLoad records a load report; mine is this pool's jobs the report counts.
-func (h *host) setLoad(l protocol.Load, mine int) {
-	h.load = l
-	h.others = max(0, l.Running+l.Queued-mine)
 }
 
 // succeeded ends h's backoff after a successful request.
@@ -534,7 +618,8 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	h.errText, h.err = "", nil
 	h.until = time.Time{} // the backoff interval itself ends with a successful request
 	h.toolchains, h.sandboxed, h.ships = w.Toolchains, w.Sandboxed, w.Ships
-	h.setLoad(w.Load, h.inFlight)
+	h.setLoad(w.Load, h.inFlight, p.opts.Now())
+	p.grant()
 	p.log.Info("connected to host", "host", h.cfg.Connect, "toolchains", len(w.Toolchains),
 		"slots", w.Load.Slots, "took", time.Since(start))
 }
@@ -551,29 +636,6 @@ func (p *Pool) firstUsable(hosts []*host) *host {
 		}
 	}
 	return nil
-}
-
-// best returns the usable host offering toolchainKey with the most free
-// slots weighted by load, preferred among equals, or nil when none has a
-// free slot. A host backed off after failing jobs itself (see
-// compileOnce) is left out until its backoff is over. p.mu must be held.
-func (p *Pool) best(toolchainKey string, preferred *host) *host {
-	var best *host
-	var bestScore float64
-	now := p.opts.Now()
-	for _, h := range p.hosts {
-		if !p.usable(h) || !h.offers(toolchainKey) || now.Before(h.until) {
-			continue
-		}
-		free := h.cfg.Jobs - h.inFlight
-		if free <= 0 {
-			continue
-		}
-		if s := h.score(free); best == nil || s > bestScore || s == bestScore && h == preferred {
-			best, bestScore = h, s
-		}
-	}
-	return best
 }
 
 // OwnerTakes reports whether a job with key, for toolchainKey, would go now

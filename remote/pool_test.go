@@ -35,17 +35,21 @@ func TestCompileGoesToMostFreeSlots(t *testing.T) {
 	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Gate: gate})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 3)}, Options{})
 
-	// Free slots: a 2, b 3. Each job goes where most are free; a tie goes
-	// to the host listed first.
-	wantOrder := []string{b.Addr, a.Addr, b.Addr, a.Addr, b.Addr}
+	// Free slots: a 2, b 3. Each job goes where most are free (a tie to
+	// either host).
 	type outcome struct {
 		host string
 		err  error
 	}
-	results := make(chan outcome, len(wantOrder))
-	total := 0
-	wantSent := map[string]int64{a.Addr: 0, b.Addr: 0}
-	for i, want := range wantOrder {
+	const jobs = 5
+	results := make(chan outcome, jobs)
+	caps := map[string]int{a.Addr: 2, b.Addr: 3}
+	for i := range jobs {
+		before := inFlight(p)
+		mostFree := 0
+		for addr, c := range caps {
+			mostFree = max(mostFree, c-before[addr])
+		}
 		go func() {
 			res, host, err := p.Compile(context.Background(), gccKey, job(fmt.Sprint(i)))
 			if err == nil && string(res.Object) != "object from "+host+" of "+fmt.Sprint(i) {
@@ -53,16 +57,19 @@ func TestCompileGoesToMostFreeSlots(t *testing.T) {
 			}
 			results <- outcome{host, err}
 		}()
-		total++
 		waitFor(t, fmt.Sprintf("job %d in flight", i), func() bool {
 			n := 0
 			for _, v := range inFlight(p) {
 				n += v
 			}
-			return n == total
+			return n == i+1
 		})
-		wantSent[want]++
-		assert.Equal(t, wantSent, sentCounts(p), "job %d goes to %s", i, want)
+		after := inFlight(p)
+		for addr, c := range caps {
+			if after[addr] > before[addr] {
+				assert.Equal(t, mostFree, c-before[addr], "job %d went to %s, which had the most free slots", i, addr)
+			}
+		}
 	}
 	assert.Equal(t, map[string]int{a.Addr: 2, b.Addr: 3}, inFlight(p))
 
@@ -74,7 +81,7 @@ func TestCompileGoesToMostFreeSlots(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 
 	close(gate)
-	for range wantOrder {
+	for range jobs {
 		o := <-results
 		require.NoError(t, o.err)
 	}
@@ -129,7 +136,9 @@ func TestCompilePrefersSharedOwnerAmongEquals(t *testing.T) {
 			break
 		}
 	}
-	go q.Compile(ctx, gccKey, job("holds a slot on c")) // the tie goes to c, listed first
+	hold := job("holds a slot on c")
+	hold.CacheKey = key // the tie goes to c, the owner
+	go q.Compile(ctx, gccKey, hold)
 	waitFor(t, "a job in flight on c", func() bool { return inFlight(q)[c.Addr] == 1 })
 	req := job("owned by c")
 	req.CacheKey = key
@@ -361,15 +370,17 @@ func TestRemoteErrors(t *testing.T) {
 		wantBusy   int64
 		wantFailed int64
 		wantKeeps  bool // the toolchain stays offered
+		wantFull   bool // the host counts as full until its report ages
 	}{
-		{"busy", &protocol.Error{Code: protocol.CodeBusy, Message: "full"}, 1, 0, true},
-		{"forbidden arg", &protocol.Error{Code: protocol.CodeForbiddenArg, Message: "-B not allowed"}, 0, 1, true},
-		{"unknown toolchain", &protocol.Error{Code: protocol.CodeUnknownToolchain, Message: "gone"}, 0, 1, false},
+		{"busy", &protocol.Error{Code: protocol.CodeBusy, Message: "full"}, 1, 0, true, true},
+		{"forbidden arg", &protocol.Error{Code: protocol.CodeForbiddenArg, Message: "-B not allowed"}, 0, 1, true, false},
+		{"unknown toolchain", &protocol.Error{Code: protocol.CodeUnknownToolchain, Message: "gone"}, 0, 1, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := remotetest.Start(t, "127.0.0.2", remotetest.Options{Compile: func(context.Context, *protocol.CompileRequest) protocol.Message { return tt.answer }})
-			p := newTestPool(t, []config.Host{hostOf(s.Addr, 4)}, Options{})
+			clock := newFakeClock()
+			p := newTestPool(t, []config.Host{hostOf(s.Addr, 4)}, Options{Now: clock.Now})
 			_, _, err := p.Compile(context.Background(), gccKey, job("x"))
 			var re *protocol.RemoteError
 			require.ErrorAs(t, err, &re)
@@ -379,6 +390,11 @@ func TestRemoteErrors(t *testing.T) {
 			assert.Zero(t, st.Backoff)
 			assert.Equal(t, tt.wantBusy, st.Busy)
 			assert.Equal(t, tt.wantFailed, st.Failed)
+			if tt.wantFull {
+				_, _, err = p.Compile(context.Background(), gccKey, job("x"))
+				require.ErrorIs(t, err, ErrNoHost, "a busy host is full in this pool's view")
+				clock.Advance(defaultLoadSpan)
+			}
 			_, _, err = p.Compile(context.Background(), gccKey, job("x"))
 			if tt.wantKeeps {
 				assert.NotErrorIs(t, err, ErrNoHost)
@@ -540,6 +556,7 @@ func TestWrongTokenStatus(t *testing.T) {
 		})
 	}
 	assert.Equal(t, 3+4, Jobs(2, got), "ceil(2*3/2) + the one usable host's njob")
+	assert.Equal(t, 3+4+1, JobsOf(2, Reports(got)), "dcc jobs counts the host that only timed out too")
 
 	// A second check goes over the live session, and dials the others again
 	// though they are backed off.

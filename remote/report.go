@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"strings"
 
 	"github.com/dcc-build/dcc/daemon"
 )
@@ -55,13 +56,31 @@ func Reports(st []HostStatus) []daemon.HostReport {
 }
 
 // JobsOf is Jobs for the daemon's reports: ceil(ncpu*3/2) plus the njob of
-// every host that is reachable and authenticated.
+// every host that may take jobs: one that is up, one not tried yet, and
+// one whose last contact only timed out (a host swamped by a farm's
+// clients connecting at once, say, is back a moment later; leaving it out
+// would run the whole build at a small -j). A host that refused this client
+// (token, version, key) or is known down (connection refused, unreachable)
+// is not counted.
 func JobsOf(ncpu int, hosts []daemon.HostReport) int {
 	n := Jobs(ncpu, nil)
 	for _, h := range hosts {
-		if h.Reachable && h.Authenticated {
+		if h.Reachable && h.Authenticated || !h.Contacted || !h.Reachable && onlyTimedOut(h.Error) {
 			n += h.Jobs
 		}
 	}
 	return n
+}
+
+// The start of the error texts of a host whose last contact timed out
+// (describe).
+const (
+	noAnswerWithin = "no answer within "
+	timedOut       = "timed out: "
+)
+
+// onlyTimedOut reports whether a host's error text says its last contact
+// timed out, and nothing worse.
+func onlyTimedOut(errText string) bool {
+	return strings.HasPrefix(errText, noAnswerWithin) || strings.HasPrefix(errText, timedOut)
 }

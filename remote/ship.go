@@ -80,7 +80,7 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 	defer p.mu.Unlock()
 	now := p.opts.Now()
 	var best *host
-	var bestScore float64
+	var bestFree float64
 	for _, h := range p.hosts {
 		if !p.usable(h) || !h.ships || now.Before(h.until) || h.offers(toolchainKey) {
 			continue // down, backed off, or has the compiler installed
@@ -89,12 +89,8 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 			p.startShipping(h, b)
 			continue
 		}
-		free := h.cfg.Jobs - h.inFlight
-		if free <= 0 {
-			continue
-		}
-		if s := h.score(free); best == nil || s > bestScore {
-			best, bestScore = h, s
+		if f := p.free(h, now); f >= 1 && (best == nil || f > bestFree) {
+			best, bestFree = h, f
 		}
 	}
 	if best == nil {

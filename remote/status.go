@@ -176,7 +176,8 @@ func (p *Pool) Refresh(ctx context.Context) []HostStatus {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			h.server = r.Server
-			h.setLoad(r.Load, h.inFlight)
+			h.setLoad(r.Load, h.inFlight, p.opts.Now())
+			p.grant()
 			h.clock.measure(r.Time, sent, received)
 		}()
 	}
@@ -239,7 +240,8 @@ func (p *Pool) checkHost(ctx context.Context, h *host) {
 	if r, ok := resp.(*protocol.StatusResult); ok {
 		h.server = r.Server
 		h.toolchains, h.ships = r.Toolchains, r.Ships
-		h.setLoad(r.Load, h.inFlight)
+		h.setLoad(r.Load, h.inFlight, p.opts.Now())
+		p.grant()
 		h.clock.measure(r.Time, sent, received)
 	}
 	h.reachable, h.authenticated = true, true
@@ -293,9 +295,9 @@ func describe(err error, h *host) string {
 		return tlsText(err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		if h.sess == nil && !h.authenticated {
-			return fmt.Sprintf("no answer within %s", h.cfg.ConnectTimeout)
+			return fmt.Sprintf("%s%s", noAnswerWithin, h.cfg.ConnectTimeout)
 		}
-		return "timed out: " + oneLine(err.Error())
+		return timedOut + oneLine(err.Error())
 	}
 	return oneLine(err.Error())
 }
