@@ -70,10 +70,15 @@ type Pool struct {
 	lastJob uint64
 	// waiters are the jobs waiting for a host slot, first come first
 	// served (CompileOr); regrant: a timer to look again is set.
-	waiters []*waiter
-	regrant bool
-	// meanJob is the moving mean of this pool's jobs' durations, over
-	// which hosts' load reports age (schedule.go).
+	waiters  []*waiter
+	lastTurn uint64
+	regrant  bool
+	// probing counts the load requests in flight (schedule.go); probes
+	// counts those sent.
+	probing int
+	probes  int64
+	// meanJob is the moving mean of this pool's jobs' durations: the age
+	// at which a host's load report is asked again (schedule.go).
 	meanJob time.Duration
 }
 
@@ -102,6 +107,8 @@ type host struct {
 	// loadAt: running and queued jobs that are not this pool's.
 	others int
 	loadAt time.Time
+	// probing: a load request to the host is in flight (schedule.go).
+	probing bool
 
 	inFlight int
 	// flights are this pool's jobs on the host now, by number, with their
@@ -257,7 +264,7 @@ func (p *Pool) CompileOr(ctx context.Context, toolchainKey string, req *protocol
 
 // maxBusyRetries bounds how often CompileOr sends a job again after a
 // host answered "busy".
-const maxBusyRetries = 3
+const maxBusyRetries = 10
 
 // compile is Compile, waiting for a host or a slot of local when local is
 // not nil (CompileOr).
@@ -271,8 +278,9 @@ func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.C
 		down, tookLocal bool
 		err             error
 	)
+	var turn uint64 // the job's place among waiting jobs, kept when it waits again
 	for busy := 0; ; busy++ {
-		res, addr, down, tookLocal, err = p.compileOnce(ctx, toolchainKey, req, local)
+		res, addr, down, tookLocal, err = p.compileOnce(ctx, toolchainKey, req, local, &turn)
 		if local == nil || busy >= maxBusyRetries || !isBusy(err) || ctx.Err() != nil {
 			break
 		}
@@ -280,7 +288,7 @@ func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.C
 	if tookLocal || !down || ctx.Err() != nil {
 		return res, addr, tookLocal, err
 	}
-	res2, addr2, _, tookLocal2, err2 := p.compileOnce(ctx, toolchainKey, req, local)
+	res2, addr2, _, tookLocal2, err2 := p.compileOnce(ctx, toolchainKey, req, local, &turn)
 	if errors.Is(err2, ErrNoHost) {
 		return nil, addr, tookLocal2, err
 	}
@@ -297,9 +305,10 @@ func isBusy(err error) bool {
 }
 
 // compileOnce sends req to one host (see Compile), waiting for one or a
-// slot of local when local is not nil (tookLocal: a local slot was taken);
-// down says the host went down under the job.
-func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}) (_ *protocol.CompileResult, _ string, down, tookLocal bool, _ error) {
+// slot of local when local is not nil (tookLocal: a local slot was taken)
+// at *turn among waiting jobs (set at the first wait); down says the host
+// went down under the job.
+func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protocol.CompileRequest, local chan struct{}, turn *uint64) (_ *protocol.CompileResult, _ string, down, tookLocal bool, _ error) {
 	var order []*host
 	if req.CacheKey != "" && len(p.hosts) > 1 {
 		order = p.rendezvous(req.CacheKey)
@@ -312,7 +321,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		}
 	}
 	if errors.Is(err, errAllBusy) && local != nil {
-		h, sess, gen, tookLocal, err = p.waitForSlot(ctx, toolchainKey, order, local)
+		h, sess, gen, tookLocal, err = p.waitForSlot(ctx, toolchainKey, order, local, turn)
 	}
 	if err != nil {
 		return nil, "", false, tookLocal, err
@@ -419,7 +428,7 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 			up = true
 			offered = offered || h.offers(toolchainKey)
 		}
-		if best := p.best(toolchainKey, p.firstUsable(owners)); best != nil {
+		if best := p.best(toolchainKey, p.firstUsable(owners), 0); best != nil {
 			best.inFlight++
 			best.sent++
 			sess, gen := best.sess, best.gen
@@ -448,15 +457,23 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 // backed off.
 var errAllBusy = fmt.Errorf("%w: every host is busy or backed off", ErrNoHost)
 
-// waitForSlot waits for a host slot for a job of toolchainKey (see
-// CompileOr) or a slot of local, whichever frees first (tookLocal).
-func (p *Pool) waitForSlot(ctx context.Context, toolchainKey string, owners []*host, local chan struct{}) (_ *host, _ *protocol.ClientSession, _ uint64, tookLocal bool, _ error) {
+// waitForSlot finds a job of toolchainKey that no host has a free slot
+// for (see CompileOr) a free local slot (tookLocal), else a place in the
+// queue of a host whose queue is shorter than queueAllowance, else waits
+// for whichever of those frees first.
+func (p *Pool) waitForSlot(ctx context.Context, toolchainKey string, owners []*host, local chan struct{}, turn *uint64) (_ *host, _ *protocol.ClientSession, _ uint64, tookLocal bool, _ error) {
+	select {
+	case local <- struct{}{}:
+		return nil, nil, 0, true, fmt.Errorf("%w: every host is busy, and a slot here is free", ErrNoHost)
+	default:
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, nil, 0, false, ErrClosed
 	}
-	w := p.wait(toolchainKey, owners)
+	w := p.wait(toolchainKey, owners, *turn)
+	*turn = w.turn
 	p.grant() // a slot may have come free since pick looked
 	p.mu.Unlock()
 	select {
@@ -647,5 +664,5 @@ func (p *Pool) OwnerTakes(toolchainKey, key string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	owner := p.firstUsable(order)
-	return owner != nil && p.best(toolchainKey, owner) == owner
+	return owner != nil && p.best(toolchainKey, owner, 0) == owner
 }

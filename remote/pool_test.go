@@ -370,7 +370,7 @@ func TestRemoteErrors(t *testing.T) {
 		wantBusy   int64
 		wantFailed int64
 		wantKeeps  bool // the toolchain stays offered
-		wantFull   bool // the host counts as full until its report ages
+		wantFull   bool // the host counts as full until it reports otherwise
 	}{
 		{"busy", &protocol.Error{Code: protocol.CodeBusy, Message: "full"}, 1, 0, true, true},
 		{"forbidden arg", &protocol.Error{Code: protocol.CodeForbiddenArg, Message: "-B not allowed"}, 0, 1, true, false},
@@ -393,7 +393,7 @@ func TestRemoteErrors(t *testing.T) {
 			if tt.wantFull {
 				_, _, err = p.Compile(context.Background(), gccKey, job("x"))
 				require.ErrorIs(t, err, ErrNoHost, "a busy host is full in this pool's view")
-				clock.Advance(defaultLoadSpan)
+				p.Check(context.Background()) // until it says otherwise
 			}
 			_, _, err = p.Compile(context.Background(), gccKey, job("x"))
 			if tt.wantKeeps {

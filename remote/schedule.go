@@ -1,7 +1,10 @@
 package remote
 
 import (
+	"cmp"
+	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/dcc-build/dcc/protocol"
@@ -12,26 +15,40 @@ import (
 // clients in the last report ("others") and when it came. A host's free
 // slots are its capacity for this pool (the host's slots, at most the
 // configured njob) less this pool's jobs there now and less the others'.
-// The others' count is an estimate that ages: their jobs end, so it is
-// taken as shrinking linearly to nothing over twice the mean job time this
-// pool sees. A host this pool has no job on is therefore tried again once
-// its last report is old (the job may wait in the host's short queue; the
-// reply brings a fresh report), instead of being left out for good on a
-// stale "full".
+//
+// A report of a host this pool has jobs on is renewed by each reply. One
+// of a host it has none on grows old: while jobs wait for a slot (CompileOr)
+// and no host has one by the reports, the pool asks the hosts with reports
+// older than the mean job time for their load again (a status request, at
+// most maxProbes at once, the oldest first), and a host that answers with
+// a free slot gets the next waiting job. So a job waits in this client, not
+// in the queue of a host that turned out full, and a slot that frees on a
+// host where this client had nothing is found within about a job's time.
 //
 // Among hosts with a whole slot free the one with the most wins; equals
 // are broken in favour of the job's cache owner, else at random, so that
 // clients seeing the same picture do not all send to the same host.
 
-// Bounds of the span over which a load report ages to nothing.
+// Bounds of how old a report must be for its host to be asked again.
 const (
-	minLoadSpan     = 20 * time.Millisecond
-	maxLoadSpan     = 10 * time.Second
-	defaultLoadSpan = 400 * time.Millisecond
+	minStale     = 20 * time.Millisecond
+	maxStale     = 5 * time.Second
+	defaultStale = 100 * time.Millisecond
 )
 
-// regrantEvery is how often waiting jobs look again at hosts' aging
-// reports when no reply came meanwhile.
+// queueAllowance is how many jobs beyond its slots a host may be given to
+// queue, by this pool's view, when no host has a slot free and this
+// machine has none either: the host starts the job the moment a slot
+// frees, and serves the clients queued there in turn; more than that
+// would keep units waiting at one host while another may free first.
+const queueAllowance = 1
+
+// maxProbes bounds the status requests a pool has in flight to learn
+// hosts' load while jobs wait.
+const maxProbes = 4
+
+// regrantEvery is how often waiting jobs look again at hosts' reports
+// (and ask for fresh ones) when no reply came meanwhile.
 const regrantEvery = 20 * time.Millisecond
 
 // capacity is how many jobs of this pool h runs at once: the host's slots,
@@ -43,17 +60,17 @@ func (h *host) capacity() int {
 	return h.cfg.Jobs
 }
 
-// free is h's free slots for this pool at now, by the estimate above.
-func (p *Pool) free(h *host, now time.Time) float64 {
-	others := float64(h.others)
-	if others > 0 {
-		span := max(minLoadSpan, min(maxLoadSpan, 2*p.meanJob))
-		if p.meanJob == 0 {
-			span = defaultLoadSpan
-		}
-		others *= max(0, 1-float64(now.Sub(h.loadAt))/float64(span))
+// free is h's free slots for this pool by its last report.
+func (h *host) free() int {
+	return h.capacity() - h.inFlight - h.others
+}
+
+// staleAfter is the age past which a host's report is asked again.
+func (p *Pool) staleAfter() time.Duration {
+	if p.meanJob == 0 {
+		return defaultStale
 	}
-	return float64(h.capacity()-h.inFlight) - others
+	return max(minStale, min(maxStale, p.meanJob))
 }
 
 // setLoad records a load report at now; mine is this pool's jobs the
@@ -76,20 +93,20 @@ func (p *Pool) noteJobTime(d time.Duration) {
 
 // best returns the usable host offering toolchainKey with the most free
 // slots, preferred among equals (then one of the equals at random), or nil
-// when none has a whole slot free. A host backed off after failing jobs
+// when none has a whole slot free, counting queue places beyond the slots
+// as free ones. A host backed off after failing jobs
 // itself (see compileOnce) is left out until its backoff is over. p.mu must
 // be held.
-func (p *Pool) best(toolchainKey string, preferred *host) *host {
+func (p *Pool) best(toolchainKey string, preferred *host, queue int) *host {
 	var best *host
-	var bestFree float64
-	ties := 0
+	bestFree, ties := 0, 0
 	now := p.opts.Now()
 	for _, h := range p.hosts {
 		if !p.usable(h) || !h.offers(toolchainKey) || now.Before(h.until) {
 			continue
 		}
-		f := p.free(h, now)
-		if f < 1 {
+		f := h.free()
+		if f+queue < 1 {
 			continue
 		}
 		switch {
@@ -107,6 +124,9 @@ func (p *Pool) best(toolchainKey string, preferred *host) *host {
 
 // waiter is a job waiting for a host slot (CompileOr).
 type waiter struct {
+	// turn orders the waiters: a job that waits again (its host answered
+	// "busy") keeps the turn it got when it first waited.
+	turn   uint64
 	key    string
 	owners []*host
 	// ready is closed when the job got a host: h, counted in flight there,
@@ -117,11 +137,16 @@ type waiter struct {
 	gen   uint64
 }
 
-// wait queues a job of toolchainKey for the next free slot. p.mu must be
-// held.
-func (p *Pool) wait(toolchainKey string, owners []*host) *waiter {
-	w := &waiter{key: toolchainKey, owners: owners, ready: make(chan struct{})}
-	p.waiters = append(p.waiters, w)
+// wait queues a job of toolchainKey for the next free slot, at its turn
+// (0: a new one, at the end of the queue). p.mu must be held.
+func (p *Pool) wait(toolchainKey string, owners []*host, turn uint64) *waiter {
+	if turn == 0 {
+		p.lastTurn++
+		turn = p.lastTurn
+	}
+	w := &waiter{turn: turn, key: toolchainKey, owners: owners, ready: make(chan struct{})}
+	i, _ := slices.BinarySearchFunc(p.waiters, turn, func(o *waiter, t uint64) int { return cmp.Compare(o.turn, t) })
+	p.waiters = slices.Insert(p.waiters, i, w)
 	p.armRegrant()
 	return w
 }
@@ -151,7 +176,7 @@ func (p *Pool) grant() {
 			kept = append(kept, w)
 			continue
 		}
-		h := p.best(w.key, p.firstUsable(w.owners))
+		h := p.best(w.key, p.firstUsable(w.owners), queueAllowance)
 		if h == nil {
 			if full == nil {
 				full = map[string]bool{}
@@ -168,8 +193,62 @@ func (p *Pool) grant() {
 	clear(p.waiters[len(kept):])
 	p.waiters = kept
 	if len(p.waiters) > 0 {
+		p.probe(full)
 		p.armRegrant()
 	}
+}
+
+// probe asks hosts that offer one of the toolchains jobs wait for, and
+// whose reports are stale, for their load again (see above). p.mu must be
+// held.
+func (p *Pool) probe(waitedFor map[string]bool) {
+	if p.probing >= maxProbes || p.closed {
+		return
+	}
+	now := p.opts.Now()
+	stale := p.staleAfter()
+	var candidates []*host
+	for _, h := range p.hosts {
+		if h.probing || !p.usable(h) || now.Before(h.until) || now.Sub(h.loadAt) < stale || h.capacity()-h.inFlight+queueAllowance < 1 {
+			continue
+		}
+		for key := range waitedFor {
+			if h.offers(key) {
+				candidates = append(candidates, h)
+				break
+			}
+		}
+	}
+	slices.SortFunc(candidates, func(a, b *host) int { return a.loadAt.Compare(b.loadAt) })
+	for _, h := range candidates[:min(len(candidates), maxProbes-p.probing)] {
+		h.probing = true
+		p.probing++
+		p.probes++
+		sess, gen := h.sess, h.gen
+		p.dials.Add(1)
+		go p.askLoad(h, sess, gen)
+	}
+}
+
+// askLoad asks h for its load on sess (of generation gen), and gives the
+// slots it reports to waiting jobs.
+func (p *Pool) askLoad(h *host, sess *protocol.ClientSession, gen uint64) {
+	defer p.dials.Done()
+	ctx, cancel := context.WithTimeout(p.base, h.cfg.ConnectTimeout)
+	defer cancel()
+	resp, err := sess.Call(ctx, &protocol.Status{}, protocol.MsgStatusResult)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.probing = false
+	p.probing--
+	if r, ok := resp.(*protocol.StatusResult); ok && err == nil {
+		if gen == h.gen {
+			h.setLoad(r.Load, h.inFlight, p.opts.Now())
+		}
+	} else if p.base.Err() == nil {
+		p.requestFailed(ctx, h, gen, "load request", err)
+	}
+	p.grant()
 }
 
 // armRegrant makes grant run again soon, for reports that aged meanwhile.

@@ -14,38 +14,51 @@ import (
 	"github.com/dcc-build/dcc/remote/remotetest"
 )
 
-// A host whose last report says other clients fill it gets no job until
-// that report has aged; then one job goes there, and its reply brings the
-// host's load again.
-func TestOthersLoadFillsAHostUntilItAges(t *testing.T) {
+// A host whose last report says other clients fill it gets no job. A job
+// that waits for a slot has the pool ask such a host for its load again
+// once the report is old, and goes there when the answer has a free slot.
+func TestWaitingJobsAskFullHostsAgain(t *testing.T) {
 	gate := make(chan struct{})
 	defer close(gate)
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 2})
-	a.SetOthers(2)
+	a.SetOthers(2 + queueAllowance) // running and queued
 	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Slots: 2, Gate: gate})
-	clock := newFakeClock()
-	p := newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 2)}, Options{Now: clock.Now})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 2)}, Options{})
 	ctx := context.Background()
-	for i := range 2 {
-		go p.Compile(ctx, gccKey, job("held"))
+	for i := range 2 + queueAllowance {
+		go p.CompileOr(ctx, gccKey, job("held"), fullLocal())
 		waitFor(t, "a job in flight on b", func() bool { return inFlight(p)[b.Addr] == i+1 })
 	}
 	assert.Zero(t, inFlight(p)[a.Addr], "a is full of other clients' jobs")
 	_, _, err := p.Compile(ctx, gccKey, job("x"))
 	require.ErrorIs(t, err, ErrNoHost, "b full of this pool's jobs, a of others'")
 
-	clock.Advance(defaultLoadSpan / 4)
-	_, _, err = p.Compile(ctx, gccKey, job("x"))
-	require.ErrorIs(t, err, ErrNoHost, "a quarter aged: half a slot of a counts as free, less than a whole one")
-
-	clock.Advance(defaultLoadSpan / 4)
+	local := make(chan struct{}, 1)
+	local <- struct{}{}
+	done := make(chan error, 1)
+	var host atomic.Value
+	go func() {
+		_, h, _, err := p.CompileOr(ctx, gccKey, job("waits"), local)
+		host.Store(h)
+		done <- err
+	}()
+	waitFor(t, "a asked for its load again", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.probes >= 2
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("went while a was still full: %v", err)
+	default:
+	}
 	a.SetOthers(1)
-	_, host, err := p.Compile(ctx, gccKey, job("x"))
-	require.NoError(t, err)
-	assert.Equal(t, a.Addr, host, "the report aged: a is tried again")
-	_, _, err = p.Compile(ctx, gccKey, job("x"))
-	require.NoError(t, err, "its reply said one slot of two is free")
-	assert.Equal(t, 2, a.Compiles())
+	require.NoError(t, <-done)
+	assert.Equal(t, a.Addr, host.Load())
+	assert.Equal(t, 1, a.Compiles())
+	p.mu.Lock()
+	assert.LessOrEqual(t, p.probing, maxProbes)
+	p.mu.Unlock()
 }
 
 // A job that finds every host busy waits for a host slot when no local
@@ -55,9 +68,11 @@ func TestCompileOrWaitsForAHostSlot(t *testing.T) {
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: gate})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
 	ctx := context.Background()
-	held := make(chan error, 1)
-	go func() { _, _, err := p.Compile(ctx, gccKey, job("held")); held <- err }()
-	waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == 1 })
+	held := make(chan error, 1+queueAllowance)
+	for i := range 1 + queueAllowance { // its slot, and as many queued as a pool gives it
+		go func() { _, _, _, err := p.CompileOr(ctx, gccKey, job("held"), fullLocal()); held <- err }()
+		waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == i+1 })
+	}
 
 	local := make(chan struct{}, 1)
 	local <- struct{}{} // the only local slot is taken
@@ -76,14 +91,17 @@ func TestCompileOrWaitsForAHostSlot(t *testing.T) {
 		t.Fatalf("returned while the host and the local slot were both taken: %+v", o)
 	case <-time.After(200 * time.Millisecond):
 	}
+	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p), "it waits here, not in the host's queue")
 	close(gate)
-	require.NoError(t, <-held)
+	for range 1 + queueAllowance {
+		require.NoError(t, <-held)
+	}
 	o := <-done
 	require.NoError(t, o.err)
 	assert.False(t, o.tookLocal)
 	assert.Equal(t, a.Addr, o.host)
 	assert.Len(t, local, 1, "the local slot is untouched")
-	assert.Equal(t, 2, a.Compiles())
+	assert.Equal(t, 2+queueAllowance, a.Compiles())
 }
 
 // A job waiting for a host takes a local slot when one frees first, and
@@ -94,8 +112,7 @@ func TestCompileOrTakesALocalSlotFreedFirst(t *testing.T) {
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: gate})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
 	ctx := context.Background()
-	go p.Compile(ctx, gccKey, job("held"))
-	waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == 1 })
+	holdFull(t, p, a.Addr)
 
 	local := make(chan struct{}, 1)
 	local <- struct{}{}
@@ -112,7 +129,7 @@ func TestCompileOrTakesALocalSlotFreedFirst(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoHost)
 	assert.True(t, tookLocal.Load())
 	assert.Len(t, local, 1, "the job holds the local slot")
-	assert.Equal(t, map[string]int{a.Addr: 1}, inFlight(p), "no host slot counted for it")
+	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p), "no host slot counted for it")
 	p.mu.Lock()
 	assert.Empty(t, p.waiters)
 	p.mu.Unlock()
@@ -124,8 +141,7 @@ func TestCompileOrGivesUpWithItsContext(t *testing.T) {
 	defer close(gate)
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: gate})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
-	go p.Compile(context.Background(), gccKey, job("held"))
-	waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == 1 })
+	holdFull(t, p, a.Addr)
 	local := make(chan struct{}, 1)
 	local <- struct{}{}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -134,7 +150,7 @@ func TestCompileOrGivesUpWithItsContext(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoHost)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.False(t, took)
-	assert.Equal(t, map[string]int{a.Addr: 1}, inFlight(p))
+	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p))
 	p.mu.Lock()
 	assert.Empty(t, p.waiters)
 	p.mu.Unlock()
@@ -163,4 +179,39 @@ func TestCompileOrWaitsAgainAfterBusy(t *testing.T) {
 	assert.Equal(t, int32(2), calls.Load())
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, int64(1), p.Status()[0].Busy)
+}
+
+// Waiting jobs are served in their turn, and a job that waits again after
+// a "busy" answer keeps the turn it first had.
+func TestWaitersKeepTheirTurn(t *testing.T) {
+	p := newTestPool(t, nil, Options{})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first := p.wait(gccKey, nil, 0)
+	second := p.wait(gccKey, nil, 0)
+	require.True(t, p.unwait(first)) // sent, and refused as busy
+	again := p.wait(gccKey, nil, first.turn)
+	third := p.wait(gccKey, nil, 0)
+	assert.Equal(t, []*waiter{again, second, third}, p.waiters)
+	assert.Less(t, again.turn, second.turn)
+	for _, w := range p.waiters {
+		p.unwait(w)
+	}
+}
+
+// holdFull sends a 1-slot host held by its gate its slot's job and as many
+// queued as a pool gives it, and waits until they are in flight.
+func holdFull(t *testing.T, p *Pool, addr string) {
+	t.Helper()
+	for i := range 1 + queueAllowance {
+		go p.CompileOr(context.Background(), gccKey, job("held"), fullLocal())
+		waitFor(t, "a job in flight", func() bool { return inFlight(p)[addr] == i+1 })
+	}
+}
+
+// fullLocal is a semaphore of local slots with none free.
+func fullLocal() chan struct{} {
+	local := make(chan struct{}, 1)
+	local <- struct{}{}
+	return local
 }

@@ -80,7 +80,7 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 	defer p.mu.Unlock()
 	now := p.opts.Now()
 	var best *host
-	var bestFree float64
+	bestFree := 0
 	for _, h := range p.hosts {
 		if !p.usable(h) || !h.ships || now.Before(h.until) || h.offers(toolchainKey) {
 			continue // down, backed off, or has the compiler installed
@@ -89,7 +89,7 @@ func (p *Pool) pickShipped(toolchainKey string) (*host, *protocol.ClientSession,
 			p.startShipping(h, b)
 			continue
 		}
-		if f := p.free(h, now); f >= 1 && (best == nil || f > bestFree) {
+		if f := h.free(); f >= 1 && (best == nil || f > bestFree) {
 			best, bestFree = h, f
 		}
 	}

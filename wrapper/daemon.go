@@ -25,6 +25,14 @@ const DisableEnv = "DCC_DISABLE"
 // it the wrapper compiles by itself rather than make the build wait.
 const daemonStartTimeout = 3 * time.Second
 
+// daemonAnswerTimeout bounds connecting to a running daemon and its
+// answer to the hello. A daemon that is up but slow to answer is a machine
+// swamped (a make -j far wider than its CPUs, say): a compile run by the
+// wrapper alone would swamp it further, so the wrapper waits that long
+// before it runs the compiler itself. A daemon that is not running is
+// known at once (the socket refuses the connection).
+const daemonAnswerTimeout = 10 * time.Second
+
 // viaDaemon asks the per-user daemon to run the compile through the cache,
 // starting the daemon if none runs. answered is false when the daemon was
 // not asked (why says so) or could not be reached; res.Handled is false when
@@ -44,7 +52,7 @@ func viaDaemon(ctx context.Context, inv Invocation, real string, env []string) (
 	}
 	// A running daemon of this build answers on the quick path; otherwise
 	// Ensure starts (or replaces) it first.
-	res, err = daemon.QuickCompile(dirs.Socket(home), build, req, daemon.DefaultDialTimeout)
+	res, err = daemon.QuickCompile(dirs.Socket(home), build, req, daemonAnswerTimeout)
 	if errors.Is(err, daemon.ErrNotRunning) || errors.Is(err, daemon.ErrVersionMismatch) {
 		var c *daemon.Client
 		if c, err = ensure(ctx, home, cmd, build, real); err != nil {
