@@ -263,8 +263,11 @@ func (p *Pool) CompileOr(ctx context.Context, toolchainKey string, req *protocol
 }
 
 // maxBusyRetries bounds how often CompileOr sends a job again after a
-// host answered "busy".
-const maxBusyRetries = 10
+// host answered "busy". Each time the job first waits for a slot (the host
+// that answered counts as full until it reports otherwise), so this is no
+// busy loop; the bound only ends the rounds with a host whose answers
+// contradict its load reports.
+const maxBusyRetries = 100
 
 // compile is Compile, waiting for a host or a slot of local when local is
 // not nil (CompileOr).
@@ -380,7 +383,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		h.failed++
 	case errors.As(err, &re) && re.Code == protocol.CodeBusy:
 		h.busy++
-		h.others = max(h.others, h.load.Slots) // full, until it says otherwise
+		h.others = max(h.others, h.load.Slots+queueAllowance) // full, queue too, until it says otherwise
 		h.loadAt = p.opts.Now()
 	case errors.As(err, &re):
 		h.failed++
