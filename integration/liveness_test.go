@@ -126,11 +126,17 @@ func compileAsync(p *remote.Pool, key string, req *protocol.CompileRequest) <-ch
 	return ch
 }
 
-// waitCompiling waits until h runs a compile.
-func waitCompiling(tb testing.TB, h *compileHost) {
+// waitNewCompile waits until one of hosts starts a compile beyond the
+// counts in before (compiles per host, in the same order), and returns it.
+func waitNewCompile(tb testing.TB, hosts []*compileHost, before []int) *compileHost {
 	tb.Helper()
-	for deadline := time.Now().Add(20 * time.Second); len(h.compiles(tb)) == 0; time.Sleep(5 * time.Millisecond) {
-		require.True(tb, time.Now().Before(deadline), "no compile started on %s", h.addr)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for i, h := range hosts {
+			if len(h.compiles(tb)) > before[i] {
+				return h
+			}
+		}
+		require.True(tb, time.Now().Before(deadline), "no compile started on any host")
 	}
 }
 
@@ -171,7 +177,7 @@ func TestLivenessDeadOrStalledHost(t *testing.T) {
 			work := time.Duration(0)
 			if b != nil {
 				require.Equal(t, key, gccKeyOf(t, b), "both hosts serve the same gcc")
-				r := <-compileAsync(p, key, unitRequest(key, dir)) // dials both, goes to a
+				r := <-compileAsync(p, key, unitRequest(key, dir)) // dials both
 				require.NoError(t, r.err)
 				start := time.Now()
 				r = <-compileAsync(p, key, unitRequest(key, dir))
@@ -179,11 +185,21 @@ func TestLivenessDeadOrStalledHost(t *testing.T) {
 				work = r.at.Sub(start)
 			}
 
+			before := make([]int, len(hosts))
+			for i, h := range hosts {
+				before[i] = len(h.compiles(t))
+			}
 			started := time.Now()
 			ch := compileAsync(p, key, unitRequest(key, dir))
-			waitCompiling(t, a)
-			t.Cleanup(func() { _ = a.cmd.Process.Signal(syscall.SIGCONT) })
-			require.NoError(t, a.cmd.Process.Signal(tc.sig))
+			// Equal hosts are picked at random: the fault hits the one
+			// that got the job, and the other must answer.
+			victim := waitNewCompile(t, hosts, before)
+			rescuer := b
+			if victim == b {
+				rescuer = a
+			}
+			t.Cleanup(func() { _ = victim.cmd.Process.Signal(syscall.SIGCONT) })
+			require.NoError(t, victim.cmd.Process.Signal(tc.sig))
 			fault := time.Now()
 			r := <-ch
 			lost := r.at.Sub(fault) - work
@@ -192,7 +208,7 @@ func TestLivenessDeadOrStalledHost(t *testing.T) {
 				lost.Round(time.Millisecond), fault.Sub(started).Round(time.Millisecond), r.host, r.err)
 			if tc.other {
 				require.NoError(t, r.err, "the job goes to the other host")
-				assert.Equal(t, b.addr, r.host)
+				assert.Equal(t, rescuer.addr, r.host)
 				assert.Equal(t, want, r.res.Object, "the object is the local compiler's")
 			} else {
 				require.Error(t, r.err)
