@@ -12,8 +12,17 @@ import (
 	"github.com/dcc-build/dcc/protocol"
 )
 
-// handle answers one request of the client named client.
-func (s *Server) handle(ctx context.Context, log *slog.Logger, client string, req protocol.Message) protocol.Message {
+// peer is the client at the other end of a session.
+type peer struct {
+	// name is the name the client gave in its handshake.
+	name string
+	// session tells this session from the others (its remote address):
+	// compile slots are shared in turn between sessions.
+	session string
+}
+
+// handle answers one request of the client p.
+func (s *Server) handle(ctx context.Context, log *slog.Logger, p peer, req protocol.Message) protocol.Message {
 	start := time.Now()
 	if s.draining.Load() {
 		s.metrics.request(req.Type(), protocol.CodeBusy, time.Since(start))
@@ -25,7 +34,7 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, client string, re
 	var err error
 	switch r := req.(type) {
 	case *protocol.CompileRequest:
-		resp, err = s.compile(ctx, log, client, r)
+		resp, err = s.compile(ctx, log, p, r)
 	case *protocol.CacheGet:
 		resp, err = s.cacheGet(r)
 	case *protocol.CachePut:
@@ -62,12 +71,12 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, client string, re
 // compile answers a CompileRequest: from the result cache when the client
 // asked for caching and the same request was compiled before, else by
 // running the job (and caching a success).
-func (s *Server) compile(ctx context.Context, log *slog.Logger, client string, r *protocol.CompileRequest) (*protocol.CompileResult, error) {
+func (s *Server) compile(ctx context.Context, log *slog.Logger, p peer, r *protocol.CompileRequest) (*protocol.CompileResult, error) {
 	job, err := s.runner.Prepare(r)
 	if err != nil {
 		return nil, err
 	}
-	job.client = client
+	job.client, job.session = p.name, p.session
 	if r.CacheKey == "" {
 		res, err := s.runner.Run(ctx, job)
 		if err != nil {

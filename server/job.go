@@ -29,6 +29,9 @@ type Job struct {
 	object string
 	// client names the client that sent the job, for the status page.
 	client string
+	// session is the session that sent it: slots are shared in turn
+	// between sessions (slots.go).
+	session string
 }
 
 // Prepare checks a request: a toolchain this server advertised, a known

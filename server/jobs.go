@@ -203,8 +203,8 @@ func (r *Runner) Close() {
 // Load reports the slots, the compiles running and those waiting.
 func (r *Runner) Load() protocol.Load { return r.slots.load() }
 
-// Run waits for a compile slot (refused as "busy" when the queue is full),
-// then compiles. The time limit covers the run; ctx (the client waiting)
+// Run waits for a compile slot (refused as "busy" when the queue is full;
+// the waiting sessions served in turn), then compiles. The time limit covers the run; ctx (the client waiting)
 // covers the wait too. A job past its time limit is killed, with its
 // children, and refused as "timeout". The job directory is removed whatever
 // happens.
@@ -214,7 +214,7 @@ func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, erro
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(j.req.TimeoutMS)*time.Millisecond)
 		defer cancel()
 	}
-	release, err := r.slots.acquire(ctx)
+	release, err := r.slots.acquire(ctx, j.session)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, refuse(protocol.CodeTimeout, "no compile slot came free within the job's time limit of %s", j.limit)

@@ -271,7 +271,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		return
 	}
 	if err := protocol.ServeWithin(ctx, sess, func(ctx context.Context, req protocol.Message) protocol.Message {
-		return s.handle(ctx, log, client, req)
+		return s.handle(ctx, log, peer{name: client, session: remote}, req)
 	}, protocol.ServeLimits{Budget: s.budget}); err != nil && ctx.Err() == nil {
 		log.Warn("session ended", "err", err)
 		return

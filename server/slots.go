@@ -9,64 +9,149 @@ import (
 
 // slots is the admission control of compiles: at most size run at once, at
 // most queueLen wait for a slot, and the rest are refused as busy.
+//
+// Waiting jobs are served in turn by client, not in arrival order: a slot
+// that frees goes to the oldest waiting job of the client whose last slot
+// was granted longest ago (a client that got none yet first). So a client
+// that filled the queue first does not take every slot that frees while
+// others wait, and no client waits for more than one turn of the others.
 type slots struct {
-	sem      chan struct{}
-	queueLen int
+	size, queueLen int
 
 	mu      sync.Mutex
 	running int
-	queued  int
+	// perClient counts the compiles running by client.
+	perClient map[string]int
+	// granted is, by client, the number of the last slot granted to it
+	// (seq counts them); clients with nothing here are dropped from it past
+	// rememberedClients.
+	granted map[string]uint64
+	seq     uint64
+	// waiting holds the waiting jobs in arrival order.
+	waiting []*slotWaiter
 }
+
+// slotWaiter is a job waiting for a slot; ready is closed when it got one.
+type slotWaiter struct {
+	client  string
+	ready   chan struct{}
+	granted bool
+}
+
+// rememberedClients bounds how many clients' last turns are kept while
+// they have nothing running or waiting here: one that comes back after
+// being forgotten counts as never served.
+const rememberedClients = 1024
 
 // newSlots returns admission control for size compiles at once and queueLen waiting.
 func newSlots(size, queueLen int) *slots {
-	return &slots{sem: make(chan struct{}, size), queueLen: queueLen}
+	return &slots{size: size, queueLen: queueLen, perClient: map[string]int{}, granted: map[string]uint64{}}
 }
 
-// acquire takes a slot, waiting in the queue while all are taken, until ctx
-// ends. A full queue is a "busy" *Refusal. The caller calls release once.
-func (s *slots) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case s.sem <- struct{}{}:
-		s.mu.Lock()
-		s.running++
-		s.mu.Unlock()
-		return s.release, nil
-	default:
-	}
+// acquire takes a slot for a job of client, waiting in the queue while all
+// are taken, until ctx ends. A full queue is a "busy" *Refusal. The caller
+// calls release once.
+func (s *slots) acquire(ctx context.Context, client string) (release func(), err error) {
 	s.mu.Lock()
-	if s.queued >= s.queueLen {
+	if s.running < s.size && len(s.waiting) == 0 {
+		s.start(client)
 		s.mu.Unlock()
-		return nil, refuse(protocol.CodeBusy, "all %d compile slots are taken and %d jobs are waiting", cap(s.sem), s.queueLen)
+		return s.releaser(client), nil
 	}
-	s.queued++
+	if len(s.waiting) >= s.queueLen {
+		s.mu.Unlock()
+		return nil, refuse(protocol.CodeBusy, "all %d compile slots are taken and %d jobs are waiting", s.size, s.queueLen)
+	}
+	w := &slotWaiter{client: client, ready: make(chan struct{})}
+	s.waiting = append(s.waiting, w)
 	s.mu.Unlock()
 	select {
-	case s.sem <- struct{}{}:
-		s.mu.Lock()
-		s.queued--
-		s.running++
-		s.mu.Unlock()
-		return s.release, nil
+	case <-w.ready:
+		return s.releaser(client), nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		s.queued--
+		granted := w.granted
+		if !granted {
+			s.remove(w)
+		}
 		s.mu.Unlock()
+		if granted {
+			// The slot came as the wait ended: pass it on.
+			s.releaser(client)()
+		}
 		return nil, ctx.Err()
 	}
 }
 
-// release gives a slot back.
-func (s *slots) release() {
+// start counts a compile of client as running. s.mu must be held.
+func (s *slots) start(client string) {
+	s.running++
+	s.perClient[client]++
+	s.seq++
+	s.granted[client] = s.seq
+	if len(s.granted) > rememberedClients {
+		s.forgetIdle()
+	}
+}
+
+// remove takes w out of the queue. s.mu must be held.
+func (s *slots) remove(w *slotWaiter) {
+	for i, o := range s.waiting {
+		if o == w {
+			s.waiting = append(s.waiting[:i], s.waiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// releaser returns the function that gives client's slot back, once.
+func (s *slots) releaser(client string) func() {
+	var once sync.Once
+	return func() { once.Do(func() { s.release(client) }) }
+}
+
+// forgetIdle drops the turns of the clients with nothing running or
+// waiting here. s.mu must be held.
+func (s *slots) forgetIdle() {
+	active := map[string]bool{}
+	for _, w := range s.waiting {
+		active[w.client] = true
+	}
+	for c := range s.granted {
+		if s.perClient[c] == 0 && !active[c] {
+			delete(s.granted, c)
+		}
+	}
+}
+
+// release gives a slot of client back: to the oldest waiting job of the
+// client served longest ago, or free.
+func (s *slots) release(client string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.running--
-	s.mu.Unlock()
-	<-s.sem
+	if s.perClient[client]--; s.perClient[client] <= 0 {
+		delete(s.perClient, client)
+	}
+	if len(s.waiting) == 0 {
+		return
+	}
+	next := 0
+	for i, w := range s.waiting[1:] {
+		if s.granted[w.client] < s.granted[s.waiting[next].client] {
+			next = i + 1
+		}
+	}
+	w := s.waiting[next]
+	s.waiting = append(s.waiting[:next], s.waiting[next+1:]...)
+	s.start(w.client)
+	w.granted = true
+	close(w.ready)
 }
 
 // load reports the slots, the compiles running and those waiting.
 func (s *slots) load() protocol.Load {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return protocol.Load{Slots: cap(s.sem), Running: s.running, Queued: s.queued}
+	return protocol.Load{Slots: s.size, Running: s.running, Queued: len(s.waiting)}
 }

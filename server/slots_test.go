@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// acquireAsync starts acquire for client and returns where its outcome arrives.
+func acquireAsync(ctx context.Context, s *slots, client string) chan func() {
+	got := make(chan func(), 1)
+	go func() {
+		release, err := s.acquire(ctx, client)
+		if err != nil {
+			release = nil
+		}
+		got <- release
+	}()
+	return got
+}
+
+// waitQueued waits until n jobs wait for a slot.
+func waitQueued(t *testing.T, s *slots, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return s.load().Queued == n }, 5*time.Second, time.Millisecond)
+}
+
+func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(2, 4)
+	a1, err := s.acquire(ctx, "a")
+	require.NoError(t, err)
+	_, err = s.acquire(ctx, "a")
+	require.NoError(t, err)
+
+	// a waits for a third slot before b asks for its first.
+	a3 := acquireAsync(ctx, s, "a")
+	waitQueued(t, s, 1)
+	b1 := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, 2)
+
+	a1()
+	select {
+	case release := <-b1:
+		require.NotNil(t, release, "b's job was refused")
+		release()
+	case <-a3:
+		t.Fatal("the freed slot went to a, served already, not to b, which waited and was never served")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no waiting job got the freed slot")
+	}
+	// b's slot, released, goes to a's waiting job.
+	select {
+	case release := <-a3:
+		require.NotNil(t, release)
+		release()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a's waiting job never got a slot")
+	}
+	assert.Equal(t, protocol.Load{Slots: 2, Running: 1, Queued: 0}, s.load())
+}
+
+func TestSlotsEqualClientsInArrivalOrder(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(1, 4)
+	first, err := s.acquire(ctx, "a")
+	require.NoError(t, err)
+	b := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, 1)
+	c := acquireAsync(ctx, s, "c")
+	waitQueued(t, s, 2)
+	first()
+	select {
+	case release := <-b:
+		require.NotNil(t, release)
+		release()
+	case <-c:
+		t.Fatal("c got the slot before b, which waited longer with as few compiles running")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no waiting job got the freed slot")
+	}
+	release := <-c
+	require.NotNil(t, release)
+	release()
+}
+
+func TestSlotsBusyAndGiveUp(t *testing.T) {
+	s := newSlots(1, 1)
+	hold, err := s.acquire(context.Background(), "a")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, 1)
+
+	_, err = s.acquire(context.Background(), "c")
+	var refusal *Refusal
+	require.ErrorAs(t, err, &refusal, "a full queue refuses as busy")
+	assert.Equal(t, protocol.CodeBusy, refusal.Code)
+
+	cancel()
+	require.Nil(t, <-waiting, "a job whose client gave up gets no slot")
+	assert.Equal(t, protocol.Load{Slots: 1, Running: 1, Queued: 0}, s.load())
+	hold()
+	hold() // a second call gives nothing back twice
+	assert.Equal(t, protocol.Load{Slots: 1, Running: 0, Queued: 0}, s.load())
+	bounded, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	again, err := s.acquire(bounded, "c")
+	require.NoError(t, err, "the slot is free again")
+	again()
+}
+
+func TestSlotsTurnGoesToClientServedLongestAgo(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(2, 4)
+	a1, err := s.acquire(ctx, "a")
+	require.NoError(t, err)
+	defer a1()
+	b1, err := s.acquire(ctx, "b")
+	require.NoError(t, err)
+	a2 := acquireAsync(ctx, s, "a")
+	waitQueued(t, s, 1)
+	b2 := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, 2)
+
+	// b ends a job and asks again at once, with fewer running than a; a
+	// was served longer ago, and its turn comes first: b cannot keep a
+	// waiting by coming back each time its own job ends.
+	b1()
+	select {
+	case release := <-a2:
+		require.NotNil(t, release)
+		release()
+	case <-b2:
+		t.Fatal("b, served last, got the slot again before a, which waited for its turn")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no waiting job got the freed slot")
+	}
+	release := <-b2
+	require.NotNil(t, release)
+	release()
+}
