@@ -309,8 +309,9 @@ func (s *Server) Close() error {
 // One that another process has open is an error.
 func openOrStartOver(dir string, opts StoreOptions, log *slog.Logger) (*Store, error) {
 	store, err := OpenStore(dir, opts)
-	if err == nil {
-		return store, nil
+	if err == nil || errors.Is(err, ErrStoreInUse) {
+		// A cache another process holds is not set aside.
+		return store, err
 	}
 	aside, aerr := badgerstore.SetAside(dir)
 	if aerr != nil {

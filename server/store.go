@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,10 @@ type StoreOptions struct {
 	// GCInterval is how often the value log is collected when something
 	// was removed. Default 10 minutes.
 	GCInterval time.Duration
+	// IdleClose is how long the database stays open with no operation
+	// before it is closed until the next one (store_sleep.go). It is
+	// checked every CheckInterval. Default 30 s.
+	IdleClose time.Duration
 	// Logger receives the store's and Badger's warnings.
 	Logger *slog.Logger
 
@@ -59,6 +64,9 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	if o.GCInterval <= 0 {
 		o.GCInterval = 10 * time.Minute
 	}
+	if o.IdleClose <= 0 {
+		o.IdleClose = 30 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -76,13 +84,23 @@ var ErrTooLarge = errors.New("server: cache item too large")
 // (opaque entries clients put and get), both in per-project namespaces, with
 // a size limit kept by least-recently-used eviction. Values carry a CRC-32C;
 // one that fails it is removed and reads as a miss. Every method is safe for
-// concurrent use. One process at a time may open a directory.
+// concurrent use. One process at a time may open a directory. A store with
+// no operation for a while closes its database until the next one.
 type Store struct {
-	db   *badger.DB
-	opts StoreOptions
-	log  *slog.Logger
+	// db is nil while the store sleeps (store_sleep.go).
+	db    *badger.DB
+	bopts badger.Options
+	opts  StoreOptions
+	log   *slog.Logger
+	// lock holds the directory's lock file from OpenStore to Close.
+	lock *os.File
+	// lastUse is when the last operation began (UnixNano).
+	lastUse atomic.Int64
+	// reopened counts the openings after a pause.
+	reopened atomic.Int64
 
-	// mu is read-locked by every operation and write-locked by Close.
+	// mu is read-locked by every operation and write-locked by Close and
+	// while the database is closed or opened again.
 	mu     sync.RWMutex
 	closed bool
 	// writeMu is read-locked by every write and write-locked while the
@@ -107,6 +125,10 @@ type Store struct {
 // OpenStore opens (creating if needed) the store in dir.
 func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	opts = opts.withDefaults()
+	lock, err := lockStoreDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	maxValue := opts.MaxEntrySize + valueHeaderLen + opts.MaxEntrySize/200 + 64
 	// Values are lz4 already (or compressed here): no Badger compression,
 	// so no block cache either. A cache may lose its last writes in a
@@ -130,12 +152,15 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		WithDetectConflicts(true)
 	db, err := badger.Open(bopts)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open cache %s: %s", dir, firstLine(err.Error()))
 	}
-	s := &Store{db: db, opts: opts, log: opts.Logger.With("component", "store"),
+	s := &Store{db: db, bopts: bopts, opts: opts, log: opts.Logger.With("component", "store"), lock: lock,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.lastUse.Store(time.Now().UnixNano())
 	if err := s.loadUsage(); err != nil {
 		_ = db.Close()
+		lock.Close()
 		return nil, err
 	}
 	go s.background()
@@ -143,16 +168,6 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		s.kick()
 	}
 	return s, nil
-}
-
-// begin starts an operation; it fails with ErrClosed after Close.
-func (s *Store) begin() (func(), error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, ErrClosed
-	}
-	return s.mu.RUnlock, nil
 }
 
 // GetResult returns the compile result stored under the server's result
@@ -370,9 +385,12 @@ func (s *Store) Close() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.closed = true
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("close cache: %s", firstLine(err.Error()))
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				s.closeErr = fmt.Errorf("close cache: %s", firstLine(err.Error()))
+			}
 		}
+		s.lock.Close()
 	})
 	return s.closeErr
 }

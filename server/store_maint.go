@@ -284,7 +284,8 @@ func (s *Store) kick() {
 	}
 }
 
-// background keeps the size limit and collects value-log garbage until Close.
+// background keeps the size limit, collects value-log garbage and closes
+// the database while idle, until Close.
 func (s *Store) background() {
 	defer close(s.done)
 	tick := time.NewTicker(s.opts.CheckInterval)
@@ -300,6 +301,7 @@ func (s *Store) background() {
 		if s.maintain(time.Since(lastGC) >= s.opts.GCInterval) {
 			lastGC = time.Now()
 		}
+		s.sleepIfIdle()
 	}
 }
 
@@ -307,8 +309,8 @@ func (s *Store) background() {
 // eviction or a Clean, or when gcDue and something was removed. It reports
 // whether GC ran.
 func (s *Store) maintain(gcDue bool) bool {
-	unlock, err := s.begin()
-	if err != nil {
+	unlock, ok := s.beginAwake()
+	if !ok {
 		return false
 	}
 	defer unlock()
