@@ -3,10 +3,11 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/dcc-build/dcc/filelock"
 )
 
 // fileLock is an exclusive flock(2) on an open file; closing the file (or the
@@ -23,22 +24,15 @@ func tryLock(path string) (l *fileLock, ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("open lock file: %w", err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
+	held, err := filelock.TryExclusive(f)
+	if err != nil || !held {
+		f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("lock %s: %w", path, err)
 		}
-	}
-	switch {
-	case err == nil:
-		return &fileLock{f: f}, true, nil
-	case errors.Is(err, syscall.EWOULDBLOCK):
-		f.Close()
 		return nil, false, nil
-	default:
-		f.Close()
-		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
+	return &fileLock{f: f}, true, nil
 }
 
 // unlock releases the lock.

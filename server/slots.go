@@ -20,11 +20,9 @@ type slots struct {
 
 	mu      sync.Mutex
 	running int
-	// perClient counts the compiles running by client.
-	perClient map[string]int
 	// granted is, by client, the number of the last slot granted to it
-	// (seq counts them); clients with nothing here are dropped from it past
-	// rememberedClients.
+	// (seq counts them); past rememberedClients, the clients with no job
+	// waiting are dropped from it.
 	granted map[string]uint64
 	seq     uint64
 	// waiting holds the waiting jobs in arrival order.
@@ -38,14 +36,13 @@ type slotWaiter struct {
 	granted bool
 }
 
-// rememberedClients bounds how many clients' last turns are kept while
-// they have nothing running or waiting here: one that comes back after
-// being forgotten counts as never served.
+// rememberedClients bounds how many clients' last turns are kept: one
+// forgotten counts as never served at its next turn.
 const rememberedClients = 1024
 
 // newSlots returns admission control for size compiles at once and queueLen waiting.
 func newSlots(size, queueLen int) *slots {
-	return &slots{size: size, queueLen: queueLen, perClient: map[string]int{}, granted: map[string]uint64{}}
+	return &slots{size: size, queueLen: queueLen, granted: map[string]uint64{}}
 }
 
 // acquire takes a slot for a job of client, waiting in the queue while all
@@ -56,7 +53,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 	if s.running < s.size && len(s.waiting) == 0 {
 		s.start(client)
 		s.mu.Unlock()
-		return s.releaser(client), nil
+		return s.releaser(), nil
 	}
 	if len(s.waiting) >= s.queueLen {
 		s.mu.Unlock()
@@ -67,7 +64,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 	s.mu.Unlock()
 	select {
 	case <-w.ready:
-		return s.releaser(client), nil
+		return s.releaser(), nil
 	case <-ctx.Done():
 		s.mu.Lock()
 		granted := w.granted
@@ -77,7 +74,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 		s.mu.Unlock()
 		if granted {
 			// The slot came as the wait ended: pass it on.
-			s.releaser(client)()
+			s.releaser()()
 		}
 		return nil, ctx.Err()
 	}
@@ -86,11 +83,29 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 // start counts a compile of client as running. s.mu must be held.
 func (s *slots) start(client string) {
 	s.running++
-	s.perClient[client]++
+	s.served(client)
+}
+
+// served records that client got a slot now. s.mu must be held.
+func (s *slots) served(client string) {
 	s.seq++
 	s.granted[client] = s.seq
 	if len(s.granted) > rememberedClients {
-		s.forgetIdle()
+		s.forgetUnqueued()
+	}
+}
+
+// forgetUnqueued drops the turns of the clients with no job waiting.
+// s.mu must be held.
+func (s *slots) forgetUnqueued() {
+	waiting := map[string]bool{}
+	for _, w := range s.waiting {
+		waiting[w.client] = true
+	}
+	for c := range s.granted {
+		if !waiting[c] {
+			delete(s.granted, c)
+		}
 	}
 }
 
@@ -104,36 +119,19 @@ func (s *slots) remove(w *slotWaiter) {
 	}
 }
 
-// releaser returns the function that gives client's slot back, once.
-func (s *slots) releaser(client string) func() {
+// releaser returns the function that gives a slot back, once.
+func (s *slots) releaser() func() {
 	var once sync.Once
-	return func() { once.Do(func() { s.release(client) }) }
+	return func() { once.Do(s.release) }
 }
 
-// forgetIdle drops the turns of the clients with nothing running or
-// waiting here. s.mu must be held.
-func (s *slots) forgetIdle() {
-	active := map[string]bool{}
-	for _, w := range s.waiting {
-		active[w.client] = true
-	}
-	for c := range s.granted {
-		if s.perClient[c] == 0 && !active[c] {
-			delete(s.granted, c)
-		}
-	}
-}
-
-// release gives a slot of client back: to the oldest waiting job of the
-// client served longest ago, or free.
-func (s *slots) release(client string) {
+// release gives a slot back: to the oldest waiting job of the client
+// served longest ago, or free.
+func (s *slots) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.running--
-	if s.perClient[client]--; s.perClient[client] <= 0 {
-		delete(s.perClient, client)
-	}
 	if len(s.waiting) == 0 {
+		s.running--
 		return
 	}
 	next := 0
@@ -144,7 +142,7 @@ func (s *slots) release(client string) {
 	}
 	w := s.waiting[next]
 	s.waiting = append(s.waiting[:next], s.waiting[next+1:]...)
-	s.start(w.client)
+	s.served(w.client) // the slot passes to w: running stays
 	w.granted = true
 	close(w.ready)
 }

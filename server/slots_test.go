@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +30,33 @@ func waitQueued(t *testing.T, s *slots, n int) {
 	require.Eventually(t, func() bool { return s.load().Queued == n }, 5*time.Second, time.Millisecond)
 }
 
+// servedFirst requires that first, not second, gets the slot that frees
+// next (why says what it means if second does), and gives it back.
+func servedFirst(t *testing.T, first, second chan func(), why string) {
+	t.Helper()
+	select {
+	case release := <-first:
+		require.NotNil(t, release, "the job was refused")
+		release()
+	case <-second:
+		t.Fatal(why)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no waiting job got the freed slot")
+	}
+}
+
+// servedNext requires that job gets a slot, and gives it back.
+func servedNext(t *testing.T, job chan func()) {
+	t.Helper()
+	select {
+	case release := <-job:
+		require.NotNil(t, release, "the job was refused")
+		release()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting job never got a slot")
+	}
+}
+
 func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
 	ctx := context.Background()
 	s := newSlots(2, 4)
@@ -44,23 +72,9 @@ func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
 	waitQueued(t, s, 2)
 
 	a1()
-	select {
-	case release := <-b1:
-		require.NotNil(t, release, "b's job was refused")
-		release()
-	case <-a3:
-		t.Fatal("the freed slot went to a, served already, not to b, which waited and was never served")
-	case <-time.After(5 * time.Second):
-		t.Fatal("no waiting job got the freed slot")
-	}
+	servedFirst(t, b1, a3, "the freed slot went to a, served already, not to b, which waited and was never served")
 	// b's slot, released, goes to a's waiting job.
-	select {
-	case release := <-a3:
-		require.NotNil(t, release)
-		release()
-	case <-time.After(5 * time.Second):
-		t.Fatal("a's waiting job never got a slot")
-	}
+	servedNext(t, a3)
 	assert.Equal(t, protocol.Load{Slots: 2, Running: 1, Queued: 0}, s.load())
 }
 
@@ -74,18 +88,8 @@ func TestSlotsEqualClientsInArrivalOrder(t *testing.T) {
 	c := acquireAsync(ctx, s, "c")
 	waitQueued(t, s, 2)
 	first()
-	select {
-	case release := <-b:
-		require.NotNil(t, release)
-		release()
-	case <-c:
-		t.Fatal("c got the slot before b, which waited longer with as few compiles running")
-	case <-time.After(5 * time.Second):
-		t.Fatal("no waiting job got the freed slot")
-	}
-	release := <-c
-	require.NotNil(t, release)
-	release()
+	servedFirst(t, b, c, "c got the slot before b, which waited longer with as few compiles running")
+	servedNext(t, c)
 }
 
 func TestSlotsBusyAndGiveUp(t *testing.T) {
@@ -131,16 +135,16 @@ func TestSlotsTurnGoesToClientServedLongestAgo(t *testing.T) {
 	// was served longer ago, and its turn comes first: b cannot keep a
 	// waiting by coming back each time its own job ends.
 	b1()
-	select {
-	case release := <-a2:
-		require.NotNil(t, release)
+	servedFirst(t, a2, b2, "b, served last, got the slot again before a, which waited for its turn")
+	servedNext(t, b2)
+}
+
+func TestSlotsRememberABoundedNumberOfClients(t *testing.T) {
+	s := newSlots(1, 4)
+	for i := range 3 * rememberedClients {
+		release, err := s.acquire(context.Background(), fmt.Sprint("session-", i))
+		require.NoError(t, err)
 		release()
-	case <-b2:
-		t.Fatal("b, served last, got the slot again before a, which waited for its turn")
-	case <-time.After(5 * time.Second):
-		t.Fatal("no waiting job got the freed slot")
 	}
-	release := <-b2
-	require.NotNil(t, release)
-	release()
+	assert.LessOrEqual(t, len(s.granted), rememberedClients+1, "every session ever seen is kept")
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"github.com/dcc-build/dcc/filelock"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -36,18 +36,13 @@ func lockStoreDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache lock: %w", err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	held, err := filelock.TryExclusive(f)
+	if err != nil || !held {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("open cache %s: %w", dir, ErrStoreInUse)
+		if err != nil {
+			return nil, fmt.Errorf("cache lock %s: %w", dir, err)
 		}
-		return nil, fmt.Errorf("cache lock %s: %w", dir, err)
+		return nil, fmt.Errorf("open cache %s: %w", dir, ErrStoreInUse)
 	}
 	return f, nil
 }

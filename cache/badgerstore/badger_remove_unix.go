@@ -3,10 +3,10 @@
 package badgerstore
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
+
+	"github.com/dcc-build/dcc/filelock"
 )
 
 // lockDir takes the lock Badger itself takes on an open database's
@@ -17,18 +17,13 @@ func lockDir(dir string) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	held, err := filelock.TryExclusive(f)
+	if err != nil || !held {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another process has the cache database %s open", dir)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return nil, fmt.Errorf("another process has the cache database %s open", dir)
 	}
 	return func() { f.Close() }, nil
 }
