@@ -43,3 +43,12 @@ dcc_server_connections 3
 	require.NoError(t, err)
 	assert.Equal(t, hostMetrics{requestSum: 2.5, requestCount: 7, compileSum: 1.5, compileCount: 6, refusedBusy: 4, connections: 3}, m)
 }
+
+// TestParseCPULine: steal is counted apart from busy time, and idle and
+// iowait in neither.
+func TestParseCPULine(t *testing.T) {
+	got := parseCPULine("cpu  100 2 30 5000 40 0 8 700 0 0")
+	assert.Equal(t, cpuTimes{busy: 140 * clockTick, steal: 700 * clockTick}, got)
+	assert.Equal(t, cpuTimes{busy: 10 * clockTick}, got.sub(parseCPULine("cpu  90 2 30 4000 40 0 8 700 0 0")))
+	assert.Zero(t, parseCPULine("cpu0 1 2 3"))
+}

@@ -74,23 +74,49 @@ func procFDs(pid int) int {
 	return len(entries)
 }
 
-// machineCPU is the CPU time every CPU of the machine spent busy, from
-// /proc/stat (all but idle and iowait).
-func machineCPU() time.Duration {
+// cpuTimes are the machine's CPU times from /proc/stat, every CPU summed.
+type cpuTimes struct {
+	// busy is the time the CPUs ran something (all but idle, iowait and
+	// steal; guest is in user already), steal the time the hypervisor
+	// gave them to another machine.
+	busy, steal time.Duration
+}
+
+// sub returns t less an earlier reading.
+func (t cpuTimes) sub(earlier cpuTimes) cpuTimes {
+	return cpuTimes{busy: t.busy - earlier.busy, steal: t.steal - earlier.steal}
+}
+
+// machineCPU reads the machine's CPU times (zero when /proc/stat does not
+// read).
+func machineCPU() cpuTimes {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return cpuTimes{}
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPULine(line)
+}
+
+// parseCPULine reads /proc/stat's first line: "cpu", then user, nice,
+// system, idle, iowait, irq, softirq, steal, guest, guest_nice in clock
+// ticks.
+func parseCPULine(line string) cpuTimes {
+	var t cpuTimes
 	fields := strings.Fields(line)
-	var busy int64
+	if len(fields) == 0 || fields[0] != "cpu" {
+		return t
+	}
 	for i, f := range fields[1:] {
 		n, _ := strconv.ParseInt(f, 10, 64)
-		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest is in user already
-			busy += n
+		switch {
+		case i == 7: // steal
+			t.steal = time.Duration(n) * clockTick
+		case i != 3 && i != 4 && i < 7: // not idle, iowait
+			t.busy += time.Duration(n) * clockTick
 		}
 	}
-	return time.Duration(busy) * clockTick
+	return t
 }
 
 // process is a program the simulator started and stops by its pid.

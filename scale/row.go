@@ -80,8 +80,18 @@ type Row struct {
 	DaemonCPU float64 `json:"daemon_cpu_ms_per_unit"`
 	// HostCPU is the hosts' CPU per unit compiled there (the servers, the
 	// stand-in they ran).
-	HostCPU      float64 `json:"host_cpu_ms_per_remote_unit"`
-	MachineBusy  float64 `json:"machine_cpu_busy"`
+	HostCPU float64 `json:"host_cpu_ms_per_remote_unit"`
+	// MachineBusy is the share of the CPU time the hypervisor gave this
+	// machine during the builds that something used: near 1, the row
+	// measured the machine, not the farm's scheduling. Steal is the share
+	// of the CPUs' time the hypervisor took (reports before 2026-12-07
+	// counted it as busy, in machine_cpu_busy).
+	MachineBusy float64 `json:"machine_cpu_busy_of_given"`
+	Steal       float64 `json:"cpu_steal"`
+	// MachineCPU is the CPU seconds the machine's processes used during
+	// the builds: the figure to compare between rows that ran under
+	// different steal, when both used all they were given.
+	MachineCPU   float64 `json:"machine_cpu_s"`
 	MeanUnitMS   float64 `json:"mean_unit_ms"`
 	HostsPerCore float64 `json:"hosts_one_client_core_keeps_busy"`
 
@@ -145,7 +155,7 @@ func runRow(ctx context.Context, env *Env, f *farm, slots, nclients int, units [
 	}
 	wg.Wait()
 	end := time.Now()
-	cpu, hostCPU := machineCPU()-cpu0, f.cpu()-hostCPU0
+	cpu, hostCPU := machineCPU().sub(cpu0), f.cpu()-hostCPU0
 	after, err := scrapeFarm(ctx, f)
 	if err != nil {
 		row.Errors = append(row.Errors, err.Error())
@@ -167,7 +177,7 @@ func runRow(ctx context.Context, env *Env, f *farm, slots, nclients int, units [
 }
 
 // fill computes the row's figures from what was measured.
-func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, end time.Time, cpu time.Duration, m hostMetrics, s *samples) {
+func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, end time.Time, cpu cpuTimes, m hostMetrics, s *samples) {
 	var work, longest time.Duration
 	for _, u := range units {
 		work += u.Duration
@@ -200,7 +210,13 @@ func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, 
 	allUnits := float64(n * len(units))
 	row.ClientCPU = float64(clientCPU.Microseconds()) / 1000 / allUnits
 	row.DaemonCPU = float64(daemonCPU.Microseconds()) / 1000 / allUnits
-	row.MachineBusy = cpu.Seconds() / (row.Makespan * float64(runtime.NumCPU()))
+	row.MachineCPU = cpu.busy.Seconds()
+	if all := row.Makespan * float64(runtime.NumCPU()); all > 0 {
+		row.Steal = cpu.steal.Seconds() / all
+		if given := all - cpu.steal.Seconds(); given > 0 {
+			row.MachineBusy = cpu.busy.Seconds() / given
+		}
+	}
 	if row.ClientCPU > 0 {
 		// One core of the client dispatches 1/cpu units a second; a slot
 		// takes one every mean-unit; hosts have 4 slots each.
