@@ -301,13 +301,13 @@ func (h *compileHost) freezeCompile(tb testing.TB, stop <-chan struct{}) int {
 				continue // the compile ended meanwhile
 			}
 			tb.Cleanup(func() { _ = syscall.Kill(-p.pgid, syscall.SIGKILL) })
-			// Stopped, not ended just before the signal: a process of the
-			// group still works there, stopped.
-			for _, q := range h.compiles(tb) {
-				if q.pgid == p.pgid && q.state == 'T' {
-					return p.pgid
-				}
+			if h.groupStopped(tb, p.pgid) {
+				return p.pgid
 			}
+			// Ended just before the signal, or not seen stopped in time:
+			// never leave a group stopped that nobody will continue (its
+			// job would hang until the client's receive timeout).
+			_ = syscall.Kill(-p.pgid, syscall.SIGCONT)
 		}
 		select {
 		case <-stop:
@@ -319,6 +319,32 @@ func (h *compileHost) freezeCompile(tb testing.TB, stop <-chan struct{}) int {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// groupStopped waits until a process of the compile group pgid shows as
+// stopped, and reports whether one did: a signal takes effect when its
+// process next runs, which on a loaded machine is not at once. False when
+// none of the group is left, or after 10 s.
+func (h *compileHost) groupStopped(tb testing.TB, pgid int) bool {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		members := 0
+		for _, q := range h.compiles(tb) {
+			if q.pgid != pgid {
+				continue
+			}
+			if q.state == 'T' {
+				return true
+			}
+			members++
+		}
+		if members == 0 {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return false
 }
 
 // hostsEnv is the client environment that sends compiles to hosts, each
