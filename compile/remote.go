@@ -48,7 +48,8 @@ type RemoteOptions struct {
 	// RerunErrors: a remote compile that fails or prints diagnostics runs
 	// again here, so diagnostics are the local compiler's own.
 	RerunErrors bool
-	// Timeout bounds one remote compile, send and receive.
+	// Timeout bounds one attempt of a remote compile on a host, send and
+	// receive; the wait for a host slot is not counted.
 	Timeout time.Duration
 	// Sources says which units go to gcc hosts as their source and
 	// headers: "all", "debug" (those with debug information) or ""/"off".
@@ -152,8 +153,8 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 		j.fellBack("small: %d bytes of preprocessed text, local_threshold %d", len(text), j.s.opts.Remote.LocalThreshold)
 		return output{}, false, false, false
 	}
-	ctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
-	defer cancel()
+	// No deadline here: the wait for a host slot is not the host's time.
+	// The farm bounds each attempt on a host by TimeoutMS (recv_timeout).
 	req := &protocol.CompileRequest{
 		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, Preprocessed: text,
 		SourceName: j.a.Source, ClientDir: j.req.Dir, Project: j.project(), CacheKey: key.String(),
@@ -195,7 +196,8 @@ func (j *job) compileRemote(ctx context.Context, text []byte, key cache.Key) (ou
 	return output{}, true, res.Shared && j.s.opts.Remote.Farm.SharedOwner(key.String()) == host, false
 }
 
-// remoteTimeout bounds one exchange with a host.
+// remoteTimeout bounds one exchange with a host (for a compile, one
+// attempt, sent as its TimeoutMS).
 func (s *Service) remoteTimeout() time.Duration {
 	if s.opts.Remote.Timeout > 0 {
 		return s.opts.Remote.Timeout

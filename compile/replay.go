@@ -127,14 +127,13 @@ func (j *job) tryReplay(ctx context.Context, directKey cache.Key) (res daemon.Co
 		j.fellBack("small: %d bytes with its sources, local_threshold %d", set.size, j.s.opts.Remote.LocalThreshold)
 		return res, false, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
-	defer cancel()
+	// No deadline here (see compileRemote): the farm bounds each attempt.
 	req := &protocol.CompileRequest{
 		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.Args, SourceName: j.a.Source,
 		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), TimeoutMS: j.s.remoteTimeout().Milliseconds(),
 		Sources: set.files, Replay: true, Object: j.a.Outputs.Object,
 	}
-	rres, host, err := j.s.opts.Remote.Farm.Compile(rctx, j.id.Key(), req)
+	rres, host, err := j.s.opts.Remote.Farm.Compile(ctx, j.id.Key(), req)
 	switch {
 	case errors.Is(err, remote.ErrNoHost):
 		j.noHost = true

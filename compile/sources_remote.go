@@ -47,8 +47,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		j.fellBack("small: %d bytes with its sources, local_threshold %d", set.size, j.s.opts.Remote.LocalThreshold)
 		return res, false, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, j.s.remoteTimeout())
-	defer cancel()
+	// No deadline here (see compileRemote): the farm bounds each attempt.
 	req := &protocol.CompileRequest{
 		Toolchain: j.id.Key(), Language: j.a.Language, Args: j.a.CodegenArgs, SourceName: j.a.Source,
 		ClientDir: filepath.Clean(j.req.Dir), Project: j.project(), CacheKey: key.String(),
@@ -57,7 +56,7 @@ func (j *job) trySources(ctx context.Context, directKey cache.Key) (res daemon.C
 		ExternCDirs: set.externC,
 	}
 	j.shippable()
-	rres, host, err := j.farmCompile(rctx, req)
+	rres, host, err := j.farmCompile(ctx, req)
 	switch {
 	case errors.Is(err, remote.ErrNoHost):
 		j.noHost = true // every host is busy: this one compiles here

@@ -95,7 +95,7 @@ var keys = []keyDef{
 		show:  func(c *Config) string { return c.SendTimeout.String() },
 	},
 	{
-		name: "recv_timeout", doc: "how long a host may take to answer a job; past it the job compiles here", env: "DCC_RECV_TIMEOUT", def: "5m", typ: tomlString,
+		name: "recv_timeout", doc: "how long a host may take to answer a job, from when it is sent (the wait for a free host slot does not count); past it the job compiles here", env: "DCC_RECV_TIMEOUT", def: "5m", typ: tomlString,
 		parse: func(c *Config, s string) (err error) { c.RecvTimeout, err = parseDuration(s); return err },
 		show:  func(c *Config) string { return c.RecvTimeout.String() },
 	},

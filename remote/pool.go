@@ -235,7 +235,7 @@ func (p *Pool) Slots() int {
 // returns the result and the host's address. When no host can take the job
 // now it returns ErrNoHost at once (it waits only for the first connection
 // attempt to hosts never tried before, up to their connect timeout). The
-// job is bounded by ctx and by the host's send and receive timeouts; a
+// job is bounded by ctx, and each attempt as said below; a
 // transport error or a timeout closes the host's session, backs the host
 // off, and is returned (the caller then compiles locally). An error the
 // server answered is a *protocol.RemoteError; "busy" does not count against
@@ -243,7 +243,10 @@ func (p *Pool) Slots() int {
 //
 // A job whose host went down under it (the session closed, or silent past
 // the liveness timeout) is sent once more, to another host that is up; when
-// none is, the first failure is returned.
+// none is, the first failure is returned. Each attempt on a host is bounded
+// by the host's send timeout plus the job's TimeoutMS (at most the host's
+// receive timeout, which is also the default), so that a job that waited
+// long for a slot (CompileOr) still gets the host's whole time.
 func (p *Pool) Compile(ctx context.Context, toolchainKey string, req *protocol.CompileRequest) (*protocol.CompileResult, string, error) {
 	res, addr, _, err := p.compile(ctx, toolchainKey, req, nil)
 	return res, addr, err
@@ -281,7 +284,10 @@ func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.C
 		down, tookLocal bool
 		err             error
 	)
-	var turn uint64 // the job's place among waiting jobs, kept when it waits again
+	// The job's place among waiting jobs is its arrival: one that waits
+	// again (a host answered "busy", or went down under it) goes before
+	// the jobs that came after it, not behind them.
+	turn := p.arrive()
 	for busy := 0; ; busy++ {
 		res, addr, down, tookLocal, err = p.compileOnce(ctx, toolchainKey, req, local, &turn)
 		if local == nil || busy >= maxBusyRetries || !isBusy(err) || ctx.Err() != nil {
@@ -299,6 +305,14 @@ func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.C
 		p.log.Warn("a job of a host that went down was sent to another", "host", addr, "to", addr2)
 	}
 	return res2, addr2, false, err2
+}
+
+// arrive numbers a job as it comes: its turn should it wait for a slot.
+func (p *Pool) arrive() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastTurn++
+	return p.lastTurn
 }
 
 // isBusy reports whether err is a host's "busy" answer.
@@ -337,7 +351,10 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 	if job.TimeoutMS <= 0 || job.TimeoutMS > h.cfg.RecvTimeout.Milliseconds() {
 		job.TimeoutMS = h.cfg.RecvTimeout.Milliseconds()
 	}
-	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout+h.cfg.RecvTimeout)
+	// The attempt on this host is bounded, not the wait for it (waitForSlot,
+	// bounded by ctx alone): a job that waited long for a slot still gets
+	// the host's whole time to answer.
+	cctx, cancel := context.WithTimeout(ctx, h.cfg.SendTimeout+time.Duration(job.TimeoutMS)*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	if len(req.Sources) > 0 {

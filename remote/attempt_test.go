@@ -1,0 +1,95 @@
+package remote
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcc-build/dcc/config"
+	"github.com/dcc-build/dcc/protocol"
+	"github.com/dcc-build/dcc/remote/remotetest"
+)
+
+// One attempt on a host is bounded by the job's own timeout (its
+// TimeoutMS) when that is shorter than the host's receive timeout.
+func TestAttemptBoundedByTheJobsTimeout(t *testing.T) {
+	never := make(chan struct{})
+	s := remotetest.Start(t, "127.0.0.2", remotetest.Options{Gate: never})
+	h := hostOf(s.Addr, 4)
+	h.SendTimeout, h.RecvTimeout = 100*time.Millisecond, time.Minute
+	p := newTestPool(t, []config.Host{h}, Options{})
+
+	req := job("x")
+	req.TimeoutMS = 200
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // only against a hang
+	defer cancel()
+	start := time.Now()
+	_, _, err := p.Compile(ctx, gccKey, req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second, "bounded by the job's 200 ms, not the host's minute")
+	require.NoError(t, ctx.Err())
+}
+
+// A job sent again keeps its place: the order it came in. Here the host
+// refuses the first job as busy after later ones came: the first job goes
+// before the job that waited meanwhile, not behind it.
+func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
+	refuse, gate := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	refused := false
+	var others atomic.Int32 // the host's jobs of other clients, as its replies say
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Compile: func(ctx context.Context, r *protocol.CompileRequest) protocol.Message {
+		body := string(r.Preprocessed)
+		mu.Lock()
+		order = append(order, body)
+		first := body == "first" && !refused
+		refused = refused || first
+		mu.Unlock()
+		switch {
+		case first:
+			<-refuse
+			return &protocol.Error{Code: protocol.CodeBusy, Message: "full"}
+		case body == "queued":
+			<-gate
+		}
+		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1, Running: int(others.Load())}}
+	}})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only against a hang
+	defer cancel()
+	results := make(chan string, 3)
+	send := func(body string) {
+		go func() {
+			res, _, _, err := p.CompileOr(ctx, gccKey, job(body), fullLocal())
+			if err != nil {
+				results <- body + ": " + err.Error()
+				return
+			}
+			results <- string(res.Object)
+		}()
+	}
+	send("first") // takes the host's slot
+	waitFor(t, "the first job on the host", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 })
+	send("queued") // takes the host's queue place
+	waitFor(t, "the queued job on the host", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 2 })
+	send("later") // waits here
+	waitFor(t, "the later job waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 1 })
+
+	others.Store(1) // the next reply says the slot is taken: one job goes, to queue
+	close(refuse)  // the first job is refused as busy and waits again
+	waitFor(t, "two jobs waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 2 })
+	close(gate) // the queued job ends; its reply leaves one queue place
+	waitFor(t, "the next job sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 3 })
+	mu.Lock()
+	assert.Equal(t, "first", order[2], "the job that came first is sent before the one that came later: %v", order)
+	mu.Unlock()
+	others.Store(0)
+	got := []string{<-results, <-results, <-results}
+	assert.ElementsMatch(t, []string{"first", "queued", "later"}, got)
+}
