@@ -82,7 +82,7 @@ func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
 	waitFor(t, "the later job waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 1 })
 
 	others.Store(1) // the next reply says the slot is taken: one job goes, to queue
-	close(refuse)  // the first job is refused as busy and waits again
+	close(refuse)   // the first job is refused as busy and waits again
 	waitFor(t, "two jobs waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 2 })
 	close(gate) // the queued job ends; its reply leaves one queue place
 	waitFor(t, "the next job sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 3 })
