@@ -77,7 +77,7 @@ func (c *client) startDaemon(ctx context.Context, env *Env, tag string) error {
 		return fmt.Errorf("client: %w", err)
 	}
 	var err error
-	c.daemon, err = startProcess([]string{env.DCC, "daemon", "run"}, c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
+	c.daemon, err = startProcess(env.niced([]string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
 	if err != nil {
 		return err
 	}
@@ -152,6 +152,7 @@ func (c *client) build(ctx context.Context, env *Env) {
 	if c.kind == "distcc" {
 		args = append(args, "CC=distcc gcc")
 	}
+	args = env.niced(args)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env, cmd.Dir = c.env, filepath.Join(c.dir, "src")
 	var out bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 )
 
 // Token is the token the simulated hosts accept.
@@ -26,9 +27,24 @@ type Env struct {
 	Masq string
 	// Tools is a directory holding only the assembler, the hosts' PATH.
 	Tools string
+	// ClientNice is the niceness the clients' processes run at (make, the
+	// wrappers, the local compiles, dcc's daemons; 0: the hosts' own). On
+	// a real farm the clients' bursts take the clients' CPUs, not the
+	// hosts'; here both share this machine's, and a client's burst of
+	// hundreds of wrappers would otherwise starve hosts that need a few
+	// milliseconds each to answer, for both kinds alike.
+	ClientNice int
 	// IPBase is the third byte of the hosts' addresses, 127.0.IPBase.1 and
 	// up (10; the smoke test uses another so that it runs beside a sweep).
 	IPBase int
+}
+
+// niced returns argv run at the clients' niceness.
+func (e *Env) niced(argv []string) []string {
+	if e.ClientNice == 0 {
+		return argv
+	}
+	return append([]string{"nice", "-n", strconv.Itoa(e.ClientNice)}, argv...)
 }
 
 // NewEnv makes a work directory under parent ("" for the system's

@@ -20,8 +20,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable prints the report as a table, a row per measurement, then the
 // note on how many hosts one client keeps busy.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "%s trace, %d units per client (x%.2g durations), %d CPUs, sweep took %.0f s\n",
-		r.Project, r.Units, r.TimeScale, r.CPUs, r.WallS)
+	fmt.Fprintf(w, "%s trace, %d units per client (x%.2g durations), clients at nice %d, %d CPUs, sweep took %.0f s\n",
+		r.Project, r.Units, r.TimeScale, r.ClientNice, r.CPUs, r.WallS)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kind\thosts\tclients\t-j\tmakespan\tideal\tx ideal\tx ideal+local\tslowest/fair\tslowest/fastest\thost util\tremote\tlocal\thost units min-max\tq wait ms\tq max\tq while idle\tbusy refused\tfallbacks\tno free host\twrapper alone\tcpu ms/unit\tdaemon ms\thost cpu ms/unit\tmachine cpu\tsteal\tcpu s\thost conns\thost RSS MiB\thosts RSS MiB\thost fds\tdaemon RSS MiB\tdaemon fds\tidle daemon ms/s\tidle hosts ms/s\t")
 	for _, row := range r.Rows {

@@ -51,6 +51,7 @@ func TestFarmSmoke(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { env.Close() })
 	env.IPBase = 20 // beside a sweep on 127.0.10.x
+	env.ClientNice = 10
 	kinds := []string{"dcc"}
 	if env.Distcc != "" && env.Distccd != "" {
 		kinds = append(kinds, "distcc")
@@ -78,4 +79,11 @@ func TestFarmSmoke(t *testing.T) {
 	require.NoError(t, rep.WriteTable(&table))
 	assert.True(t, strings.Contains(table.String(), "one client core keeps"), table.String())
 	t.Log("\n" + table.String())
+}
+
+// The clients' commands run under nice at the set niceness; at 0, as given.
+func TestNiced(t *testing.T) {
+	argv := []string{"make", "-s", "-j4"}
+	assert.Equal(t, argv, (&Env{}).niced(argv))
+	assert.Equal(t, []string{"nice", "-n", "10", "make", "-s", "-j4"}, (&Env{ClientNice: 10}).niced(argv))
 }

@@ -28,6 +28,7 @@ func run(ctx context.Context, args []string) error {
 	workParent := fs.String("work", ".work/scale", "parent of the work directory")
 	keep := fs.Bool("keep", false, "keep the work directory (logs, trees) for a look")
 	rowTimeout := fs.Duration("row-timeout", 15*time.Minute, "bound on one row's builds")
+	nice := fs.Int("client-nice", 10, "niceness of the clients' processes (make, wrappers, daemons), so that their bursts do not starve the hosts that share this machine (0: the hosts' own)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,10 +50,14 @@ func run(ctx context.Context, args []string) error {
 	if sw.Units <= 0 {
 		sw.Units = len(sw.Trace.Units)
 	}
+	if *nice < 0 || *nice > 19 {
+		return fmt.Errorf("-client-nice %d: must be 0 to 19", *nice)
+	}
 	env, err := scale.NewEnv(ctx, *workParent, *bin)
 	if err != nil {
 		return err
 	}
+	env.ClientNice = *nice
 	if *keep {
 		fmt.Fprintln(os.Stderr, "dcc-scale: work directory", env.Work)
 	} else {
