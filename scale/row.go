@@ -42,6 +42,12 @@ type Row struct {
 	ClientMakespans []float64 `json:"client_makespans_s"`
 	// Utilisation is the hosts' busy slot time / (slots x makespan).
 	Utilisation float64 `json:"host_utilisation"`
+	// IdleAllBuilding is the share of the hosts' slot time they were idle
+	// from the start until the first client's build ended: while every
+	// client was still building, with units waiting for a slot or about
+	// to. Unlike QueuedWhileIdle it weighs how long a slot stayed idle,
+	// not whether one was idle at a sample.
+	IdleAllBuilding float64 `json:"host_idle_while_all_build"`
 
 	// RemoteUnits, LocalUnits count where units ran (the stand-in's log);
 	// HostUnitsMin/Max are the fewest and most units one host ran.
@@ -229,6 +235,10 @@ func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, 
 		row.LocalUnits, row.RemoteUnits = local, len(runs)-local
 		row.HostUnitsMin, row.HostUnitsMax = slices.Min(perHost), slices.Max(perHost)
 		row.Utilisation = busy.Seconds() / (float64(row.Slots) * row.Makespan)
+		firstEnd := slices.MinFunc(clients, func(a, b *client) int { return a.end.Compare(b.end) }).end
+		if d := firstEnd.Sub(start).Seconds(); d > 0 {
+			row.IdleAllBuilding = 1 - hostBusyBefore(env, runs, firstEnd).Seconds()/(float64(row.Slots)*d)
+		}
 		if row.Kind == "dcc" {
 			row.WrapperLocal = int64(local) - row.NoHost - row.Fallbacks
 		}

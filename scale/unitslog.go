@@ -79,6 +79,24 @@ func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, bus
 	return perHost, local, busy
 }
 
+// hostBusyBefore is the slot time the hosts spent on runs before t; the
+// runs on the clients are left out.
+func hostBusyBefore(env *Env, runs []unitRun, t time.Time) time.Duration {
+	clients := filepath.Join(env.Work, "clients") + "/"
+	var busy time.Duration
+	for _, r := range runs {
+		if strings.HasPrefix(r.cwd+"/", clients) || !r.start.Before(t) {
+			continue
+		}
+		end := r.end
+		if end.After(t) {
+			end = t
+		}
+		busy += end.Sub(r.start)
+	}
+	return busy
+}
+
 // hasPrefix reports whether s starts with one of prefixes.
 func hasPrefix(s string, prefixes []string) bool {
 	for _, p := range prefixes {
