@@ -93,3 +93,40 @@ func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
 	got := []string{<-results, <-results, <-results}
 	assert.ElementsMatch(t, []string{"first", "queued", "later"}, got)
 }
+
+// A job whose host went down is sent once more; a "busy" answer to that
+// second sending makes it wait for a slot again, as for any job, instead
+// of failing (the caller would compile it here).
+func TestJobSentAgainWaitsAgainAfterBusy(t *testing.T) {
+	held := make(chan struct{})
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: held})
+	var calls atomic.Int32
+	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Slots: 1, Compile: func(_ context.Context, r *protocol.CompileRequest) protocol.Message {
+		if calls.Add(1) == 1 {
+			return &protocol.Error{Code: protocol.CodeBusy, Message: "full"}
+		}
+		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1}}
+	}})
+	b.SetOthers(1) // b looks full: the job goes to a
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1), hostOf(b.Addr, 1)}, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only against a hang
+	defer cancel()
+	type outcome struct {
+		res  *protocol.CompileResult
+		host string
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, host, _, err := p.CompileOr(ctx, gccKey, job("x"), fullLocal())
+		done <- outcome{res, host, err}
+	}()
+	waitFor(t, "the job on a", func() bool { return a.Compiles() == 1 })
+	b.SetOthers(0)
+	a.Stop() // a goes down under the job
+	o := <-done
+	require.NoError(t, o.err)
+	assert.Equal(t, b.Addr, o.host)
+	assert.Equal(t, "x", string(o.res.Object))
+	assert.Equal(t, int32(2), calls.Load(), "refused as busy once, then compiled")
+}

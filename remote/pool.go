@@ -288,23 +288,32 @@ func (p *Pool) compile(ctx context.Context, toolchainKey string, req *protocol.C
 	// again (a host answered "busy", or went down under it) goes before
 	// the jobs that came after it, not behind them.
 	turn := p.arrive()
-	for busy := 0; ; busy++ {
+	// first is the failure of a host that went down under the job, which
+	// is then sent once more, to another host.
+	var first error
+	var firstAddr string
+	for busy := 0; ; {
 		res, addr, down, tookLocal, err = p.compileOnce(ctx, toolchainKey, req, local, &turn)
-		if local == nil || busy >= maxBusyRetries || !isBusy(err) || ctx.Err() != nil {
-			break
+		switch {
+		case ctx.Err() != nil || tookLocal:
+		case isBusy(err) && local != nil && busy < maxBusyRetries:
+			busy++ // waits for a slot again, the sent-again job too
+			continue
+		case down && first == nil:
+			first, firstAddr = err, addr
+			continue
 		}
+		break
 	}
-	if tookLocal || !down || ctx.Err() != nil {
+	switch {
+	case first == nil:
 		return res, addr, tookLocal, err
+	case errors.Is(err, ErrNoHost):
+		return nil, firstAddr, tookLocal, first
+	case err == nil:
+		p.log.Warn("a job of a host that went down was sent to another", "host", firstAddr, "to", addr)
 	}
-	res2, addr2, _, tookLocal2, err2 := p.compileOnce(ctx, toolchainKey, req, local, &turn)
-	if errors.Is(err2, ErrNoHost) {
-		return nil, addr, tookLocal2, err
-	}
-	if err2 == nil {
-		p.log.Warn("a job of a host that went down was sent to another", "host", addr, "to", addr2)
-	}
-	return res2, addr2, false, err2
+	return res, addr, false, err
 }
 
 // arrive numbers a job as it comes: its turn should it wait for a slot.
