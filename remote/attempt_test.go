@@ -98,8 +98,14 @@ func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
 // second sending makes it wait for a slot again, as for any job, instead
 // of failing (the caller would compile it here).
 func TestJobSentAgainWaitsAgainAfterBusy(t *testing.T) {
-	held := make(chan struct{})
-	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: held})
+	// a's compile never answers: it ends only after a went down (its
+	// connections closed), so no answer of a's reaches the client.
+	release := make(chan struct{})
+	defer close(release)
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Compile: func(context.Context, *protocol.CompileRequest) protocol.Message {
+		<-release
+		return &protocol.Error{Code: protocol.CodeInternal, Message: "too late"}
+	}})
 	var calls atomic.Int32
 	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Slots: 1, Compile: func(_ context.Context, r *protocol.CompileRequest) protocol.Message {
 		if calls.Add(1) == 1 {
@@ -123,7 +129,7 @@ func TestJobSentAgainWaitsAgainAfterBusy(t *testing.T) {
 	}()
 	waitFor(t, "the job on a", func() bool { return a.Compiles() == 1 })
 	b.SetOthers(0)
-	a.Stop() // a goes down under the job
+	go a.Stop() // a goes down under the job (Stop returns once release is closed)
 	o := <-done
 	require.NoError(t, o.err)
 	assert.Equal(t, b.Addr, o.host)
