@@ -52,7 +52,6 @@ func readUnitRuns(path string, since time.Time) ([]unitRun, error) {
 // and here, on the clients; busy is the slot time the hosts spent on them.
 func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, busy time.Duration) {
 	perHost = make([]int, len(f.hosts))
-	clients := filepath.Join(env.Work, "clients") + "/"
 	prefixes := make([][]string, len(f.hosts))
 	for i, h := range f.hosts {
 		if h.work != "" {
@@ -64,7 +63,7 @@ func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, bus
 		}
 	}
 	for _, r := range runs {
-		if strings.HasPrefix(r.cwd+"/", clients) {
+		if r.onClient(env) {
 			local++
 			continue
 		}
@@ -82,10 +81,9 @@ func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, bus
 // hostBusyBefore is the slot time the hosts spent on runs before t; the
 // runs on the clients are left out.
 func hostBusyBefore(env *Env, runs []unitRun, t time.Time) time.Duration {
-	clients := filepath.Join(env.Work, "clients") + "/"
 	var busy time.Duration
 	for _, r := range runs {
-		if strings.HasPrefix(r.cwd+"/", clients) || !r.start.Before(t) {
+		if r.onClient(env) || !r.start.Before(t) {
 			continue
 		}
 		end := r.end
@@ -95,6 +93,11 @@ func hostBusyBefore(env *Env, runs []unitRun, t time.Time) time.Duration {
 		busy += end.Sub(r.start)
 	}
 	return busy
+}
+
+// onClient reports whether the run compiled on a client, not a host.
+func (r unitRun) onClient(env *Env) bool {
+	return strings.HasPrefix(r.cwd+"/", filepath.Join(env.Work, "clients")+"/")
 }
 
 // hasPrefix reports whether s starts with one of prefixes.
