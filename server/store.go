@@ -85,7 +85,8 @@ var ErrTooLarge = errors.New("server: cache item too large")
 // a size limit kept by least-recently-used eviction. Values carry a CRC-32C;
 // one that fails it is removed and reads as a miss. Every method is safe for
 // concurrent use. One process at a time may open a directory. A store with
-// no operation for a while closes its database until the next one.
+// no operation for a while closes its database until the next one, and
+// Badger's compactors run only while its levels need them.
 type Store struct {
 	// db is nil while the store sleeps (store_sleep.go).
 	db    *badger.DB
@@ -98,6 +99,11 @@ type Store struct {
 	lastUse atomic.Int64
 	// reopened counts the openings after a pause.
 	reopened atomic.Int64
+	// compacting is whether the database runs Badger's compactors
+	// (store_compact.go); guarded by mu.
+	compacting bool
+	// compactions counts the openings with compactors.
+	compactions atomic.Int64
 
 	// mu is read-locked by every operation and write-locked by Close and
 	// while the database is closed or opened again.
@@ -138,18 +144,17 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(3).
-		WithNumLevelZeroTablesStall(8).
 		WithBaseTableSize(2 << 20).
 		WithValueThreshold(4 << 10).
 		WithValueLogFileSize(maxValue + maxValue/4 + 1<<20).
 		WithCompression(options.None).
 		WithBlockCacheSize(0).
 		WithIndexCacheSize(0).
-		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithMetricsEnabled(false).
 		WithSyncWrites(false).
 		WithDetectConflicts(true)
+	bopts = quietOptions(bopts)
 	db, err := badger.Open(bopts)
 	if err != nil {
 		lock.Close()

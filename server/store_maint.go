@@ -284,24 +284,30 @@ func (s *Store) kick() {
 	}
 }
 
-// background keeps the size limit, collects value-log garbage and closes
-// the database while idle, until Close.
+// background keeps the size limit, collects value-log garbage, runs
+// Badger's compactors only while needed and closes the database while
+// idle, until Close.
 func (s *Store) background() {
 	defer close(s.done)
-	tick := time.NewTicker(s.opts.CheckInterval)
-	defer tick.Stop()
+	timer := time.NewTimer(s.opts.CheckInterval)
+	defer timer.Stop()
 	lastGC := time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.wake:
-		case <-tick.C:
+		case <-timer.C:
 		}
 		if s.maintain(time.Since(lastGC) >= s.opts.GCInterval) {
 			lastGC = time.Now()
 		}
+		next := s.opts.CheckInterval
+		if s.settleCompaction() {
+			next = min(next, compactingCheck)
+		}
 		s.sleepIfIdle()
+		timer.Reset(next)
 	}
 }
 

@@ -111,7 +111,7 @@ func (s *Store) sleepIfIdle() {
 	if err := s.db.Close(); err != nil {
 		s.log.Warn("closing the idle cache", "err", firstLine(err.Error()))
 	}
-	s.db = nil
+	s.db, s.compacting = nil, false
 	s.log.Debug("cache closed while idle", "idle", idle.Round(time.Second))
 }
 
