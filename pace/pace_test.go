@@ -2,9 +2,6 @@ package pace
 
 import (
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,72 +70,5 @@ func TestEnvDropRoundTrip(t *testing.T) {
 		Drop()
 		got := os.Getenv("GODEBUG")
 		assert.Equal(t, godebug, got)
-	}
-}
-
-// helperEnv makes the test binary act as a program that calls Reexec.
-const helperEnv = "PACE_TEST_HELPER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
-		Reexec()
-		environ, _ := os.ReadFile("/proc/self/environ")
-		paced := Paced()
-		Drop()
-		os.Stdout.WriteString(strings.Join([]string{
-			"paced=" + map[bool]string{true: "yes", false: "no"}[paced],
-			"started-with=" + startedGODEBUG(string(environ)),
-			"now=" + os.Getenv("GODEBUG"),
-			"pid=" + strconv.Itoa(os.Getpid()),
-		}, "\n") + "\n")
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// startedGODEBUG returns the first GODEBUG of a /proc/PID/environ text.
-func startedGODEBUG(environ string) string {
-	for _, kv := range strings.Split(environ, "\x00") {
-		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			return v
-		}
-	}
-	return "(none)"
-}
-
-// Reexec runs the program again with the setting, keeping the user's
-// GODEBUG; the program then runs paced, and Drop gives the programs it
-// starts the user's GODEBUG back. A process started paced is not run again.
-func TestReexec(t *testing.T) {
-	if _, err := os.Stat("/proc/self/environ"); err != nil {
-		t.Skip("no /proc here")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		godebug []string
-		want    []string
-	}{
-		{"no GODEBUG", nil, []string{"paced=yes", "started-with=" + Setting, "now="}},
-		{"the user's settings kept", []string{"GODEBUG=gctrace=0"}, []string{"paced=yes", "started-with=gctrace=0," + Setting, "now=gctrace=0"}},
-		{"already paced by the user", []string{"GODEBUG=schedtrace=5000000"}, []string{"paced=yes", "started-with=schedtrace=5000000", "now=schedtrace=5000000"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(exe, "-test.run=^$")
-			env := []string{helperEnv + "=1", "PATH=" + os.Getenv("PATH")}
-			cmd.Env = append(env, tt.godebug...)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			got := strings.Split(strings.TrimSpace(string(out)), "\n")
-			require.Len(t, got, 4)
-			assert.Equal(t, tt.want, got[:3])
-			assert.Equal(t, "pid="+strconv.Itoa(cmd.Process.Pid), got[3], "the same process, run again")
-		})
 	}
 }

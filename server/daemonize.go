@@ -15,8 +15,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/dcc-build/dcc/pace"
 )
 
 // Environment of the background server that Start starts.
@@ -141,9 +139,7 @@ func Start(ctx context.Context, pidfile, logfile string, args []string, token st
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, 2)
 	cmd := exec.Command(exe, args...)
-	// Started paced (package pace), the background server need not run
-	// itself again to be.
-	cmd.Env = append(pace.Env(nil), DaemonEnv+"=1")
+	cmd.Env = append(os.Environ(), DaemonEnv+"=1")
 	if token != "" {
 		cmd.Env = append(cmd.Env, DaemonTokenEnv+"="+token)
 	}

@@ -5,16 +5,18 @@
 // it as a daemon with --start, --stop, --restart, --reload and --status; -h
 // lists the flags. The work is done by package server.
 //
-// It runs itself again at start with the Go runtime's monitor paced for a
-// long-running server (package pace: about 0.5 ms less of its own CPU per
-// job, of 4.4-4.9 ms), unless GODEBUG sets schedtrace already.
+// It runs at the Go runtime's default pace, unlike the cache daemon
+// (package pace): a paced host saved about 0.5 ms of its own CPU per job,
+// but its monitor thread polled every 10 ms while idle, 2.2 ms of CPU a
+// second against 0.15 unpaced once its cache database no longer ran
+// compactors while idle. A host is idle most of the day. GODEBUG's
+// schedtrace, set where it starts, paces it anyway.
 package main
 
 import (
 	"context"
 	"os"
 
-	"github.com/dcc-build/dcc/pace"
 	"github.com/dcc-build/dcc/server"
 	"github.com/dcc-build/dcc/server/sandboxworker"
 )
@@ -24,7 +26,5 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == sandboxworker.Arg {
 		os.Exit(sandboxworker.Main(os.Args[2:]))
 	}
-	pace.Reexec()
-	pace.Drop()
 	os.Exit(server.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
