@@ -48,6 +48,17 @@ type Row struct {
 	// to. Unlike QueuedWhileIdle it weighs how long a slot stayed idle,
 	// not whether one was idle at a sample.
 	IdleAllBuilding float64 `json:"host_idle_while_all_build"`
+	// HandoffP50MS, HandoffP99MS: the median and 99th percentile of the
+	// time a host's slot stayed idle from one unit's end to the next
+	// unit's start there, until the first client ended (handoff.go);
+	// HandoffsOver1s counts those over a second, HandoffsOver1sShare is
+	// their share of all that idle time. FirstWaveS is the mean time from
+	// the start to a slot's first unit.
+	HandoffP50MS        float64 `json:"handoff_p50_ms"`
+	HandoffP99MS        float64 `json:"handoff_p99_ms"`
+	HandoffsOver1s      int     `json:"handoffs_over_1s"`
+	HandoffsOver1sShare float64 `json:"handoffs_over_1s_share"`
+	FirstWaveS          float64 `json:"first_wave_s"`
 
 	// RemoteUnits, LocalUnits count where units ran (the stand-in's log);
 	// HostUnitsMin/Max are the fewest and most units one host ran.
@@ -238,6 +249,11 @@ func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, 
 		firstEnd := slices.MinFunc(clients, func(a, b *client) int { return a.end.Compare(b.end) }).end
 		if d := firstEnd.Sub(start).Seconds(); d > 0 {
 			row.IdleAllBuilding = 1 - hostBusyBefore(env, runs, firstEnd).Seconds()/(float64(row.Slots)*d)
+			h := measureHandoffs(runs, row.Slots/row.Hosts, start, firstEnd)
+			row.HandoffP50MS = float64(h.quantile(0.5).Microseconds()) / 1000
+			row.HandoffP99MS = float64(h.quantile(0.99).Microseconds()) / 1000
+			row.HandoffsOver1s, row.HandoffsOver1sShare = h.over(time.Second)
+			row.FirstWaveS = h.firstWave.Seconds()
 		}
 		if row.Kind == "dcc" {
 			row.WrapperLocal = int64(local) - row.NoHost - row.Fallbacks

@@ -17,6 +17,9 @@ type unitRun struct {
 	start, end time.Time
 	ms         int
 	cwd, tmp   string
+	// host is the index in the farm of the host it ran on, -1 for none
+	// (set by placeRuns).
+	host int
 }
 
 // readUnitRuns reads the units.log lines of compiles that started at or
@@ -50,6 +53,7 @@ func readUnitRuns(path string, since time.Time) ([]unitRun, error) {
 
 // placeRuns counts where the units ran: on each host (by its index in f)
 // and here, on the clients; busy is the slot time the hosts spent on them.
+// It sets each run's host (-1: on a client, or on no host known).
 func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, busy time.Duration) {
 	perHost = make([]int, len(f.hosts))
 	prefixes := make([][]string, len(f.hosts))
@@ -62,7 +66,9 @@ func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, bus
 			prefixes[i] = []string{work + "/", server.ShmTreeDir(work) + "/"}
 		}
 	}
-	for _, r := range runs {
+	for k := range runs {
+		r := &runs[k]
+		r.host = -1
 		if r.onClient(env) {
 			local++
 			continue
@@ -71,6 +77,7 @@ func placeRuns(env *Env, f *farm, runs []unitRun) (perHost []int, local int, bus
 		for i, h := range f.hosts {
 			if h.tmp != "" && (r.tmp == h.tmp || strings.HasPrefix(r.cwd+"/", h.tmp+"/")) || hasPrefix(r.cwd+"/", prefixes[i]) {
 				perHost[i]++
+				r.host = i
 				break
 			}
 		}
