@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dcc-build/dcc/badgerquiet"
 	"github.com/dcc-build/dcc/protocol"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -154,7 +155,7 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		WithMetricsEnabled(false).
 		WithSyncWrites(false).
 		WithDetectConflicts(true)
-	bopts = quietOptions(bopts)
+	bopts = badgerquiet.Quiet(bopts)
 	db, err := badger.Open(bopts)
 	if err != nil {
 		lock.Close()

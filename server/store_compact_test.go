@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/dcc-build/dcc/badgerquiet"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestStoreQuietWritesDoNotStall(t *testing.T) {
 	require.NoError(t, err)
 	end()
 
-	const tables = storeL0Stall + 2
+	const tables = badgerquiet.L0Stall + 2
 	rng := rand.New(rand.NewPCG(1, 2))
 	entry := make([]byte, 3<<10) // under Badger's value threshold: in the tables
 	written := 0

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dcc-build/dcc/badgerquiet"
 	"log/slog"
 	"slices"
 	"strings"
@@ -304,7 +305,7 @@ func (s *Store) background() {
 		}
 		next := s.opts.CheckInterval
 		if s.settleCompaction() {
-			next = min(next, compactingCheck)
+			next = min(next, badgerquiet.CompactingCheck)
 		}
 		s.sleepIfIdle()
 		timer.Reset(next)

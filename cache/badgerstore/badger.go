@@ -19,9 +19,16 @@ import (
 // limit kept by least-recently-used eviction and value-log garbage
 // collection run in the background.
 type BadgerStore struct {
-	db   *badger.DB
-	opts Options
-	log  *slog.Logger
+	// db changes only while mu is write-locked (compact.go).
+	db *badger.DB
+	// bopts are the options db is opened with, without compactors.
+	bopts badger.Options
+	opts  Options
+	log   *slog.Logger
+	// compacting is whether db runs Badger's compactors; guarded by mu.
+	compacting bool
+	// compactions counts the openings with compactors.
+	compactions atomic.Int64
 
 	// mu is read-locked by every operation and write-locked by Clear and Close.
 	mu     sync.RWMutex
@@ -58,12 +65,14 @@ func Open(dir string, opts Options) (*BadgerStore, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	db, err := badger.Open(opts.badgerOptions(dir))
+	bopts := opts.badgerOptions(dir)
+	db, err := badger.Open(bopts)
 	if err != nil {
 		return nil, wrapBadger("open "+dir, err)
 	}
 	s := &BadgerStore{
 		db:      db,
+		bopts:   bopts,
 		opts:    opts,
 		log:     opts.Logger.With("component", "cache"),
 		touches: map[string]int64{},
@@ -219,6 +228,10 @@ func (s *BadgerStore) Close() error {
 		<-s.done
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if s.db == nil { // it did not open again (compact.go)
+			s.closed = true
+			return
+		}
 		if err := s.flushTouches(); err != nil {
 			s.log.Warn("writing access times on close", "err", err)
 		}

@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"errors"
+	"github.com/dcc-build/dcc/badgerquiet"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -24,23 +25,29 @@ func (s *BadgerStore) kick() {
 	}
 }
 
-// background writes access times, keeps the size limit and collects
-// value-log garbage until Close.
+// background writes access times, keeps the size limit, collects
+// value-log garbage and runs Badger's compactors only while needed, until
+// Close.
 func (s *BadgerStore) background() {
 	defer close(s.done)
-	tick := time.NewTicker(s.opts.FlushInterval)
-	defer tick.Stop()
+	timer := time.NewTimer(s.opts.FlushInterval)
+	defer timer.Stop()
 	lastGC := time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.wake:
-		case <-tick.C:
+		case <-timer.C:
 		}
 		if s.maintain(time.Since(lastGC) >= s.opts.GCInterval) {
 			lastGC = time.Now()
 		}
+		next := s.opts.FlushInterval
+		if s.settleCompaction() {
+			next = min(next, badgerquiet.CompactingCheck)
+		}
+		timer.Reset(next)
 	}
 }
 

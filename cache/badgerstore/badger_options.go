@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"fmt"
+	"github.com/dcc-build/dcc/badgerquiet"
 	"log/slog"
 	"time"
 
@@ -158,18 +159,18 @@ func (o Options) valueLogFileSize() int64 {
 }
 
 // badgerOptions translates o into Badger's options, tuned for a small
-// footprint and values from 1 KiB to tens of MiB.
+// footprint and values from 1 KiB to tens of MiB, without compactors
+// (compact.go).
 func (o Options) badgerOptions(dir string) badger.Options {
 	// Values up to valueThreshold stay in the LSM tree (index records,
 	// manifests, small objects); larger ones go to the value log so that
 	// compactions don't rewrite them. Badger requires it ≤ 15% of the memtable.
 	valueThreshold := min(int64(4<<10), o.MemTableSize*15/100)
-	return badger.DefaultOptions(dir).
+	return badgerquiet.Quiet(badger.DefaultOptions(dir).
 		WithLogger(newBadgerLogger(o.Logger)).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(3).
-		WithNumLevelZeroTablesStall(8).
 		WithBaseTableSize(2 << 20).
 		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(o.valueLogFileSize()).
@@ -178,11 +179,10 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithCompression(options.None).
 		WithBlockCacheSize(0).
 		WithIndexCacheSize(0).
-		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithMetricsEnabled(false).
 		// A cache can lose its last writes in a crash: every value is
 		// checksummed, and a lost one is a miss.
 		WithSyncWrites(false).
-		WithDetectConflicts(true)
+		WithDetectConflicts(true))
 }
