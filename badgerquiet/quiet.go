@@ -11,6 +11,7 @@ package badgerquiet
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -69,4 +70,35 @@ func Reopen(db *badger.DB, quiet badger.Options, compacting bool) (*badger.DB, e
 		return reopened, fmt.Errorf("close %s before reopening it: %w", opts.Dir, closeErr)
 	}
 	return reopened, nil
+}
+
+// Settle reopens the database *db with compactors when its levels need
+// them, and without them once they no longer do; *compacting says which
+// it runs. mu guards both: Settle looks under the read lock and reopens
+// under the write lock, so the store's operations wait meanwhile (10-30
+// ms). A nil *db, or a store whose closed reports true (called under mu),
+// is left alone. It reports whether the database runs compactors now and
+// whether it was opened again; when it did not open again, *db is nil and
+// err says why.
+func Settle(mu *sync.RWMutex, db **badger.DB, compacting *bool, quiet badger.Options, closed func() bool) (now, reopened bool, err error) {
+	mu.RLock()
+	current, was := *db, *compacting
+	if current == nil || closed() {
+		mu.RUnlock()
+		return false, false, nil
+	}
+	need := Needs(current)
+	mu.RUnlock()
+	if need == was {
+		return was, false, nil
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if *db != current || closed() {
+		return *compacting, false, nil
+	}
+	*db, err = Reopen(current, quiet, need)
+	*compacting = need && *db != nil
+	return *compacting, true, err
 }

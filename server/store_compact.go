@@ -1,10 +1,6 @@
 package server
 
-import (
-	"time"
-
-	"github.com/dcc-build/dcc/badgerquiet"
-)
+import "github.com/dcc-build/dcc/badgerquiet"
 
 // The store opens its database without compactors and runs them only
 // while Badger's levels need them (package badgerquiet): an idle host with
@@ -14,38 +10,20 @@ import (
 // compacting.
 
 // settleCompaction opens the database again with compactors when its
-// levels need compacting, and without them once they no longer do. It
-// reports whether the store is compacting. A store that sleeps or is
-// closed is left alone.
+// levels need compacting, and without them once they no longer do
+// (badgerquiet.Settle). It reports whether the store is compacting. A
+// database that does not open again is opened by the next operation,
+// quiet, as after a pause.
 func (s *Store) settleCompaction() bool {
-	s.mu.RLock()
-	db, compacting := s.db, s.compacting
-	if s.closed || db == nil {
-		s.mu.RUnlock()
-		return false
-	}
-	need := badgerquiet.Needs(db)
-	s.mu.RUnlock()
-	if need == compacting {
-		return compacting
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.db != db {
-		return s.compacting
-	}
-	start := time.Now()
-	reopened, err := badgerquiet.Reopen(s.db, s.bopts, need)
+	now, reopened, err := badgerquiet.Settle(&s.mu, &s.db, &s.compacting, s.bopts, func() bool { return s.closed })
 	if err != nil {
 		s.log.Warn("changing the cache's compaction", "err", firstLine(err.Error()))
 	}
-	// Without a database the next operation opens it again, quiet, as
-	// after a pause.
-	s.db, s.compacting = reopened, need && reopened != nil
-	if s.compacting {
-		s.compactions.Add(1)
+	if reopened {
+		if now {
+			s.compactions.Add(1)
+		}
+		s.log.Debug("cache compaction", "compacting", now)
 	}
-	s.log.Debug("cache compaction", "compacting", s.compacting, "reopen", time.Since(start).Round(time.Millisecond))
-	return s.compacting
+	return now
 }

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"github.com/dcc-build/dcc/badgerquiet"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/dcc-build/dcc/badgerquiet"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dcc-build/dcc/badgerquiet"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/dcc-build/dcc/badgerquiet"
 	"github.com/dcc-build/dcc/cache/lru"
 	"github.com/dgraph-io/badger/v4"
 )

@@ -19,7 +19,8 @@ import (
 // limit kept by least-recently-used eviction and value-log garbage
 // collection run in the background.
 type BadgerStore struct {
-	// db changes only while mu is write-locked (compact.go).
+	// db changes only while mu is write-locked (compact.go); nil when it
+	// did not open again.
 	db *badger.DB
 	// bopts are the options db is opened with, without compactors.
 	bopts badger.Options
@@ -91,10 +92,11 @@ func Open(dir string, opts Options) (*BadgerStore, error) {
 	return s, nil
 }
 
-// begin starts an operation: it fails with cache.ErrClosed after Close.
+// begin starts an operation: it fails with cache.ErrClosed after Close,
+// or when the database did not open again (compact.go).
 func (s *BadgerStore) begin() (unlock func(), err error) {
 	s.mu.RLock()
-	if s.closed {
+	if s.closed || s.db == nil {
 		s.mu.RUnlock()
 		return nil, cache.ErrClosed
 	}
@@ -203,7 +205,7 @@ func (s *BadgerStore) Evicted() int64 { return s.evicted.Load() }
 func (s *BadgerStore) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.db == nil {
 		return cache.ErrClosed
 	}
 	s.touchMu.Lock()

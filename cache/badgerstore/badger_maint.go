@@ -2,9 +2,9 @@ package badgerstore
 
 import (
 	"errors"
-	"github.com/dcc-build/dcc/badgerquiet"
 	"time"
 
+	"github.com/dcc-build/dcc/badgerquiet"
 	"github.com/dgraph-io/badger/v4"
 )
 

@@ -1,10 +1,6 @@
 package badgerstore
 
-import (
-	"time"
-
-	"github.com/dcc-build/dcc/badgerquiet"
-)
+import "github.com/dcc-build/dcc/badgerquiet"
 
 // The store opens its database without compactors and runs them only
 // while Badger's levels need them (package badgerquiet): a daemon with its
@@ -13,42 +9,21 @@ import (
 // badgerquiet.CompactingCheck while compacting.
 
 // settleCompaction opens the database again with compactors when its
-// levels need compacting, and without them once they no longer do. It
-// reports whether the store is compacting. Operations wait meanwhile
-// (10-30 ms). A database that does not open again closes the store: its
+// levels need compacting, and without them once they no longer do
+// (badgerquiet.Settle). It reports whether the store is compacting. A
+// database that does not open again leaves the store without one: its
 // operations fail with cache.ErrClosed, and the daemon compiles without
 // it.
 func (s *BadgerStore) settleCompaction() bool {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return false
-	}
-	db, compacting := s.db, s.compacting
-	need := badgerquiet.Needs(db)
-	s.mu.RUnlock()
-	if need == compacting {
-		return compacting
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.db != db {
-		return s.compacting
-	}
-	start := time.Now()
-	reopened, err := badgerquiet.Reopen(s.db, s.bopts, need)
+	now, reopened, err := badgerquiet.Settle(&s.mu, &s.db, &s.compacting, s.bopts, func() bool { return s.closed })
 	if err != nil {
 		s.log.Warn("changing the cache's compaction", "err", err)
 	}
-	if reopened == nil {
-		s.db, s.closed, s.compacting = nil, true, false
-		return false
+	if reopened {
+		if now {
+			s.compactions.Add(1)
+		}
+		s.log.Debug("cache compaction", "compacting", now)
 	}
-	s.db, s.compacting = reopened, need
-	if need {
-		s.compactions.Add(1)
-	}
-	s.log.Debug("cache compaction", "compacting", need, "reopen", time.Since(start).Round(time.Millisecond))
-	return need
+	return now
 }
