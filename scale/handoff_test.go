@@ -14,8 +14,8 @@ func TestMeasureHandoffs(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	runs := []unitRun{
-		{start: at(100), end: at(1000), host: 0}, // first wave: 100 ms
-		{start: at(300), end: at(2000), host: 0}, // first wave: 300 ms
+		{start: at(100), end: at(1000), host: 0},  // first wave: 100 ms
+		{start: at(300), end: at(2000), host: 0},  // first wave: 300 ms
 		{start: at(1010), end: at(1500), host: 0}, // 10 ms after the end at 1000
 		{start: at(1500), end: at(3000), host: 0}, // 0 ms: taken as 1500 ended
 		{start: at(2500), end: at(2600), host: 0}, // 500 ms after the end at 2000
