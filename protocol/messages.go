@@ -213,18 +213,25 @@ type Load struct {
 	Slots   int // jobs the host runs at once
 	Running int
 	Queued  int
+	// Mine is how many of Running and Queued are the jobs of the session
+	// the report goes to, counted at the same instant: the others' are
+	// Running+Queued-Mine, however late the report arrives (a client's
+	// own count of its jobs there has moved on by then).
+	Mine int
 }
 
 func (l *Load) encode(e *encoder) {
 	e.varint(int64(l.Slots))
 	e.varint(int64(l.Running))
 	e.varint(int64(l.Queued))
+	e.varint(int64(l.Mine))
 }
 
 func (l *Load) decode(d *decoder) {
 	l.Slots = d.int("load.slots")
 	l.Running = d.int("load.running")
 	l.Queued = d.int("load.queued")
+	l.Mine = d.int("load.mine")
 }
 
 // CompileRequest asks a server to compile one preprocessed translation unit.

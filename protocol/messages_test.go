@@ -61,7 +61,7 @@ func roundTripCases() []struct {
 	msg  Message
 } {
 	long := strings.Repeat("s", MaxStringLen)
-	load := Load{Slots: math.MaxInt, Running: math.MinInt, Queued: -1}
+	load := Load{Slots: math.MaxInt, Running: math.MinInt, Queued: -1, Mine: 7}
 	compressible := bytes.Repeat([]byte("int main(void) { return 0; }\n"), 300_000) // ~8.7 MB
 	return []struct {
 		name string

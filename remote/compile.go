@@ -179,7 +179,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		} else {
 			h.ok++
 			h.succeeded()
-			h.setLoad(res.Load, h.inFlight, p.opts.Now())
+			h.setLoad(res.Load, p.opts.Now())
 			p.noteJobTime(time.Since(start))
 			return res, addr, false, false, nil
 		}

@@ -459,7 +459,7 @@ func (p *Pool) dial(h *host, done chan struct{}) {
 	h.errText, h.err = "", nil
 	h.until = time.Time{} // the backoff interval itself ends with a successful request
 	h.toolchains, h.sandboxed, h.ships = w.Toolchains, w.Sandboxed, w.Ships
-	h.setLoad(w.Load, h.inFlight, p.opts.Now())
+	h.setLoad(w.Load, p.opts.Now())
 	p.grant()
 	p.log.Info("connected to host", "host", h.cfg.Connect, "toolchains", len(w.Toolchains),
 		"slots", w.Load.Slots, "took", time.Since(start))

@@ -73,11 +73,14 @@ func (p *Pool) staleAfter() time.Duration {
 	return max(minStale, min(maxStale, p.meanJob))
 }
 
-// setLoad records a load report at now; mine is this pool's jobs the
-// report counts.
-func (h *host) setLoad(l protocol.Load, mine int, now time.Time) {
+// setLoad records a load report at now. The others' jobs are those the
+// report does not count as this session's when it was made: this pool's
+// own count of its jobs there (h.inFlight) is of the moment the report is
+// read, and a job of its own that ended in between, counted in the report
+// but no longer here, would make a free slot look taken.
+func (h *host) setLoad(l protocol.Load, now time.Time) {
 	h.load = l
-	h.others = max(0, l.Running+l.Queued-mine)
+	h.others = max(0, l.Running+l.Queued-l.Mine)
 	h.loadAt = now
 }
 
@@ -243,7 +246,7 @@ func (p *Pool) askLoad(h *host, sess *protocol.ClientSession, gen uint64) {
 	p.probing--
 	if r, ok := resp.(*protocol.StatusResult); ok && err == nil {
 		if gen == h.gen {
-			h.setLoad(r.Load, h.inFlight, p.opts.Now())
+			h.setLoad(r.Load, p.opts.Now())
 		}
 	} else if p.base.Err() == nil {
 		p.requestFailed(ctx, h, gen, "load request", err)

@@ -215,3 +215,27 @@ func fullLocal() chan struct{} {
 	local <- struct{}{}
 	return local
 }
+
+// A host's report counts the jobs of this pool's session there as they
+// were when it was made. One that ended before the report is read (its
+// own reply read first) is no other client's: the slot it held is free,
+// and the next job goes to the host, not to a free slot here.
+func TestReportCountingAnEndedJobLeavesItsSlotFree(t *testing.T) {
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Compile: func(_ context.Context, r *protocol.CompileRequest) protocol.Message {
+		// Made while a job of this session still held the slot.
+		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1, Running: 1, Mine: 1}}
+	}})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only against a hang
+	defer cancel()
+	_, _, err := p.Compile(ctx, gccKey, job("first"))
+	require.NoError(t, err)
+
+	free := make(chan struct{}, 1) // a slot here, free
+	res, host, tookLocal, err := p.CompileOr(ctx, gccKey, job("second"), free)
+	require.NoError(t, err)
+	assert.False(t, tookLocal, "the host's slot looked taken by another client")
+	assert.Equal(t, a.Addr, host)
+	assert.Equal(t, "second", string(res.Object))
+	assert.Equal(t, 2, a.Compiles())
+}

@@ -176,7 +176,7 @@ func (p *Pool) Refresh(ctx context.Context) []HostStatus {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			h.server = r.Server
-			h.setLoad(r.Load, h.inFlight, p.opts.Now())
+			h.setLoad(r.Load, p.opts.Now())
 			p.grant()
 			h.clock.measure(r.Time, sent, received)
 		}()
@@ -240,7 +240,7 @@ func (p *Pool) checkHost(ctx context.Context, h *host) {
 	if r, ok := resp.(*protocol.StatusResult); ok {
 		h.server = r.Server
 		h.toolchains, h.ships = r.Toolchains, r.Ships
-		h.setLoad(r.Load, h.inFlight, p.opts.Now())
+		h.setLoad(r.Load, p.opts.Now())
 		p.grant()
 		h.clock.measure(r.Time, sent, received)
 	}

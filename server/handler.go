@@ -42,7 +42,7 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, p peer, req proto
 	case *protocol.Clean:
 		resp, err = s.clean(log, r)
 	case *protocol.Status:
-		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(), Ships: s.runner.Ships(), Time: time.Now().UnixNano()}
+		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(p.session), Ships: s.runner.Ships(), Time: time.Now().UnixNano()}
 	case *protocol.ToolchainOffer:
 		resp, err = s.runner.offerToolchain(ctx, log, r)
 	case *protocol.ToolchainBlob:
@@ -82,7 +82,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, p peer, r *proto
 		if err != nil {
 			return nil, err
 		}
-		res.Load = s.runner.Load()
+		res.Load = s.runner.Load(p.session)
 		return res, nil
 	}
 	sharedKey, err := ParseKey(r.CacheKey)
@@ -96,7 +96,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, p peer, r *proto
 	s.metrics.cacheLookup(cacheShared, ok)
 	if ok {
 		s.metrics.compiled(resultSharedCache)
-		res.Load = s.runner.Load()
+		res.Load = s.runner.Load(p.session)
 		return res, nil
 	}
 	key := job.ResultKey()
@@ -110,7 +110,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, p peer, r *proto
 		s.metrics.cacheLookup(cacheResult, ok)
 		if ok {
 			s.metrics.compiled(resultResultCache)
-			res.Cached, res.Load = true, s.runner.Load()
+			res.Cached, res.Load = true, s.runner.Load(p.session)
 			return res, nil
 		}
 	}
@@ -128,7 +128,7 @@ func (s *Server) compile(ctx context.Context, log *slog.Logger, p peer, r *proto
 	if err != nil {
 		return nil, err
 	}
-	res.Cached, res.Load = shared, s.runner.Load()
+	res.Cached, res.Load = shared, s.runner.Load(p.session)
 	return res, nil
 }
 

@@ -200,8 +200,9 @@ func (r *Runner) Close() {
 	}
 }
 
-// Load reports the slots, the compiles running and those waiting.
-func (r *Runner) Load() protocol.Load { return r.slots.load() }
+// Load reports the slots, the compiles running and those waiting, and how
+// many of them are session's (none for "").
+func (r *Runner) Load(session string) protocol.Load { return r.slots.load(session) }
 
 // Run waits for a compile slot (refused as "busy" when the queue is full;
 // the waiting sessions served in turn), then compiles. The time limit covers the run; ctx (the client waiting)

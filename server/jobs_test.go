@@ -229,16 +229,16 @@ func TestSlotsQueueAndBusy(t *testing.T) {
 	comp := gatedCompiler(t, gate)
 	r, work := newTestRunner(t, RunnerOptions{Jobs: 1, QueueLen: 1}, comp)
 	req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Preprocessed: []byte("x")}
-	assert.Equal(t, protocol.Load{Slots: 1}, r.Load())
+	assert.Equal(t, protocol.Load{Slots: 1}, r.Load(""))
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Go(func() { _, errs[0] = runJob(t.Context(), r, req) })
-	require.Eventually(t, func() bool { return r.Load().Running == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return r.Load("").Running == 1 }, 10*time.Second, 5*time.Millisecond)
 	wg.Go(func() { _, errs[1] = runJob(t.Context(), r, req) })
 	// The second job waits for the only slot.
-	require.Eventually(t, func() bool { return r.Load().Queued == 1 }, 10*time.Second, 5*time.Millisecond)
-	assert.Equal(t, protocol.Load{Slots: 1, Running: 1, Queued: 1}, r.Load())
+	require.Eventually(t, func() bool { return r.Load("").Queued == 1 }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, protocol.Load{Slots: 1, Running: 1, Queued: 1, Mine: 2}, r.Load(""), "both jobs are of the session \"\"")
 
 	// A third finds the queue full.
 	_, err := runJob(t.Context(), r, req)
@@ -250,7 +250,7 @@ func TestSlotsQueueAndBusy(t *testing.T) {
 	wg.Wait()
 	assert.NoError(t, errs[0])
 	assert.NoError(t, errs[1])
-	assert.Equal(t, protocol.Load{Slots: 1}, r.Load())
+	assert.Equal(t, protocol.Load{Slots: 1}, r.Load(""))
 	assertEmptyDir(t, work)
 }
 
@@ -261,12 +261,12 @@ func TestSlotsQueuedJobGivesUp(t *testing.T) {
 	req := &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Preprocessed: []byte("x")}
 	done := make(chan error, 1)
 	go func() { _, err := runJob(t.Context(), r, req); done <- err }()
-	require.Eventually(t, func() bool { return r.Load().Running == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return r.Load("").Running == 1 }, 10*time.Second, 5*time.Millisecond)
 	_, err := runJob(t.Context(), r, &protocol.CompileRequest{Toolchain: comp.Info.Key, Language: "c", Preprocessed: []byte("x"), TimeoutMS: 100})
 	var ref *Refusal
 	require.True(t, errors.As(err, &ref), "%v", err)
 	assert.Equal(t, protocol.CodeTimeout, ref.Code)
-	assert.Equal(t, 0, r.Load().Queued)
+	assert.Equal(t, 0, r.Load("").Queued)
 	require.NoError(t, os.WriteFile(gate, nil, 0o600))
 	require.NoError(t, <-done)
 	assertEmptyDir(t, work)

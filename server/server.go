@@ -129,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, name: name, toolchains: tcs, runner: runner, store: store,
 		grace: grace, handshakes: make(chan struct{}, maxHandshakes), budget: protocol.NewBudget(protocol.DefaultBudget),
-		metrics: newMetrics(runner.Load, store.Usage), started: time.Now()}
+		metrics: newMetrics(func() protocol.Load { return runner.Load("") }, store.Usage), started: time.Now()}
 	runner.metrics = s.metrics
 	s.access.Store(&access{allow: cfg.Allow, tokens: cfg.Tokens})
 	if !cfg.Plaintext {
@@ -290,7 +290,7 @@ func (s *Server) Transport() string {
 
 // welcome is the Welcome of the handshake, without its MAC.
 func (s *Server) welcome() protocol.Welcome {
-	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load(), Sandboxed: s.runner.Sandboxed(), Ships: s.runner.Ships()}
+	return protocol.Welcome{Toolchains: s.toolchains.List(), Load: s.runner.Load(""), Sandboxed: s.runner.Sandboxed(), Ships: s.runner.Ships()}
 }
 
 // Close releases the caches and removes the runner's tree directory when

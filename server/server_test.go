@@ -685,7 +685,7 @@ func TestServerGracefulShutdownFinishesRunningJobs(t *testing.T) {
 		}
 		answer <- m
 	}()
-	require.Eventually(t, func() bool { return srv.runner.Load().Running == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.runner.Load("").Running == 1 }, 10*time.Second, 5*time.Millisecond)
 	cancel() // SIGTERM
 	// No new connections once shutting down.
 	require.Eventually(t, func() bool {

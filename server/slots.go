@@ -25,6 +25,8 @@ type slots struct {
 	// waiting are dropped from it.
 	granted map[string]uint64
 	seq     uint64
+	// runningBy is, by client, its compiles running (no entry at zero).
+	runningBy map[string]int
 	// waiting holds the waiting jobs in arrival order.
 	waiting []*slotWaiter
 }
@@ -42,7 +44,7 @@ const rememberedClients = 1024
 
 // newSlots returns admission control for size compiles at once and queueLen waiting.
 func newSlots(size, queueLen int) *slots {
-	return &slots{size: size, queueLen: queueLen, granted: map[string]uint64{}}
+	return &slots{size: size, queueLen: queueLen, granted: map[string]uint64{}, runningBy: map[string]int{}}
 }
 
 // acquire takes a slot for a job of client, waiting in the queue while all
@@ -53,7 +55,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 	if s.running < s.size && len(s.waiting) == 0 {
 		s.start(client)
 		s.mu.Unlock()
-		return s.releaser(), nil
+		return s.releaser(client), nil
 	}
 	if len(s.waiting) >= s.queueLen {
 		s.mu.Unlock()
@@ -64,7 +66,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 	s.mu.Unlock()
 	select {
 	case <-w.ready:
-		return s.releaser(), nil
+		return s.releaser(client), nil
 	case <-ctx.Done():
 		s.mu.Lock()
 		granted := w.granted
@@ -74,7 +76,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 		s.mu.Unlock()
 		if granted {
 			// The slot came as the wait ended: pass it on.
-			s.releaser()()
+			s.releaser(client)()
 		}
 		return nil, ctx.Err()
 	}
@@ -83,6 +85,7 @@ func (s *slots) acquire(ctx context.Context, client string) (release func(), err
 // start counts a compile of client as running. s.mu must be held.
 func (s *slots) start(client string) {
 	s.running++
+	s.runningBy[client]++
 	s.served(client)
 }
 
@@ -119,17 +122,20 @@ func (s *slots) remove(w *slotWaiter) {
 	}
 }
 
-// releaser returns the function that gives a slot back, once.
-func (s *slots) releaser() func() {
+// releaser returns the function that gives client's slot back, once.
+func (s *slots) releaser(client string) func() {
 	var once sync.Once
-	return func() { once.Do(s.release) }
+	return func() { once.Do(func() { s.release(client) }) }
 }
 
-// release gives a slot back: to the oldest waiting job of the client
-// served longest ago, or free.
-func (s *slots) release() {
+// release gives client's slot back: to the oldest waiting job of the
+// client served longest ago, or free.
+func (s *slots) release(client string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.runningBy[client]--; s.runningBy[client] <= 0 {
+		delete(s.runningBy, client)
+	}
 	if len(s.waiting) == 0 {
 		s.running--
 		return
@@ -143,13 +149,21 @@ func (s *slots) release() {
 	w := s.waiting[next]
 	s.waiting = append(s.waiting[:next], s.waiting[next+1:]...)
 	s.served(w.client) // the slot passes to w: running stays
+	s.runningBy[w.client]++
 	w.granted = true
 	close(w.ready)
 }
 
-// load reports the slots, the compiles running and those waiting.
-func (s *slots) load() protocol.Load {
+// load reports the slots, the compiles running and those waiting, and how
+// many of them are client's.
+func (s *slots) load(client string) protocol.Load {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return protocol.Load{Slots: s.size, Running: s.running, Queued: len(s.waiting)}
+	mine := s.runningBy[client]
+	for _, w := range s.waiting {
+		if w.client == client {
+			mine++
+		}
+	}
+	return protocol.Load{Slots: s.size, Running: s.running, Queued: len(s.waiting), Mine: mine}
 }

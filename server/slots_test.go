@@ -27,7 +27,7 @@ func acquireAsync(ctx context.Context, s *slots, client string) chan func() {
 // waitQueued waits until n jobs wait for a slot.
 func waitQueued(t *testing.T, s *slots, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return s.load().Queued == n }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return s.load("").Queued == n }, 5*time.Second, time.Millisecond)
 }
 
 // servedFirst requires that first, not second, gets the slot that frees
@@ -75,7 +75,7 @@ func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
 	servedFirst(t, b1, a3, "the freed slot went to a, served already, not to b, which waited and was never served")
 	// b's slot, released, goes to a's waiting job.
 	servedNext(t, a3)
-	assert.Equal(t, protocol.Load{Slots: 2, Running: 1, Queued: 0}, s.load())
+	assert.Equal(t, protocol.Load{Slots: 2, Running: 1, Queued: 0}, s.load(""))
 }
 
 func TestSlotsEqualClientsInArrivalOrder(t *testing.T) {
@@ -107,10 +107,10 @@ func TestSlotsBusyAndGiveUp(t *testing.T) {
 
 	cancel()
 	require.Nil(t, <-waiting, "a job whose client gave up gets no slot")
-	assert.Equal(t, protocol.Load{Slots: 1, Running: 1, Queued: 0}, s.load())
+	assert.Equal(t, protocol.Load{Slots: 1, Running: 1, Queued: 0}, s.load(""))
 	hold()
 	hold() // a second call gives nothing back twice
-	assert.Equal(t, protocol.Load{Slots: 1, Running: 0, Queued: 0}, s.load())
+	assert.Equal(t, protocol.Load{Slots: 1, Running: 0, Queued: 0}, s.load(""))
 	bounded, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	again, err := s.acquire(bounded, "c")
@@ -147,4 +147,37 @@ func TestSlotsRememberABoundedNumberOfClients(t *testing.T) {
 		release()
 	}
 	assert.LessOrEqual(t, len(s.granted), rememberedClients+1, "every session ever seen is kept")
+}
+
+// A load report says how many of the jobs running and waiting are the
+// asking client's, as a slot passes from one client to another.
+func TestSlotsLoadCountsTheAskingClientsJobs(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(2, 4)
+	a1, err := s.acquire(ctx, "a")
+	require.NoError(t, err)
+	b1, err := s.acquire(ctx, "b")
+	require.NoError(t, err)
+	a2 := acquireAsync(ctx, s, "a")
+	waitQueued(t, s, 1)
+	b2 := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, 2)
+	assert.Equal(t, protocol.Load{Slots: 2, Running: 2, Queued: 2, Mine: 2}, s.load("a"))
+	assert.Equal(t, protocol.Load{Slots: 2, Running: 2, Queued: 2, Mine: 2}, s.load("b"))
+	assert.Equal(t, protocol.Load{Slots: 2, Running: 2, Queued: 2, Mine: 0}, s.load("c"))
+
+	b1() // b's slot goes to a's waiting job: a was served longer ago than b
+	got := <-a2
+	require.NotNil(t, got)
+	assert.Equal(t, 2, s.load("a").Mine, "a runs two")
+	assert.Equal(t, 1, s.load("b").Mine, "b waits with one")
+	a1()
+	release := <-b2
+	require.NotNil(t, release)
+	assert.Equal(t, 1, s.load("a").Mine)
+	assert.Equal(t, 1, s.load("b").Mine)
+	got()
+	release()
+	assert.Equal(t, protocol.Load{Slots: 2}, s.load("a"))
+	assert.Empty(t, s.runningBy, "no client's count kept at zero")
 }

@@ -118,7 +118,7 @@ type statusJob struct {
 
 // status returns the host's status now.
 func (s *Server) status(now time.Time) hostStatus {
-	load := s.runner.Load()
+	load := s.runner.Load("")
 	st := hostStatus{Name: s.name, Transport: s.Transport(), Sandboxed: s.runner.Sandboxed(),
 		Toolchains: []statusToolchain{}, Jobs: []statusJob{},
 		Slots: load.Slots, Busy: load.Running, Queued: load.Queued, UptimeSeconds: now.Sub(s.started).Seconds()}

@@ -269,8 +269,11 @@ func (s *Server) serveConn(c net.Conn) {
 // Name is the name the server gives itself: "remotetest-ADDR".
 func (s *Server) Name() string { return "remotetest-" + s.Addr }
 
+// load is the server's load report: the jobs it runs count as the asking
+// client's, those set by SetOthers as other clients'.
 func (s *Server) load() protocol.Load {
-	return protocol.Load{Slots: s.opts.Slots, Running: int(s.running.Load() + s.others.Load())}
+	running := int(s.running.Load())
+	return protocol.Load{Slots: s.opts.Slots, Running: running + int(s.others.Load()), Mine: running}
 }
 
 // wait holds a request until gate closes; false when ctx ends first.
