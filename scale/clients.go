@@ -22,6 +22,8 @@ type client struct {
 	jobs int
 	// daemon is dcc's daemon; nil for distcc.
 	daemon *process
+	// limit caps the CPU of the client's daemon and make (nil: none).
+	limit *cpuLimit
 	// before are dcc's counters after the warm-up unit.
 	before map[string]int64
 
@@ -38,11 +40,24 @@ type client struct {
 // newClient sets up client k of a row: its tree, its environment and, for
 // dcc, its daemon (started, one warm-up unit compiled so that it has
 // identified the compiler and met its hosts) and make's -j.
-func newClient(ctx context.Context, env *Env, f *farm, row string, k int, units []Unit) (*client, error) {
+func newClient(ctx context.Context, env *Env, f *farm, row string, k int, units []Unit) (_ *client, err error) {
 	c := &client{kind: f.kind, dir: filepath.Join(env.Work, "clients", fmt.Sprintf("%s-%d", row, k))}
+	defer func() {
+		if err != nil && c.limit != nil {
+			if c.daemon != nil {
+				c.daemon.stop(10 * time.Second) // before its cgroup goes
+			}
+			c.closeLimit()
+		}
+	}()
 	tag := fmt.Sprintf("%s_%d_%d", strings.NewReplacer("-", "_", ".", "_").Replace(row), k, time.Now().UnixNano())
 	if err := writeProject(filepath.Join(c.dir, "src"), tag, units); err != nil {
 		return nil, err
+	}
+	if env.ClientCPU > 0 {
+		if c.limit, err = newCPULimit(fmt.Sprintf("dcc-scale-%d-%s-%d", os.Getpid(), row, k), env.ClientCPU); err != nil {
+			return nil, err
+		}
 	}
 	base := []string{"HOME=" + c.dir, "LC_ALL=C", "TMPDIR=" + os.TempDir()}
 	switch f.kind {
@@ -77,7 +92,7 @@ func (c *client) startDaemon(ctx context.Context, env *Env, tag string) error {
 		return fmt.Errorf("client: %w", err)
 	}
 	var err error
-	c.daemon, err = startProcess(env.niced([]string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
+	c.daemon, err = startProcess(env.clientArgv(c.limit, []string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
 	if err != nil {
 		return err
 	}
@@ -152,7 +167,7 @@ func (c *client) build(ctx context.Context, env *Env) {
 	if c.kind == "distcc" {
 		args = append(args, "CC=distcc gcc")
 	}
-	args = env.niced(args)
+	args = env.clientArgv(c.limit, args)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env, cmd.Dir = c.env, filepath.Join(c.dir, "src")
 	var out bytes.Buffer
@@ -175,8 +190,10 @@ func (c *client) build(ctx context.Context, env *Env) {
 	}
 }
 
-// finish reads the client's counters and stops its daemon.
+// finish reads the client's counters, stops its daemon and removes its
+// CPU limit.
 func (c *client) finish(ctx context.Context, env *Env) {
+	defer c.closeLimit()
 	if c.daemon == nil {
 		return
 	}
@@ -190,6 +207,17 @@ func (c *client) finish(ctx context.Context, env *Env) {
 		c.err = err
 	}
 	c.daemon.stop(10 * time.Second)
+}
+
+// closeLimit removes the client's CPU limit, if it has one.
+func (c *client) closeLimit() {
+	if c.limit == nil {
+		return
+	}
+	if err := c.limit.close(); err != nil && c.err == nil {
+		c.err = err
+	}
+	c.limit = nil
 }
 
 // makespan is how long the client's build took.

@@ -34,6 +34,10 @@ type Env struct {
 	// hundreds of wrappers would otherwise starve hosts that need a few
 	// milliseconds each to answer, for both kinds alike.
 	ClientNice int
+	// ClientCPU, when more than 0, is how many CPUs each client's
+	// processes may use, all on CPU 0, the hosts on the other CPUs
+	// (cpulimit.go): the rows then show what a client's own CPU allows.
+	ClientCPU float64
 	// IPBase is the third byte of the hosts' addresses, 127.0.IPBase.1 and
 	// up (10; the smoke test uses another so that it runs beside a sweep).
 	IPBase int
@@ -45,6 +49,29 @@ func (e *Env) niced(argv []string) []string {
 		return argv
 	}
 	return append([]string{"nice", "-n", strconv.Itoa(e.ClientNice)}, argv...)
+}
+
+// clientArgv returns argv as a client runs it: in the client's CPU limit
+// (when it has one), at the clients' niceness.
+func (e *Env) clientArgv(limit *cpuLimit, argv []string) []string {
+	argv = e.niced(argv)
+	if limit != nil {
+		argv = limit.argv(argv)
+	}
+	return argv
+}
+
+// hostArgv returns argv as a host runs it: on the CPUs the clients do not
+// use, when they are limited.
+func (e *Env) hostArgv(argv []string) ([]string, error) {
+	if e.ClientCPU <= 0 {
+		return argv, nil
+	}
+	cpus, err := hostCPUs()
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"taskset", "-c", cpus}, argv...), nil
 }
 
 // NewEnv makes a work directory under parent ("" for the system's

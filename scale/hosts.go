@@ -130,7 +130,10 @@ func startDccServer(ctx context.Context, env *Env, n, i, slots int) (*farmHost, 
 	// PATH: only the assembler, which the stand-in's gcc names by
 	// -print-prog-name=as, so the host finds no other compiler to probe.
 	penv := []string{"DCC_DIR=" + dccDir, "PATH=" + env.Tools, "HOME=" + dir}
-	var err error
+	argv, err := env.hostArgv(argv)
+	if err != nil {
+		return nil, err
+	}
 	if h.proc, err = startProcess(argv, penv, dir, filepath.Join(dir, "server.log")); err != nil {
 		return nil, err
 	}
@@ -168,7 +171,10 @@ func startDistccd(ctx context.Context, env *Env, n, i, slots int) (*farmHost, er
 		}
 	}
 	penv := []string{"PATH=" + filepath.Dir(env.StandIn) + ":/usr/bin:/bin", "TMPDIR=" + h.tmp, "HOME=" + dir}
-	var err error
+	argv, err := env.hostArgv(argv)
+	if err != nil {
+		return nil, err
+	}
 	if h.proc, err = startProcess(argv, penv, dir, filepath.Join(dir, "distccd.log")); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s trace, %d units per client (x%.2g durations), clients at nice %d, %d CPUs, sweep took %.0f s\n",
 		r.Project, r.Units, r.TimeScale, r.ClientNice, r.CPUs, r.WallS)
+	if r.ClientCPU > 0 {
+		fmt.Fprintf(w, "each client limited to %.2g CPU on CPU 0, the hosts on the other CPUs\n", r.ClientCPU)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kind\thosts\tclients\t-j\tmakespan\tideal\tx ideal\tx ideal+local\tslowest/fair\tslowest/fastest\thost util\tidle, all building\thandoff ms p50/p99\t>1 s (of gap time)\tfirst wave s\tremote\tlocal\thost units min-max\tq wait ms\tq max\tq while idle\tbusy refused\tfallbacks\tno free host\twrapper alone\tcpu ms/unit\tdaemon ms\thost cpu ms/unit\tmachine cpu\tsteal\tcpu s\thost conns\thost RSS MiB\thosts RSS MiB\thost fds\tdaemon RSS MiB\tdaemon fds\tidle daemon ms/s\tidle hosts ms/s\t")
 	for _, row := range r.Rows {
@@ -40,6 +43,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(w, "%s: one client spends %.1f ms of CPU per unit (%d hosts, 1 client); at %.0f ms per unit one client core keeps %.1f hosts of %d slots busy (%.1f with this machine's %d CPUs)\n",
 					kind, row.ClientCPU, row.Hosts, row.MeanUnitMS, row.HostsPerCore, row.Slots/row.Hosts, row.HostsPerCore*float64(r.CPUs), r.CPUs)
 			}
+		}
+	}
+	for _, row := range r.Rows {
+		if row.ClientBound > 0 {
+			fmt.Fprintf(w, "%s, %d hosts, %d clients, each limited to %.2g CPU: makespan %.1f s, what a client's CPU allows %.1f s (x %.2f); at that CPU one client keeps %.1f hosts of %d slots busy\n",
+				row.Kind, row.Hosts, row.Clients, row.ClientCPULimit, row.Makespan, row.ClientBound, row.ClientBoundRatio, row.HostsPerCore*row.ClientCPULimit, row.Slots/row.Hosts)
 		}
 	}
 	for _, row := range r.Rows {

@@ -111,6 +111,13 @@ type Row struct {
 	MachineCPU   float64 `json:"machine_cpu_s"`
 	MeanUnitMS   float64 `json:"mean_unit_ms"`
 	HostsPerCore float64 `json:"hosts_one_client_core_keeps_busy"`
+	// ClientCPULimit is the CPUs each client could use (Env.ClientCPU; 0:
+	// not limited, and the next two are 0). ClientBound is the makespan
+	// the slowest-bound client's CPU allowed (clientCPUBound, from the CPU
+	// it used), ClientBoundRatio the makespan over it.
+	ClientCPULimit   float64 `json:"client_cpu_limit,omitempty"`
+	ClientBound      float64 `json:"client_cpu_bound_s,omitempty"`
+	ClientBoundRatio float64 `json:"makespan_over_client_cpu_bound,omitempty"`
 
 	// Connections open on hosts at the end (dcc), the most on one host.
 	HostConns    float64 `json:"host_connections_max"`
@@ -146,6 +153,9 @@ func runRow(ctx context.Context, env *Env, f *farm, slots, nclients int, units [
 		for _, c := range clients {
 			if c != nil && c.daemon != nil {
 				c.daemon.stop(10 * time.Second)
+			}
+			if c != nil {
+				c.closeLimit()
 			}
 		}
 	}()
@@ -218,11 +228,18 @@ func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, 
 		row.ClientMakespans = append(row.ClientMakespans, c.makespan().Seconds())
 		clientCPU += c.makeCPU + c.daemonCPU
 		daemonCPU += c.daemonCPU
+		if env.ClientCPU > 0 {
+			row.ClientCPULimit = env.ClientCPU
+			row.ClientBound = max(row.ClientBound, clientCPUBound(units, c.makeCPU+c.daemonCPU, env.ClientCPU).Seconds())
+		}
 		row.ClientRSS = max(row.ClientRSS, float64(c.daemonPeak)/(1<<20))
 		row.Fallbacks += c.stats["fallbacks"]
 		row.NoHost += c.stats["misses"] - c.stats["remote"] - c.stats["fallbacks"] - c.stats["remote_reruns"]
 	}
 	row.MaxClientRatio = row.MaxClient / row.Ideal
+	if row.ClientBound > 0 {
+		row.ClientBoundRatio = row.Makespan / row.ClientBound
+	}
 	row.Spread = row.MaxClient / slices.Min(row.ClientMakespans)
 	allUnits := float64(n * len(units))
 	row.ClientCPU = float64(clientCPU.Microseconds()) / 1000 / allUnits

@@ -29,8 +29,12 @@ func run(ctx context.Context, args []string) error {
 	keep := fs.Bool("keep", false, "keep the work directory (logs, trees) for a look")
 	rowTimeout := fs.Duration("row-timeout", 15*time.Minute, "bound on one row's builds")
 	nice := fs.Int("client-nice", 10, "niceness of the clients' processes (make, wrappers, daemons), so that their bursts do not starve the hosts that share this machine (0: the hosts' own)")
+	clientCPU := fs.Float64("client-cpu", 0, "CPUs each client's processes may use, on CPU 0, with the hosts on the other CPUs (a cgroup; needs root): the rows then say what a client's own CPU allows (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *clientCPU < 0 || *clientCPU > 1 {
+		return fmt.Errorf("-client-cpu %g: must be 0 (no limit) up to 1 (all of CPU 0)", *clientCPU)
 	}
 	if *quick {
 		*hosts, *clients = "1,50", "1,4"
@@ -57,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env.ClientNice = *nice
+	env.ClientNice, env.ClientCPU = *nice, *clientCPU
 	if *keep {
 		fmt.Fprintln(os.Stderr, "dcc-scale: work directory", env.Work)
 	} else {

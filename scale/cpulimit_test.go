@@ -1,0 +1,53 @@
+package scale
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A client's processes run in its CPU limit: on CPU 0, in the cgroup,
+// and a CPU-bound one gets only its share of the CPU. The cgroup goes
+// when the client is done.
+func TestCPULimitCapsAClientsProcesses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a cgroup needs root")
+	}
+	name := fmt.Sprintf("dcc-scale-test-%d", os.Getpid())
+	l, err := newCPULimit(name, 0.2)
+	if err != nil && strings.Contains(err.Error(), "no cgroup cpu controller") {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.close() })
+
+	argv := l.argv([]string{"timeout", "1", "sh", "-c", "while :; do :; done"})
+	cmd := exec.Command(argv[0], argv[1:]...)
+	require.NoError(t, cmd.Start())
+	var status, cgroups string
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
+		cgroups = string(b)
+		return strings.Contains(cgroups, name)
+	}, 5*time.Second, 5*time.Millisecond, "the process never entered the cgroup: %s", cgroups)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	require.NoError(t, err)
+	status = string(b)
+	assert.Contains(t, status, "Cpus_allowed_list:\t0\n", "pinned to CPU 0")
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "timeout ends the loop with status 124")
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	t.Logf("a CPU-bound loop for 1 s at 0.2 CPU used %v", cpu)
+	assert.Less(t, cpu, 350*time.Millisecond, "the loop used more than its 0.2 CPU")
+	assert.Greater(t, cpu, 50*time.Millisecond, "the loop ran")
+
+	require.NoError(t, l.close())
+	assert.NoDirExists(t, l.dir)
+}
