@@ -92,7 +92,7 @@ func (c *client) startDaemon(ctx context.Context, env *Env, tag string) error {
 		return fmt.Errorf("client: %w", err)
 	}
 	var err error
-	c.daemon, err = startProcess(env.clientArgv(c.limit, []string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
+	c.daemon, err = startProcess(env.clientArgv(c.limit, leafDaemon, []string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (c *client) build(ctx context.Context, env *Env) {
 	if c.kind == "distcc" {
 		args = append(args, "CC=distcc gcc")
 	}
-	args = env.clientArgv(c.limit, args)
+	args = env.clientArgv(c.limit, leafBuild, args)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env, cmd.Dir = c.env, filepath.Join(c.dir, "src")
 	var out bytes.Buffer

@@ -26,10 +26,23 @@ const cgroupRoot = "/sys/fs/cgroup"
 // ClientCPU x cfsPeriod of CPU time in each.
 const cfsPeriod = 100 * time.Millisecond
 
-// cpuLimit is a cgroup capping the CPU time of the processes in it.
+// cpuLimit is a cgroup capping the CPU time of the processes in it. Its
+// processes go into one of two leaves under it, a client's daemon into
+// leafDaemon and its make into leafBuild, which share the cap equally when
+// both want more: as the kernel's autogroups share a real client's CPU
+// between the daemon (dcc starts it in a session of its own) and the
+// terminal's session where make runs. Without them the hundreds of
+// wrappers make starts at once would each get as much CPU as the daemon
+// they all wait for.
 type cpuLimit struct {
 	dir string
 }
+
+// The leaves of a client's cgroup.
+const (
+	leafDaemon = "daemon"
+	leafBuild  = "build"
+)
 
 // newCPULimit makes the cgroup name capped at cpus CPUs: under cgroup v1's
 // cpu controller (cpu.cfs_quota_us), or cgroup v2's (cpu.max, with the
@@ -51,7 +64,7 @@ func newCPULimit(name string, cpus float64) (*cpuLimit, error) {
 			os.Remove(l.dir)
 			return nil, err
 		}
-		return l, nil
+		return l, l.makeLeaves("")
 	}
 	controllers, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
 	if err != nil || !strings.Contains(" "+strings.TrimSpace(string(controllers))+" ", " cpu ") {
@@ -68,7 +81,28 @@ func newCPULimit(name string, cpus float64) (*cpuLimit, error) {
 		os.Remove(l.dir)
 		return nil, err
 	}
-	return l, nil
+	return l, l.makeLeaves("+cpu")
+}
+
+// makeLeaves makes the cgroup's two leaves, first enabling controllers
+// for its children (cgroup v2) when not "". On failure it removes the
+// cgroup.
+func (l *cpuLimit) makeLeaves(controllers string) error {
+	var err error
+	if controllers != "" {
+		err = writeControl(l.dir, "cgroup.subtree_control", controllers)
+	}
+	for _, leaf := range []string{leafDaemon, leafBuild} {
+		if err == nil {
+			if err = os.Mkdir(filepath.Join(l.dir, leaf), 0o755); err != nil {
+				err = fmt.Errorf("client CPU limit: %w", err)
+			}
+		}
+	}
+	if err != nil {
+		_ = l.close()
+	}
+	return err
 }
 
 // writeControl writes value to the cgroup control file name in dir.
@@ -85,27 +119,31 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// argv returns argv run inside the cgroup, on CPU 0: a shell puts itself
-// in the cgroup, then becomes argv, so that everything argv starts is in
-// it from its first instruction.
-func (l *cpuLimit) argv(argv []string) []string {
-	enter := fmt.Sprintf(`echo $$ > %s && exec "$@"`, filepath.Join(l.dir, "cgroup.procs"))
+// argv returns argv run inside the cgroup's leaf, on CPU 0: a shell puts
+// itself in the leaf, then becomes argv, so that everything argv starts is
+// in it from its first instruction.
+func (l *cpuLimit) argv(leaf string, argv []string) []string {
+	enter := fmt.Sprintf(`echo $$ > %s && exec "$@"`, filepath.Join(l.dir, leaf, "cgroup.procs"))
 	return append([]string{"taskset", "-c", "0", "sh", "-c", enter, "sh"}, argv...)
 }
 
-// close removes the cgroup, waiting up to 10 s for its last processes to
-// end.
+// close removes the cgroup and its leaves, waiting up to 10 s for their
+// last processes to end.
 func (l *cpuLimit) close() error {
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if err = os.Remove(l.dir); err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
-			break
+	deadline := time.Now().Add(10 * time.Second)
+	var errs []error
+	for _, dir := range []string{filepath.Join(l.dir, leafDaemon), filepath.Join(l.dir, leafBuild), l.dir} {
+		var err error
+		for ; ; time.Sleep(20 * time.Millisecond) {
+			if err = os.Remove(dir); err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil && !os.IsNotExist(err) {
+			errs = append(errs, fmt.Errorf("client CPU limit: %w", err))
 		}
 	}
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("client CPU limit: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // hostCPUs is the taskset list of the CPUs the hosts run on while clients

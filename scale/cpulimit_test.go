@@ -27,7 +27,7 @@ func TestCPULimitCapsAClientsProcesses(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.close() })
 
-	argv := l.argv([]string{"timeout", "1", "sh", "-c", "while :; do :; done"})
+	argv := l.argv(leafBuild, []string{"timeout", "1", "sh", "-c", "while :; do :; done"})
 	cmd := exec.Command(argv[0], argv[1:]...)
 	require.NoError(t, cmd.Start())
 	var status, cgroups string

@@ -51,12 +51,12 @@ func (e *Env) niced(argv []string) []string {
 	return append([]string{"nice", "-n", strconv.Itoa(e.ClientNice)}, argv...)
 }
 
-// clientArgv returns argv as a client runs it: in the client's CPU limit
-// (when it has one), at the clients' niceness.
-func (e *Env) clientArgv(limit *cpuLimit, argv []string) []string {
+// clientArgv returns argv as a client runs it: in leaf of the client's CPU
+// limit (when it has one), at the clients' niceness.
+func (e *Env) clientArgv(limit *cpuLimit, leaf string, argv []string) []string {
 	argv = e.niced(argv)
 	if limit != nil {
-		argv = limit.argv(argv)
+		argv = limit.argv(leaf, argv)
 	}
 	return argv
 }
