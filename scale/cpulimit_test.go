@@ -51,3 +51,38 @@ func TestCPULimitCapsAClientsProcesses(t *testing.T) {
 	require.NoError(t, l.close())
 	assert.NoDirExists(t, l.dir)
 }
+
+// The daemon's leaf gets its share of the client's CPU however many
+// processes make's leaf runs: one CPU-bound process there beside 20 in
+// make's gets about half of the cap, not a 21st.
+func TestCPULimitLeavesShareTheCap(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a cgroup needs root")
+	}
+	name := fmt.Sprintf("dcc-scale-test-leaves-%d", os.Getpid())
+	l, err := newCPULimit(name, 0.4)
+	if err != nil && strings.Contains(err.Error(), "no cgroup cpu controller") {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.close() })
+
+	loop := []string{"timeout", "1", "sh", "-c", "while :; do :; done"}
+	var build []*exec.Cmd
+	for range 20 {
+		argv := l.argv(leafBuild, loop)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		require.NoError(t, cmd.Start())
+		build = append(build, cmd)
+	}
+	argv := l.argv(leafDaemon, loop)
+	daemon := exec.Command(argv[0], argv[1:]...)
+	require.NoError(t, daemon.Start())
+	_ = daemon.Wait()
+	for _, cmd := range build {
+		_ = cmd.Wait()
+	}
+	cpu := daemon.ProcessState.UserTime() + daemon.ProcessState.SystemTime()
+	t.Logf("the daemon's leaf beside 20 loops in make's, at 0.4 CPU for 1 s: %v", cpu)
+	assert.Greater(t, cpu, 100*time.Millisecond, "the daemon's leaf got less than a quarter of the cap")
+}
