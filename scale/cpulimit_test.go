@@ -54,7 +54,7 @@ func TestCPULimitCapsAClientsProcesses(t *testing.T) {
 
 // The daemon's leaf gets its share of the client's CPU however many
 // processes make's leaf runs: one CPU-bound process there beside 20 in
-// make's gets about half of the cap, not a 21st.
+// make's gets about half of what the client uses, not a 21st.
 func TestCPULimitLeavesShareTheCap(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("a cgroup needs root")
@@ -79,10 +79,14 @@ func TestCPULimitLeavesShareTheCap(t *testing.T) {
 	daemon := exec.Command(argv[0], argv[1:]...)
 	require.NoError(t, daemon.Start())
 	_ = daemon.Wait()
+	var others time.Duration
 	for _, cmd := range build {
 		_ = cmd.Wait()
+		others += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	cpu := daemon.ProcessState.UserTime() + daemon.ProcessState.SystemTime()
-	t.Logf("the daemon's leaf beside 20 loops in make's, at 0.4 CPU for 1 s: %v", cpu)
-	assert.Greater(t, cpu, 100*time.Millisecond, "the daemon's leaf got less than a quarter of the cap")
+	t.Logf("the daemon's leaf beside 20 loops in make's, at 0.4 CPU for 1 s: %v, make's %v", cpu, others)
+	// Half of the CPU the two leaves got, whatever else ran on CPU 0 meanwhile
+	// (a 21st without the leaves).
+	assert.Greater(t, cpu, (cpu+others)/4, "the daemon's leaf got less than a quarter of the CPU the client used")
 }
