@@ -92,7 +92,11 @@ func (c *client) startDaemon(ctx context.Context, env *Env, tag string) error {
 		return fmt.Errorf("client: %w", err)
 	}
 	var err error
-	c.daemon, err = startProcess(env.clientArgv(c.limit, leafDaemon, []string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
+	start := startProcess
+	if env.DaemonSession {
+		start = startSession
+	}
+	c.daemon, err = start(env.clientArgv(c.limit, leafDaemon, []string{env.DCC, "daemon", "run"}), c.env, c.dir, filepath.Join(c.dir, "daemon.log"))
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,12 @@ type Env struct {
 	// processes may use, all on CPU 0, the hosts on the other CPUs
 	// (cpulimit.go): the rows then show what a client's own CPU allows.
 	ClientCPU float64
+	// DaemonSession starts each client's daemon in a session of its own,
+	// as dcc starts it: its own autogroup, where the kernel has them, so
+	// that it shares the CPU with the simulator's session (make, the
+	// wrappers, the hosts) instead of taking one share among their
+	// processes. Off, every sweep before stop 31's last ran that way.
+	DaemonSession bool
 	// IPBase is the third byte of the hosts' addresses, 127.0.IPBase.1 and
 	// up (10; the smoke test uses another so that it runs beside a sweep).
 	IPBase int

@@ -129,13 +129,25 @@ type process struct {
 // startProcess starts argv with env (the whole environment) in dir, its
 // output to logPath, in a process group of its own.
 func startProcess(argv, env []string, dir, logPath string) (*process, error) {
+	return startWith(argv, env, dir, logPath, &syscall.SysProcAttr{Setpgid: true})
+}
+
+// startSession is startProcess in a session of its own (and so its own
+// process group, and its own autogroup where the kernel has them), as dcc
+// starts its daemon.
+func startSession(argv, env []string, dir, logPath string) (*process, error) {
+	return startWith(argv, env, dir, logPath, &syscall.SysProcAttr{Setsid: true})
+}
+
+// startWith starts argv as startProcess says, with attr.
+func startWith(argv, env []string, dir, logPath string, attr *syscall.SysProcAttr) (*process, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)

@@ -22,6 +22,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s trace, %d units per client (x%.2g durations), clients at nice %d, %d CPUs, sweep took %.0f s\n",
 		r.Project, r.Units, r.TimeScale, r.ClientNice, r.CPUs, r.WallS)
+	if r.DaemonSession {
+		fmt.Fprintln(w, "each daemon in a session of its own")
+	}
 	if r.ClientCPU > 0 {
 		fmt.Fprintf(w, "each client limited to %.2g CPU on CPU 0, the hosts on the other CPUs\n", r.ClientCPU)
 	}

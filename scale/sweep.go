@@ -37,18 +37,21 @@ type Report struct {
 	ClientNice int `json:"client_nice"`
 	// ClientCPU is the CPUs each client could use (Env.ClientCPU; 0: not
 	// limited).
-	ClientCPU float64   `json:"client_cpu_limit,omitempty"`
-	CPUs      int       `json:"cpus"`
-	Started   time.Time `json:"started"`
-	WallS     float64   `json:"wall_s"`
-	Rows      []Row     `json:"rows"`
+	ClientCPU float64 `json:"client_cpu_limit,omitempty"`
+	// DaemonSession: the daemons ran in sessions of their own
+	// (Env.DaemonSession).
+	DaemonSession bool      `json:"daemon_session,omitempty"`
+	CPUs          int       `json:"cpus"`
+	Started       time.Time `json:"started"`
+	WallS         float64   `json:"wall_s"`
+	Rows          []Row     `json:"rows"`
 }
 
 // Run measures every row of the sweep: for each kind and host count it
 // starts the hosts once, then runs each client count against them.
 func (sw *Sweep) Run(ctx context.Context, env *Env) (*Report, error) {
 	rep := &Report{Project: sw.Trace.Project, Units: sw.Units, TimeScale: sw.TimeScale, ClientNice: env.ClientNice,
-		ClientCPU: env.ClientCPU, CPUs: runtime.NumCPU(), Started: time.Now()}
+		ClientCPU: env.ClientCPU, DaemonSession: env.DaemonSession, CPUs: runtime.NumCPU(), Started: time.Now()}
 	units := sw.Trace.Take(sw.Units)
 	if sw.TimeScale > 0 && sw.TimeScale != 1 {
 		for i := range units {

@@ -30,6 +30,7 @@ func run(ctx context.Context, args []string) error {
 	rowTimeout := fs.Duration("row-timeout", 15*time.Minute, "bound on one row's builds")
 	nice := fs.Int("client-nice", 10, "niceness of the clients' processes (make, wrappers, daemons), so that their bursts do not starve the hosts that share this machine (0: the hosts' own)")
 	clientCPU := fs.Float64("client-cpu", 0, "CPUs each client's processes may use, on CPU 0, with the hosts on the other CPUs (a cgroup; needs root): the rows then say what a client's own CPU allows (0: no limit)")
+	daemonSession := fs.Bool("daemon-session", false, "start each client's daemon in a session of its own, as dcc does (its own autogroup, where the kernel has them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env.ClientNice, env.ClientCPU = *nice, *clientCPU
+	env.ClientNice, env.ClientCPU, env.DaemonSession = *nice, *clientCPU, *daemonSession
 	if *keep {
 		fmt.Fprintln(os.Stderr, "dcc-scale: work directory", env.Work)
 	} else {
