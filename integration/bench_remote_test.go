@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,13 +58,11 @@ func waitTCP(tb testing.TB, addr string) {
 	tb.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
+		if acceptsTCP(addr) {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s does not accept connections: %v", addr, err)
+			tb.Fatalf("%s does not accept connections", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

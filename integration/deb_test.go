@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -314,8 +313,7 @@ func debBuildThroughHost(t *testing.T, work string, conf, key []byte, token stri
 		log.Close()
 	}()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
+		if acceptsTCP(addr) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "dcc-server did not start: %s", readFile(t, log.Name()))

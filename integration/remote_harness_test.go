@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcc-build/dcc/protocol"
@@ -34,16 +36,44 @@ type compileHost struct {
 	log         *os.File
 }
 
-// freeAddr returns ip:port with a port that was free a moment ago.
+// freeAddr returns ip:port with a port that was free a moment ago, below
+// Linux's ephemeral range (32768 and up): a port the kernel gives out for
+// ":0" could go, between this look and the host's listening, to another
+// test process's listener on ":0" (remotetest's), which the host's wait
+// would then take for the host.
 func freeAddr(tb testing.TB, ip string) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		tb.Skipf("cannot listen on %s (distinct loopback addresses stand for distinct hosts): %v", ip, err)
+	var err error
+	for range 100 {
+		var l net.Listener
+		l, err = net.Listen("tcp", fmt.Sprintf("%s:%d", ip, 20000+rand.IntN(12000)))
+		if err == nil {
+			addr := l.Addr().String()
+			require.NoError(tb, l.Close())
+			return addr
+		}
 	}
-	addr := l.Addr().String()
-	require.NoError(tb, l.Close())
-	return addr
+	tb.Skipf("cannot listen on %s (distinct loopback addresses stand for distinct hosts): %v", ip, err)
+	return ""
+}
+
+// acceptsTCP reports whether something listens on addr: a connection
+// that is not to itself. Dialing a loopback address and port nothing
+// listens on can connect the socket to itself, when the kernel happens to
+// pick that port as its source (TCP's simultaneous open): the port
+// freeAddr found free comes from that same range.
+func acceptsTCP(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	return !selfConnected(c)
+}
+
+// selfConnected reports whether c is connected to itself.
+func selfConnected(c net.Conn) bool {
+	return c.LocalAddr().String() == c.RemoteAddr().String()
 }
 
 // startHost starts dcc-server in the foreground on ip with jobs slots and
@@ -154,9 +184,7 @@ func launchHostSetup(tb testing.TB, addr string, jobs int, token string, setup h
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", h.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
+		if acceptsTCP(h.addr) {
 			if plaintext {
 				return h
 			}
@@ -168,7 +196,7 @@ func launchHostSetup(tb testing.TB, addr string, jobs int, token string, setup h
 			return h
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("dcc-server on %s did not start: %v\n%s", h.addr, err, h.output())
+			tb.Fatalf("dcc-server on %s did not start\n%s", h.addr, h.output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -402,4 +430,29 @@ func requireServerBinary(tb testing.TB) {
 	if serverBin == "" {
 		tb.Fatal("dcc-server was not built")
 	}
+}
+
+// A socket connected to itself (a dial to a port nothing listens on whose
+// source port the kernel picked the same) is no listener.
+func TestSelfConnectedIsNoListener(t *testing.T) {
+	addr := freeAddr(t, "127.0.0.2")
+	local, err := net.ResolveTCPAddr("tcp", addr)
+	require.NoError(t, err)
+	d := net.Dialer{LocalAddr: local, Timeout: 2 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Skipf("this kernel does not connect a socket to itself: %v", err)
+	}
+	defer c.Close()
+	assert.True(t, selfConnected(c), "%v to %v", c.LocalAddr(), c.RemoteAddr())
+
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		if a, err := l.Accept(); err == nil {
+			a.Close()
+		}
+	}()
+	assert.True(t, acceptsTCP(l.Addr().String()), "a listener")
 }

@@ -190,8 +190,13 @@ func waitTCP(ctx context.Context, addr string, p *process) error {
 	for {
 		var d netDialer
 		if c, err := d.dial(ctx, addr); err == nil {
+			// A dial to a port nothing listens on can connect the socket
+			// to itself, when the kernel picks that port as the source.
+			self := c.LocalAddr().String() == c.RemoteAddr().String()
 			c.Close()
-			return nil
+			if !self {
+				return nil
+			}
 		}
 		if p != nil && p.exited() {
 			out, _ := os.ReadFile(p.log.Name())
