@@ -26,6 +26,10 @@ const cgroupRoot = "/sys/fs/cgroup"
 // ClientCPU x cfsPeriod of CPU time in each.
 const cfsPeriod = 100 * time.Millisecond
 
+// errNoCPUController: this machine has no cgroup cpu controller to cap a
+// client's CPU with.
+var errNoCPUController = errors.New("no cgroup cpu controller")
+
 // cpuLimit is a cgroup capping the CPU time of the processes in it. Its
 // processes go into one of two leaves under it, a client's daemon into
 // leafDaemon and its make into leafBuild, which share the cap equally when
@@ -68,7 +72,7 @@ func newCPULimit(name string, cpus float64) (*cpuLimit, error) {
 	}
 	controllers, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
 	if err != nil || !strings.Contains(" "+strings.TrimSpace(string(controllers))+" ", " cpu ") {
-		return nil, fmt.Errorf("client CPU limit: no cgroup cpu controller under %s (cgroup v1's cpu, or v2's cpu in cgroup.controllers)", cgroupRoot)
+		return nil, fmt.Errorf("client CPU limit: %w under %s (cgroup v1's cpu, or v2's cpu in cgroup.controllers)", errNoCPUController, cgroupRoot)
 	}
 	if err := writeControl(cgroupRoot, "cgroup.subtree_control", "+cpu"); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,16 +17,8 @@ import (
 // and a CPU-bound one gets only its share of the CPU. The cgroup goes
 // when the client is done.
 func TestCPULimitCapsAClientsProcesses(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a cgroup needs root")
-	}
 	name := fmt.Sprintf("dcc-scale-test-%d", os.Getpid())
-	l, err := newCPULimit(name, 0.2)
-	if err != nil && strings.Contains(err.Error(), "no cgroup cpu controller") {
-		t.Skip(err)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.close() })
+	l := testCPULimit(t, name, 0.2)
 
 	argv := l.argv(leafBuild, []string{"timeout", "1", "sh", "-c", "while :; do :; done"})
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -56,16 +49,7 @@ func TestCPULimitCapsAClientsProcesses(t *testing.T) {
 // processes make's leaf runs: one CPU-bound process there beside 20 in
 // make's gets about half of what the client uses, not a 21st.
 func TestCPULimitLeavesShareTheCap(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a cgroup needs root")
-	}
-	name := fmt.Sprintf("dcc-scale-test-leaves-%d", os.Getpid())
-	l, err := newCPULimit(name, 0.4)
-	if err != nil && strings.Contains(err.Error(), "no cgroup cpu controller") {
-		t.Skip(err)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.close() })
+	l := testCPULimit(t, fmt.Sprintf("dcc-scale-test-leaves-%d", os.Getpid()), 0.4)
 
 	loop := []string{"timeout", "1", "sh", "-c", "while :; do :; done"}
 	var build []*exec.Cmd
@@ -89,4 +73,20 @@ func TestCPULimitLeavesShareTheCap(t *testing.T) {
 	// Half of the CPU the two leaves got, whatever else ran on CPU 0 meanwhile
 	// (a 21st without the leaves).
 	assert.Greater(t, cpu, (cpu+others)/4, "the daemon's leaf got less than a quarter of the CPU the client used")
+}
+
+// testCPULimit makes the CPU limit name of cpus CPUs for the test, removed
+// when it ends; it skips the test where a cgroup cannot be made.
+func testCPULimit(t *testing.T, name string, cpus float64) *cpuLimit {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a cgroup needs root")
+	}
+	l, err := newCPULimit(name, cpus)
+	if errors.Is(err, errNoCPUController) {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.close() })
+	return l
 }
