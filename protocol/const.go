@@ -12,7 +12,7 @@ package protocol
 import "errors"
 
 // Version is the protocol version both sides announce in the handshake.
-const Version uint16 = 7
+const Version uint16 = 8
 
 // DefaultPort is the TCP port dcc-server listens on by default.
 const DefaultPort = 9693

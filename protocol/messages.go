@@ -542,14 +542,27 @@ func (m *CleanResult) decode(d *decoder) error {
 }
 
 // Status asks a server for its toolchains and load.
-type Status struct{}
+type Status struct {
+	// AwaitSlot asks the server to answer when one of its compile slots
+	// is free for this session rather than at once: at once when one is
+	// free now, else when one frees with no job waiting there and this
+	// session's turn among the sessions waiting so has come (see the
+	// server's slot notices), or when the server shuts down. A client
+	// with jobs waiting for a slot anywhere sends it to the hosts that
+	// have none free, so that a slot that frees on one of them is used
+	// within a round trip, not when the client next asks.
+	AwaitSlot bool
+}
 
 // Type returns MsgStatus.
 func (*Status) Type() MsgType { return MsgStatus }
 
-func (*Status) encode(*encoder) {}
+func (m *Status) encode(e *encoder) { e.bool(m.AwaitSlot) }
 
-func (*Status) decode(d *decoder) error { return d.err }
+func (m *Status) decode(d *decoder) error {
+	m.AwaitSlot = d.bool("await slot")
+	return d.err
+}
 
 // StatusResult answers a Status.
 type StatusResult struct {

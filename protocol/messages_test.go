@@ -111,6 +111,7 @@ func roundTripCases() []struct {
 		{"CleanResult/empty", &CleanResult{}},
 		{"CleanResult/full", &CleanResult{Removed: math.MaxInt64}},
 		{"Status/empty", &Status{}},
+		{"Status/await", &Status{AwaitSlot: true}},
 		{"StatusResult/empty", &StatusResult{}},
 		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load, Ships: true, Time: 1_765_000_000_123_456_789}},
 		{"ToolchainOffer/empty", &ToolchainOffer{}},

@@ -36,14 +36,14 @@ func TestAttemptBoundedByTheJobsTimeout(t *testing.T) {
 }
 
 // A job sent again keeps its place: the order it came in. Here the host
-// refuses the first job as busy after later ones came: the first job goes
-// before the job that waited meanwhile, not behind it.
+// refuses the first job as busy after a later one came: when the slot
+// frees, the first job goes before the job that waited meanwhile, not
+// behind it.
 func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
-	refuse, gate := make(chan struct{}), make(chan struct{})
+	refuse := make(chan struct{})
 	var mu sync.Mutex
 	var order []string
 	refused := false
-	var others atomic.Int32 // the host's jobs of other clients, as its replies say
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Compile: func(ctx context.Context, r *protocol.CompileRequest) protocol.Message {
 		body := string(r.Preprocessed)
 		mu.Lock()
@@ -51,19 +51,16 @@ func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
 		first := body == "first" && !refused
 		refused = refused || first
 		mu.Unlock()
-		switch {
-		case first:
+		if first {
 			<-refuse
 			return &protocol.Error{Code: protocol.CodeBusy, Message: "full"}
-		case body == "queued":
-			<-gate
 		}
-		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1, Running: int(others.Load())}}
+		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1}}
 	}})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only against a hang
 	defer cancel()
-	results := make(chan string, 3)
+	results := make(chan string, 2)
 	send := func(body string) {
 		go func() {
 			res, _, _, err := p.CompileOr(ctx, gccKey, job(body), fullLocal())
@@ -76,22 +73,19 @@ func TestJobSentAgainKeepsItsArrivalTurn(t *testing.T) {
 	}
 	send("first") // takes the host's slot
 	waitFor(t, "the first job on the host", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 })
-	send("queued") // takes the host's queue place
-	waitFor(t, "the queued job on the host", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 2 })
 	send("later") // waits here
 	waitFor(t, "the later job waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 1 })
 
-	others.Store(1) // the next reply says the slot is taken: one job goes, to queue
-	close(refuse)   // the first job is refused as busy and waits again
+	a.SetOthers(1) // the host says it is full until this is undone
+	close(refuse)  // the first job is refused as busy and waits again
 	waitFor(t, "two jobs waiting", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiters) == 2 })
-	close(gate) // the queued job ends; its reply leaves one queue place
-	waitFor(t, "the next job sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 3 })
+	a.SetOthers(0) // a slot frees: the host's watch says so
+	waitFor(t, "the next job sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 2 })
 	mu.Lock()
-	assert.Equal(t, "first", order[2], "the job that came first is sent before the one that came later: %v", order)
+	assert.Equal(t, "first", order[1], "the job that came first is sent before the one that came later: %v", order)
 	mu.Unlock()
-	others.Store(0)
-	got := []string{<-results, <-results, <-results}
-	assert.ElementsMatch(t, []string{"first", "queued", "later"}, got)
+	got := []string{<-results, <-results}
+	assert.ElementsMatch(t, []string{"first", "later"}, got)
 }
 
 // A job whose host went down is sent once more; a "busy" answer to that

@@ -76,6 +76,14 @@ type Pool struct {
 	// counts those sent.
 	probing int
 	probes  int64
+	// watching counts the slot watches in flight (slotwatch.go), on
+	// watchCtx, which stopWatches ends; watches counts those sent, told
+	// those answered; watchLimit bounds them (maxWatches; tests lower it).
+	watchLimit    int
+	watching      int
+	watches, told int64
+	watchCtx      context.Context
+	stopWatches   context.CancelFunc
 	// meanJob is the moving mean of this pool's jobs' durations: the age
 	// at which a host's load report is asked again (schedule.go).
 	meanJob time.Duration
@@ -106,8 +114,12 @@ type host struct {
 	// loadAt: running and queued jobs that are not this pool's.
 	others int
 	loadAt time.Time
-	// probing: a load request to the host is in flight (schedule.go).
-	probing bool
+	// probing: a load request to the host is in flight (schedule.go);
+	// watching: a slot watch is, and watchEnded is when the last ended
+	// (slotwatch.go).
+	probing    bool
+	watching   bool
+	watchEnded time.Time
 
 	inFlight int
 	// flights are this pool's jobs on the host now, by number, with their
@@ -159,7 +171,7 @@ func NewPool(hosts []config.Host, opts Options) *Pool {
 		opts.MaxBackoff = max(DefaultMaxBackoff, opts.MinBackoff)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	p := &Pool{opts: opts, log: opts.Logger, base: base, cancel: cancel}
+	p := &Pool{opts: opts, log: opts.Logger, base: base, cancel: cancel, watchLimit: maxWatches}
 	for _, h := range hosts {
 		if h.Jobs <= 0 {
 			h.Jobs = DefaultJobs

@@ -16,14 +16,15 @@ import (
 // slots are its capacity for this pool (the host's slots, at most the
 // configured njob) less this pool's jobs there now and less the others'.
 //
-// A report of a host this pool has jobs on is renewed by each reply. One
-// of a host it has none on grows old: while jobs wait for a slot (CompileOr)
-// and no host has one by the reports, the pool asks the hosts with reports
-// older than the mean job time for their load again (a status request, at
-// most maxProbes at once, the oldest first), and a host that answers with
-// a free slot gets the next waiting job. So a job waits in this client, not
-// in the queue of a host that turned out full, and a slot that frees on a
-// host where this client had nothing is found within about a job's time.
+// A report of a host this pool has jobs on is renewed by each reply. While
+// jobs wait for a slot (CompileOr) and no host has one by the reports, the
+// pool watches the hosts full of other clients' jobs (slotwatch.go): each
+// says when a slot frees there for this pool, and the next waiting job goes
+// there. Hosts past the watches' bound are asked for their load again once
+// their reports are older than the mean job time (a status request, at
+// most maxProbes at once, the oldest first). So a job waits in this client,
+// not in the queue of a host that turned out full, and a slot that frees
+// on a host where this client had nothing is used within a round trip.
 //
 // Among hosts with a whole slot free the one with the most wins; equals
 // are broken in favour of the job's cache owner, else at random, so that
@@ -38,10 +39,10 @@ const (
 
 // queueAllowance is how many jobs beyond its slots a host may be given to
 // queue, by this pool's view, when no host has a slot free and this
-// machine has none either: the host starts the job the moment a slot
-// frees, and serves the clients queued there in turn; more than that
-// would keep units waiting at one host while another may free first.
-const queueAllowance = 1
+// machine has none either. None: a job queued at one host would wait there
+// while a slot frees on another; jobs wait here, and the hosts full of
+// other clients' jobs are watched for a slot that frees (slotwatch.go).
+const queueAllowance = 0
 
 // maxProbes bounds the status requests a pool has in flight to learn
 // hosts' load while jobs wait.
@@ -160,6 +161,9 @@ func (p *Pool) unwait(w *waiter) bool {
 	for i, o := range p.waiters {
 		if o == w {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			if len(p.waiters) == 0 {
+				p.endWatches()
+			}
 			return true
 		}
 	}
@@ -196,8 +200,11 @@ func (p *Pool) grant() {
 	clear(p.waiters[len(kept):])
 	p.waiters = kept
 	if len(p.waiters) > 0 {
+		p.watch(full)
 		p.probe(full)
 		p.armRegrant()
+	} else {
+		p.endWatches()
 	}
 }
 
@@ -212,7 +219,7 @@ func (p *Pool) probe(waitedFor map[string]bool) {
 	stale := p.staleAfter()
 	var candidates []*host
 	for _, h := range p.hosts {
-		if h.probing || !p.usable(h) || now.Before(h.until) || now.Sub(h.loadAt) < stale || h.capacity()-h.inFlight+queueAllowance < 1 {
+		if h.probing || h.watching || !p.usable(h) || now.Before(h.until) || now.Sub(h.loadAt) < stale || h.capacity()-h.inFlight+queueAllowance < 1 {
 			continue
 		}
 		for key := range waitedFor {

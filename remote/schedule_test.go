@@ -14,48 +14,87 @@ import (
 	"github.com/dcc-build/dcc/remote/remotetest"
 )
 
-// A host whose last report says other clients fill it gets no job. A job
-// that waits for a slot has the pool ask such a host for its load again
-// once the report is old, and goes there when the answer has a free slot.
-func TestWaitingJobsAskFullHostsAgain(t *testing.T) {
+// fullOfOthers sets up a pool of two hosts of two slots: a full of other
+// clients' jobs, b of this pool's (held until the test ends); it returns
+// them and the pool, whose watches are bounded by watchLimit.
+func fullOfOthers(t *testing.T, watchLimit int) (a, b *remotetest.Server, p *Pool) {
 	gate := make(chan struct{})
-	defer close(gate)
-	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 2})
-	a.SetOthers(2 + queueAllowance) // running and queued
-	b := remotetest.Start(t, "127.0.0.3", remotetest.Options{Slots: 2, Gate: gate})
-	p := newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 2)}, Options{})
+	t.Cleanup(func() { close(gate) })
+	a = remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 2})
+	a.SetOthers(2)
+	b = remotetest.Start(t, "127.0.0.3", remotetest.Options{Slots: 2, Gate: gate})
+	p = newTestPool(t, []config.Host{hostOf(a.Addr, 2), hostOf(b.Addr, 2)}, Options{})
+	p.mu.Lock()
+	p.watchLimit = watchLimit
+	p.mu.Unlock()
 	ctx := context.Background()
-	for i := range 2 + queueAllowance {
+	for i := range 2 {
 		go p.CompileOr(ctx, gccKey, job("held"), fullLocal())
 		waitFor(t, "a job in flight on b", func() bool { return inFlight(p)[b.Addr] == i+1 })
 	}
 	assert.Zero(t, inFlight(p)[a.Addr], "a is full of other clients' jobs")
 	_, _, err := p.Compile(ctx, gccKey, job("x"))
 	require.ErrorIs(t, err, ErrNoHost, "b full of this pool's jobs, a of others'")
+	return a, b, p
+}
 
+// waitingJob starts a job that may compile here, with the only local slot
+// taken; its host's address arrives on the returned channel ("" on error).
+func waitingJob(t *testing.T, p *Pool) chan string {
 	local := make(chan struct{}, 1)
 	local <- struct{}{}
-	done := make(chan error, 1)
-	var host atomic.Value
+	done := make(chan string, 1)
 	go func() {
-		_, h, _, err := p.CompileOr(ctx, gccKey, job("waits"), local)
-		host.Store(h)
-		done <- err
+		_, h, _, err := p.CompileOr(context.Background(), gccKey, job("waits"), local)
+		assert.NoError(t, err)
+		done <- h
 	}()
+	return done
+}
+
+// A host whose last report says other clients fill it gets no job. A job
+// that waits for a slot has the pool watch that host (not b, full of the
+// pool's own jobs), and goes there as soon as the host says a slot freed.
+func TestWaitingJobsWatchFullHosts(t *testing.T) {
+	a, b, p := fullOfOthers(t, maxWatches)
+	done := waitingJob(t, p)
+	waitFor(t, "a watched", func() bool { return a.Watches() >= 1 })
+	select {
+	case h := <-done:
+		t.Fatalf("went to %q while a was still full", h)
+	case <-time.After(100 * time.Millisecond):
+	}
+	assert.Zero(t, b.Watches(), "b is full of the pool's own jobs: their replies tell")
+	a.SetOthers(1)
+	start := time.Now()
+	assert.Equal(t, a.Addr, <-done)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, 1, a.Compiles())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	assert.Zero(t, p.watching, "no job waits: no watch is left")
+	assert.Nil(t, p.watchCtx)
+}
+
+// Past the bound of watches, a host full of others' jobs is asked for its
+// load again once its report is old, and gets the waiting job when the
+// answer has a free slot.
+func TestWaitingJobsAskUnwatchedFullHostsAgain(t *testing.T) {
+	a, _, p := fullOfOthers(t, 0)
+	done := waitingJob(t, p)
 	waitFor(t, "a asked for its load again", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.probes >= 2
 	})
 	select {
-	case err := <-done:
-		t.Fatalf("went while a was still full: %v", err)
+	case h := <-done:
+		t.Fatalf("went to %q while a was still full", h)
 	default:
 	}
+	assert.Zero(t, a.Watches())
 	a.SetOthers(1)
-	require.NoError(t, <-done)
-	assert.Equal(t, a.Addr, host.Load())
-	assert.Equal(t, 1, a.Compiles())
+	assert.Equal(t, a.Addr, <-done)
 	p.mu.Lock()
 	assert.LessOrEqual(t, p.probing, maxProbes)
 	p.mu.Unlock()

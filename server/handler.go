@@ -42,6 +42,10 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, p peer, req proto
 	case *protocol.Clean:
 		resp, err = s.clean(log, r)
 	case *protocol.Status:
+		if r.AwaitSlot {
+			s.runner.AwaitSlot(ctx, p.session)
+			start = time.Now() // the request's time is the answer's, not the wait
+		}
 		resp = &protocol.StatusResult{Server: s.name, Toolchains: s.toolchains.List(), Load: s.runner.Load(p.session), Ships: s.runner.Ships(), Time: time.Now().UnixNano()}
 	case *protocol.ToolchainOffer:
 		resp, err = s.runner.offerToolchain(ctx, log, r)

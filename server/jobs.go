@@ -204,6 +204,13 @@ func (r *Runner) Close() {
 // many of them are session's (none for "").
 func (r *Runner) Load(session string) protocol.Load { return r.slots.load(session) }
 
+// AwaitSlot returns when a compile slot is free for session, or ctx ends,
+// or EndWatches was called (see slotnotice.go).
+func (r *Runner) AwaitSlot(ctx context.Context, session string) { r.slots.awaitFree(ctx, session) }
+
+// EndWatches answers every AwaitSlot at once, now and later.
+func (r *Runner) EndWatches() { r.slots.endWatches() }
+
 // Run waits for a compile slot (refused as "busy" when the queue is full;
 // the waiting sessions served in turn), then compiles. The time limit covers the run; ctx (the client waiting)
 // covers the wait too. A job past its time limit is killed, with its

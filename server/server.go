@@ -221,6 +221,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // running ones.
 func (s *Server) drain() {
 	s.draining.Store(true)
+	s.runner.EndWatches()
 	deadline := time.Now().Add(s.grace)
 	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)

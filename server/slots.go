@@ -29,6 +29,12 @@ type slots struct {
 	runningBy map[string]int
 	// waiting holds the waiting jobs in arrival order.
 	waiting []*slotWaiter
+	// watchers wait to be told of a free slot, in arrival order; notices
+	// are the free slots told and not yet taken up; watchesEnded: the
+	// server is shutting down (slotnotice.go).
+	watchers     []*slotWatcher
+	notices      []*slotNotice
+	watchesEnded bool
 }
 
 // slotWaiter is a job waiting for a slot; ready is closed when it got one.
@@ -52,6 +58,7 @@ func newSlots(size, queueLen int) *slots {
 // calls release once.
 func (s *slots) acquire(ctx context.Context, client string) (release func(), err error) {
 	s.mu.Lock()
+	s.takeUpNotice(client)
 	if s.running < s.size && len(s.waiting) == 0 {
 		s.start(client)
 		s.mu.Unlock()
@@ -129,7 +136,7 @@ func (s *slots) releaser(client string) func() {
 }
 
 // release gives client's slot back: to the oldest waiting job of the
-// client served longest ago, or free.
+// client served longest ago, or free (told to a watching session).
 func (s *slots) release(client string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,6 +145,7 @@ func (s *slots) release(client string) {
 	}
 	if len(s.waiting) == 0 {
 		s.running--
+		s.tellWatchers()
 		return
 	}
 	next := 0

@@ -107,6 +107,7 @@ type Server struct {
 
 	running atomic.Int32
 	others  atomic.Int32
+	watches atomic.Int32
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -276,6 +277,24 @@ func (s *Server) load() protocol.Load {
 	return protocol.Load{Slots: s.opts.Slots, Running: running + int(s.others.Load()), Mine: running}
 }
 
+// awaitSlot waits until the load has a slot free (polling it), or ctx
+// ends (false).
+func (s *Server) awaitSlot(ctx context.Context) bool {
+	for {
+		if l := s.load(); l.Running < l.Slots {
+			return true
+		}
+		select {
+		case <-time.After(2 * time.Millisecond):
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Watches returns how many slot watches (Status with AwaitSlot) came.
+func (s *Server) Watches() int { return int(s.watches.Load()) }
+
 // wait holds a request until gate closes; false when ctx ends first.
 func wait(ctx context.Context, gate chan struct{}) bool {
 	if gate == nil {
@@ -337,6 +356,12 @@ func (s *Server) handle(ctx context.Context, req protocol.Message) protocol.Mess
 		}
 		return &protocol.CleanResult{Removed: n}
 	case *protocol.Status:
+		if r.AwaitSlot {
+			s.watches.Add(1)
+			if !s.awaitSlot(ctx) {
+				return cancelled
+			}
+		}
 		return &protocol.StatusResult{Server: s.Name(), Toolchains: s.toolchains(), Load: s.load(), Ships: s.opts.Ships, Time: time.Now().Add(s.opts.ClockOffset).UnixNano()}
 	case *protocol.ToolchainOffer:
 		return s.offer(r)

@@ -1,0 +1,94 @@
+package remote
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dcc-build/dcc/protocol"
+)
+
+// Watching hosts for a free slot. While jobs wait in this pool (no host
+// has a slot free for them by the reports), the pool asks each host that
+// could take them and is full of other clients' jobs to say when a slot
+// frees there (a Status with AwaitSlot, answered when the host tells this
+// session a free slot, in turn among the sessions watching it). The answer
+// carries the host's load, and the next waiting job goes there: a slot
+// that frees on a host where this pool had nothing running is used within
+// a round trip. A host full of this pool's own jobs needs no watch: each
+// job's reply says when its slot frees. The watches end when no job waits.
+
+// maxWatches bounds the hosts one pool watches at once (Pool.watchLimit);
+// hosts past it are asked for their load when their reports grow old
+// (probe).
+const maxWatches = 256
+
+// watchAgainAfter is how soon a host whose watch ended may be watched
+// again: a host that answers every watch at once with no slot free (it is
+// shutting down, or has too many watchers) is not asked in a loop.
+const watchAgainAfter = regrantEvery
+
+// watch starts watches on the hosts that offer one of the toolchains jobs
+// wait for and are full of other clients' jobs, the hosts heard from
+// longest ago first, up to p.watchLimit. p.mu must be held.
+func (p *Pool) watch(waitedFor map[string]bool) {
+	if p.closed || p.watching >= p.watchLimit {
+		return
+	}
+	now := p.opts.Now()
+	var candidates []*host
+	for _, h := range p.hosts {
+		if h.watching || !p.usable(h) || now.Before(h.until) || now.Sub(h.watchEnded) < watchAgainAfter || h.capacity()-h.inFlight < 1 {
+			continue
+		}
+		for key := range waitedFor {
+			if h.offers(key) {
+				candidates = append(candidates, h)
+				break
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	if p.watchCtx == nil {
+		p.watchCtx, p.stopWatches = context.WithCancel(p.base)
+	}
+	slices.SortFunc(candidates, func(a, b *host) int { return a.loadAt.Compare(b.loadAt) })
+	for _, h := range candidates[:min(len(candidates), p.watchLimit-p.watching)] {
+		h.watching = true
+		p.watching++
+		p.watches++
+		p.dials.Add(1)
+		go p.awaitSlot(p.watchCtx, h, h.sess, h.gen)
+	}
+}
+
+// endWatches stops every watch: no job waits. p.mu must be held.
+func (p *Pool) endWatches() {
+	if p.stopWatches != nil {
+		p.stopWatches()
+		p.watchCtx, p.stopWatches = nil, nil
+	}
+}
+
+// awaitSlot waits on sess (of generation gen) until h says a slot is free
+// for this pool or ctx ends, records the load it answers with, and gives
+// free slots to waiting jobs.
+func (p *Pool) awaitSlot(ctx context.Context, h *host, sess *protocol.ClientSession, gen uint64) {
+	defer p.dials.Done()
+	resp, err := sess.Call(ctx, &protocol.Status{AwaitSlot: true}, protocol.MsgStatusResult)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.watching = false
+	h.watchEnded = p.opts.Now()
+	p.watching--
+	if r, ok := resp.(*protocol.StatusResult); ok && err == nil {
+		if gen == h.gen {
+			h.setLoad(r.Load, p.opts.Now())
+			p.told++
+		}
+	} else if ctx.Err() == nil && p.base.Err() == nil {
+		p.requestFailed(ctx, h, gen, "slot watch", err)
+	}
+	p.grant()
+}
