@@ -15,8 +15,9 @@ type handoffs struct {
 	// gaps are the handoffs after the first wave, shortest first.
 	gaps []time.Duration
 	// firstWave is the mean time from the row's start to a slot's first
-	// unit, over the slots used.
+	// unit, over the slots used; waveEnd is the latest such first unit.
 	firstWave time.Duration
+	waveEnd   time.Time
 }
 
 // measureHandoffs measures the handoffs of runs (placed by placeRuns) on
@@ -63,6 +64,9 @@ func measureHandoffs(runs []unitRun, slots int, start, end time.Time) handoffs {
 				unused--
 				first += e.at.Sub(start)
 				firsts++
+				if e.at.After(h.waveEnd) {
+					h.waveEnd = e.at
+				}
 			}
 		}
 	}

@@ -27,6 +27,7 @@ func TestMeasureHandoffs(t *testing.T) {
 	h := measureHandoffs(runs, 2, t0, at(8000))
 	assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}, h.gaps)
 	assert.Equal(t, 200*time.Millisecond, h.firstWave)
+	assert.Equal(t, at(300), h.waveEnd, "the latest slot's first unit")
 	assert.Equal(t, 200*time.Millisecond, h.quantile(0.5))
 	n, share := h.over(100 * time.Millisecond)
 	assert.Equal(t, 2, n)

@@ -29,11 +29,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "each client limited to %.2g CPU on CPU 0, the hosts on the other CPUs\n", r.ClientCPU)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\thosts\tclients\t-j\tmakespan\tideal\tx ideal\tx ideal+local\tslowest/fair\tslowest/fastest\thost util\tidle, all building\thandoff ms p50/p99\t>1 s (of gap time)\tfirst wave s\tremote\tlocal\thost units min-max\tq wait ms\tq max\tq while idle\tbusy refused\tfallbacks\tno free host\twrapper alone\tcpu ms/unit\tdaemon ms\thost cpu ms/unit\tmachine cpu\tsteal\tcpu s\thost conns\thost RSS MiB\thosts RSS MiB\thost fds\tdaemon RSS MiB\tdaemon fds\tidle daemon ms/s\tidle hosts ms/s\t")
+	fmt.Fprintln(tw, "kind\thosts\tclients\t-j\tmakespan\tideal\tx ideal\tx ideal+local\tslowest/fair\tslowest/fastest\thost util\tidle, all building\thandoff ms p50/p99\t>1 s (of gap time)\tfirst wave s\tidle while units wait (s)\tremote\tlocal\thost units min-max\tq wait ms\tq max\tq while idle\tbusy refused\tfallbacks\tno free host\twrapper alone\tcpu ms/unit\tdaemon ms\thost cpu ms/unit\tmachine cpu\tsteal\tcpu s\thost conns\thost RSS MiB\thosts RSS MiB\thost fds\tdaemon RSS MiB\tdaemon fds\tidle daemon ms/s\tidle hosts ms/s\t")
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%.1f%%\t%.0f/%.0f\t%d (%.0f%%)\t%.2f\t%d\t%d\t%d-%d\t%.0f\t%d\t%.0f%%\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.0f%%\t%.0f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.0f\t%d\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%.1f%%\t%.0f/%.0f\t%d (%.0f%%)\t%.2f\t%.2f%% (%.0f)\t%d\t%d\t%d-%d\t%.0f\t%d\t%.0f%%\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.0f%%\t%.0f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.0f\t%d\t%.1f\t%.0f\t\n",
 			row.Kind, row.Hosts, row.Clients, row.Jobs, row.Makespan, row.Ideal, row.Ratio, row.RatioLocal, row.MaxClientRatio, row.Spread,
-			row.Utilisation*100, row.IdleAllBuilding*100, row.HandoffP50MS, row.HandoffP99MS, row.HandoffsOver1s, row.HandoffsOver1sShare*100, row.FirstWaveS, row.RemoteUnits, row.LocalUnits, row.HostUnitsMin, row.HostUnitsMax, row.QueueWaitMS, row.QueuedMax,
+			row.Utilisation*100, row.IdleAllBuilding*100, row.HandoffP50MS, row.HandoffP99MS, row.HandoffsOver1s, row.HandoffsOver1sShare*100, row.FirstWaveS, row.IdleWhileWaiting*100, row.WaitingS, row.RemoteUnits, row.LocalUnits, row.HostUnitsMin, row.HostUnitsMax, row.QueueWaitMS, row.QueuedMax,
 			row.QueuedWhileIdle*100, row.RefusedBusy, row.Fallbacks, row.NoHost, row.WrapperLocal, row.ClientCPU, row.DaemonCPU, row.HostCPU, row.MachineBusy*100, row.Steal*100, row.MachineCPU,
 			row.HostConns, row.HostRSS, row.HostRSSTotal, row.HostFDs, row.ClientRSS, row.ClientFDs, row.IdleDaemonCPU, row.IdleHostsCPU)
 	}

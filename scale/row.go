@@ -59,6 +59,12 @@ type Row struct {
 	HandoffsOver1s      int     `json:"handoffs_over_1s"`
 	HandoffsOver1sShare float64 `json:"handoffs_over_1s_share"`
 	FirstWaveS          float64 `json:"first_wave_s"`
+	// IdleWhileWaiting is the share of the hosts' slot time they were
+	// idle while some client had a unit made and not started, after the
+	// first wave (from the last slot's first unit; waitidle.go), over
+	// WaitingS seconds.
+	IdleWhileWaiting float64 `json:"host_idle_while_units_wait"`
+	WaitingS         float64 `json:"units_waiting_s"`
 
 	// RemoteUnits, LocalUnits count where units ran (the stand-in's log);
 	// HostUnitsMin/Max are the fewest and most units one host ran.
@@ -271,6 +277,15 @@ func (row *Row) fill(env *Env, f *farm, clients []*client, units []Unit, start, 
 			row.HandoffP99MS = float64(h.quantile(0.99).Microseconds()) / 1000
 			row.HandoffsOver1s, row.HandoffsOver1sShare = h.over(time.Second)
 			row.FirstWaveS = h.firstWave.Seconds()
+			jobs := make([]int, len(clients))
+			for i, c := range clients {
+				jobs[i] = c.jobs
+			}
+			idle, waited := idleWhileWaiting(runs, func(r unitRun) int { return clientOf(clients, r) }, jobs, len(units), row.Slots, h.waveEnd)
+			if waited > 0 {
+				row.IdleWhileWaiting = idle.Seconds() / (float64(row.Slots) * waited.Seconds())
+				row.WaitingS = waited.Seconds()
+			}
 		}
 		if row.Kind == "dcc" {
 			row.WrapperLocal = int64(local) - row.NoHost - row.Fallbacks
