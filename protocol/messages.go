@@ -284,6 +284,11 @@ type CompileRequest struct {
 	// Bundle names the shipped toolchain (Toolchain.Bundle) the job runs
 	// with; "" runs the host's installed compiler of key Toolchain.
 	Bundle string
+	// NoQueue asks the server to refuse the job as busy when no compile
+	// slot is free, rather than queue it: the client keeps its waiting
+	// jobs itself, for whichever host frees a slot first (a job queued at
+	// one host would wait there while a slot frees on another).
+	NoQueue bool
 }
 
 // SourceFile is one file of a CompileRequest compiled from the sources.
@@ -333,6 +338,7 @@ func (m *CompileRequest) encode(e *encoder) {
 	e.bool(m.Replay)
 	e.string("object", m.Object)
 	e.string("bundle", m.Bundle)
+	e.bool(m.NoQueue)
 }
 
 // encodeStrings writes a counted list of strings.
@@ -391,6 +397,7 @@ func (m *CompileRequest) decode(d *decoder) error {
 	m.Replay = d.bool("replay")
 	m.Object = d.string("object")
 	m.Bundle = d.string("bundle")
+	m.NoQueue = d.bool("no queue")
 	return d.err
 }
 
@@ -552,15 +559,24 @@ type Status struct {
 	// have none free, so that a slot that frees on one of them is used
 	// within a round trip, not when the client next asks.
 	AwaitSlot bool
+	// Decline says this session will not use the slot the server last
+	// told it of (an AwaitSlot answer): it found one elsewhere, or no job
+	// of it waits any more. The server tells the slot to the next session
+	// watching at once, instead of holding it for this one.
+	Decline bool
 }
 
 // Type returns MsgStatus.
 func (*Status) Type() MsgType { return MsgStatus }
 
-func (m *Status) encode(e *encoder) { e.bool(m.AwaitSlot) }
+func (m *Status) encode(e *encoder) {
+	e.bool(m.AwaitSlot)
+	e.bool(m.Decline)
+}
 
 func (m *Status) decode(d *decoder) error {
 	m.AwaitSlot = d.bool("await slot")
+	m.Decline = d.bool("decline")
 	return d.err
 }
 

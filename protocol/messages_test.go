@@ -80,6 +80,7 @@ func roundTripCases() []struct {
 			Toolchain: "id2-" + strings.Repeat("0", 64), Language: "objective-c++",
 			Args: manyArgs(MaxArgs), Preprocessed: compressible, SourceName: "main.c",
 			ClientDir: "/home/u/src", Project: "p", CacheKey: strings.Repeat("a", 64), TimeoutMS: math.MinInt64,
+			NoQueue: true,
 		}},
 		{"CompileRequest/sources", &CompileRequest{
 			Toolchain: "id3-ab", Language: "c", Args: []string{"-O2", "-g"}, SourceName: "src/a.c", ClientDir: "/home/u/p",
@@ -112,6 +113,7 @@ func roundTripCases() []struct {
 		{"CleanResult/full", &CleanResult{Removed: math.MaxInt64}},
 		{"Status/empty", &Status{}},
 		{"Status/await", &Status{AwaitSlot: true}},
+		{"Status/decline", &Status{Decline: true}},
 		{"StatusResult/empty", &StatusResult{}},
 		{"StatusResult/full", &StatusResult{Server: long, Toolchains: manyToolchains(MaxToolchains), Load: load, Ships: true, Time: 1_765_000_000_123_456_789}},
 		{"ToolchainOffer/empty", &ToolchainOffer{}},

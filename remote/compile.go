@@ -141,6 +141,9 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 	job := *req
 	job.Toolchain = toolchainKey
 	job.Bundle = bundle
+	// A job that may wait (CompileOr) waits here, not in a full host's
+	// queue, for whichever host frees a slot first.
+	job.NoQueue = local != nil
 	if job.TimeoutMS <= 0 || job.TimeoutMS > h.cfg.RecvTimeout.Milliseconds() {
 		job.TimeoutMS = h.cfg.RecvTimeout.Milliseconds()
 	}

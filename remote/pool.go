@@ -78,12 +78,13 @@ type Pool struct {
 	probes  int64
 	// watching counts the slot watches in flight (slotwatch.go), on
 	// watchCtx, which stopWatches ends; watches counts those sent, told
-	// those answered; watchLimit bounds them (maxWatches; tests lower it).
-	watchLimit    int
-	watching      int
-	watches, told int64
-	watchCtx      context.Context
-	stopWatches   context.CancelFunc
+	// those answered, declined the slots told and not used; watchLimit
+	// bounds them (maxWatches; tests lower it).
+	watchLimit              int
+	watching                int
+	watches, told, declined int64
+	watchCtx                context.Context
+	stopWatches             context.CancelFunc
 	// meanJob is the moving mean of this pool's jobs' durations: the age
 	// at which a host's load report is asked again (schedule.go).
 	meanJob time.Duration

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,10 +71,51 @@ func TestWaitingJobsWatchFullHosts(t *testing.T) {
 	assert.Equal(t, a.Addr, <-done)
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, 1, a.Compiles())
+	assert.Zero(t, a.Declines(), "the slot told was used")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	assert.Zero(t, p.watching, "no job waits: no watch is left")
 	assert.Nil(t, p.watchCtx)
+}
+
+// A slot a host tells of that no waiting job takes (one went elsewhere,
+// or none waits any more) is declined, so that the host tells another
+// client at once; a slot a job takes is not.
+func TestUnusedSlotNoticeIsDeclined(t *testing.T) {
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
+	_, _, err := p.Compile(context.Background(), gccKey, job("x")) // dials a
+	require.NoError(t, err)
+	p.mu.Lock()
+	h := p.hosts[0]
+	h.watching = true
+	p.watching++
+	p.dials.Add(1)
+	go p.awaitSlot(context.Background(), h, h.sess, h.gen) // a has its slot free: told at once
+	p.mu.Unlock()
+	waitFor(t, "the slot declined", func() bool { return a.Declines() == 1 })
+	assert.Equal(t, 1, a.Watches())
+}
+
+// A job that may wait for a slot (CompileOr) asks the host not to queue it;
+// one that may not (Compile) lets the host queue it.
+func TestCompileOrAsksNotToQueue(t *testing.T) {
+	var noQueue []bool
+	var mu sync.Mutex
+	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Compile: func(_ context.Context, r *protocol.CompileRequest) protocol.Message {
+		mu.Lock()
+		noQueue = append(noQueue, r.NoQueue)
+		mu.Unlock()
+		return &protocol.CompileResult{Object: r.Preprocessed, Load: protocol.Load{Slots: 1}}
+	}})
+	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
+	_, _, _, err := p.CompileOr(context.Background(), gccKey, job("may wait"), fullLocal())
+	require.NoError(t, err)
+	_, _, err = p.Compile(context.Background(), gccKey, job("may not"))
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []bool{true, false}, noQueue)
 }
 
 // Past the bound of watches, a host full of others' jobs is asked for its

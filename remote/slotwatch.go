@@ -82,13 +82,48 @@ func (p *Pool) awaitSlot(ctx context.Context, h *host, sess *protocol.ClientSess
 	h.watching = false
 	h.watchEnded = p.opts.Now()
 	p.watching--
-	if r, ok := resp.(*protocol.StatusResult); ok && err == nil {
-		if gen == h.gen {
-			h.setLoad(r.Load, p.opts.Now())
-			p.told++
-		}
-	} else if ctx.Err() == nil && p.base.Err() == nil {
+	r, ok := resp.(*protocol.StatusResult)
+	switch {
+	case ok && err == nil:
+	case p.base.Err() != nil: // the pool closed
+		return
+	case ctx.Err() != nil:
+		// Ended by endWatches: no job waits. The host may have told this
+		// pool of a slot just before (the answer is lost with the
+		// stream): decline it, or the host would hold it for nothing.
+		p.dials.Add(1)
+		go p.decline(h, sess)
+		return
+	default:
 		p.requestFailed(ctx, h, gen, "slot watch", err)
+		p.grant()
+		return
 	}
+	if gen != h.gen {
+		p.grant()
+		return
+	}
+	h.setLoad(r.Load, p.opts.Now())
+	p.told++
+	sent := h.sent
 	p.grant()
+	if h.sent == sent && r.Load.Running < r.Load.Slots {
+		// Told of a slot no waiting job took (one went elsewhere, or
+		// none waits any more): the host holds it for this pool until
+		// it hears so.
+		p.declined++
+		p.dials.Add(1)
+		go p.decline(h, sess)
+	}
+}
+
+// decline tells h, on sess, that this pool will not use the slot it told
+// it of, so that the host tells the next client watching it.
+func (p *Pool) decline(h *host, sess *protocol.ClientSession) {
+	defer p.dials.Done()
+	ctx, cancel := context.WithTimeout(p.base, h.cfg.ConnectTimeout)
+	defer cancel()
+	if _, err := sess.Call(ctx, &protocol.Status{Decline: true}, protocol.MsgStatusResult); err != nil && p.base.Err() == nil {
+		p.log.Debug("declining a slot", "host", h.cfg.Connect, "err", err)
+	}
 }

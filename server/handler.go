@@ -42,6 +42,9 @@ func (s *Server) handle(ctx context.Context, log *slog.Logger, p peer, req proto
 	case *protocol.Clean:
 		resp, err = s.clean(log, r)
 	case *protocol.Status:
+		if r.Decline {
+			s.runner.DeclineSlot(p.session)
+		}
 		if r.AwaitSlot {
 			s.runner.AwaitSlot(ctx, p.session)
 			start = time.Now() // the request's time is the answer's, not the wait

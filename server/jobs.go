@@ -208,11 +208,16 @@ func (r *Runner) Load(session string) protocol.Load { return r.slots.load(sessio
 // or EndWatches was called (see slotnotice.go).
 func (r *Runner) AwaitSlot(ctx context.Context, session string) { r.slots.awaitFree(ctx, session) }
 
+// DeclineSlot ends the hold of the slot last told to session, which will
+// not use it (see slotnotice.go).
+func (r *Runner) DeclineSlot(session string) { r.slots.decline(session) }
+
 // EndWatches answers every AwaitSlot at once, now and later.
 func (r *Runner) EndWatches() { r.slots.endWatches() }
 
-// Run waits for a compile slot (refused as "busy" when the queue is full;
-// the waiting sessions served in turn), then compiles. The time limit covers the run; ctx (the client waiting)
+// Run waits for a compile slot (refused as "busy" when the queue is full,
+// or at once when the job asked not to queue; the waiting sessions served
+// in turn), then compiles. The time limit covers the run; ctx (the client waiting)
 // covers the wait too. A job past its time limit is killed, with its
 // children, and refused as "timeout". The job directory is removed whatever
 // happens.
@@ -222,7 +227,7 @@ func (r *Runner) Run(ctx context.Context, j *Job) (*protocol.CompileResult, erro
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(j.req.TimeoutMS)*time.Millisecond)
 		defer cancel()
 	}
-	release, err := r.slots.acquire(ctx, j.session)
+	release, err := r.slots.acquire(ctx, j.session, !j.req.NoQueue)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, refuse(protocol.CodeTimeout, "no compile slot came free within the job's time limit of %s", j.limit)

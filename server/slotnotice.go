@@ -14,8 +14,9 @@ import (
 // longest ago (as waiting jobs are served), and counts as held for it for
 // noticeHold: further free slots go to the next watchers, not to the same
 // one. The hold ends when a job of that session comes (wherever it then
-// waits) or when the time is up (the session found a slot elsewhere), and
-// the next watcher is told. A job of another session that comes meanwhile
+// waits), when the session declines the slot or watches again (it found a
+// slot elsewhere, or has no job waiting any more), or when the time is up,
+// and the next watcher is told. A job of another session that comes meanwhile
 // still takes a held slot: a slot is never kept idle for a notice.
 
 // noticeHold is how long a slot told to a watching session counts as its:
@@ -48,6 +49,7 @@ func (s *slots) awaitFree(ctx context.Context, session string) {
 		s.mu.Unlock()
 		return
 	}
+	s.takeUpNotice(session) // watching again: the slot told before is not coming
 	w := &slotWatcher{session: session, ready: make(chan struct{})}
 	s.watchers = append(s.watchers, w)
 	s.tellWatchers()
@@ -87,6 +89,15 @@ func (s *slots) tellWatchers() {
 			}
 		})
 	}
+}
+
+// decline ends the oldest hold of a slot told to session, which said it
+// will not use it, and tells the slot to the next watcher.
+func (s *slots) decline(session string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.takeUpNotice(session)
+	s.tellWatchers()
 }
 
 // takeUpNotice ends the oldest hold of a slot told to session, whose job

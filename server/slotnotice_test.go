@@ -49,7 +49,7 @@ func TestSlotNoticeAnsweredAtOnceWhenASlotIsFree(t *testing.T) {
 // only once the first's hold is over without its job coming.
 func TestSlotNoticeGoesToOneWatcherAtATime(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a")
+	release, err := s.acquire(t.Context(), "a", true)
 	require.NoError(t, err)
 	b := awaitAsync(t.Context(), s, "b")
 	waitWatchers(t, s, 1)
@@ -67,7 +67,7 @@ func TestSlotNoticeGoesToOneWatcherAtATime(t *testing.T) {
 // the next watcher is told when that job ends.
 func TestSlotNoticeTakenUpByTheSessionsJob(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a")
+	release, err := s.acquire(t.Context(), "a", true)
 	require.NoError(t, err)
 	b := awaitAsync(t.Context(), s, "b")
 	waitWatchers(t, s, 1)
@@ -76,7 +76,7 @@ func TestSlotNoticeTakenUpByTheSessionsJob(t *testing.T) {
 	release()
 	require.True(t, told(b, time.Second))
 
-	releaseB, err := s.acquire(t.Context(), "b")
+	releaseB, err := s.acquire(t.Context(), "b", true)
 	require.NoError(t, err)
 	assert.False(t, told(c, noticeHold/10), "told while b's job runs")
 	releaseB()
@@ -86,7 +86,7 @@ func TestSlotNoticeTakenUpByTheSessionsJob(t *testing.T) {
 // A slot that frees goes to a job waiting here before any notice.
 func TestSlotNoticeWaitingJobsComeFirst(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a")
+	release, err := s.acquire(t.Context(), "a", true)
 	require.NoError(t, err)
 	b := awaitAsync(t.Context(), s, "b")
 	waitWatchers(t, s, 1)
@@ -100,10 +100,10 @@ func TestSlotNoticeWaitingJobsComeFirst(t *testing.T) {
 // A session served longest ago is told first, as waiting jobs are served.
 func TestSlotNoticeInTurn(t *testing.T) {
 	s := newSlots(1, 4)
-	releaseB, err := s.acquire(t.Context(), "b")
+	releaseB, err := s.acquire(t.Context(), "b", true)
 	require.NoError(t, err)
 	releaseB()
-	release, err := s.acquire(t.Context(), "a")
+	release, err := s.acquire(t.Context(), "a", true)
 	require.NoError(t, err)
 	b := awaitAsync(t.Context(), s, "b") // served before a's job
 	waitWatchers(t, s, 1)
@@ -118,7 +118,7 @@ func TestSlotNoticeInTurn(t *testing.T) {
 // rest.
 func TestSlotNoticeGivenUpAndEnded(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a")
+	release, err := s.acquire(t.Context(), "a", true)
 	require.NoError(t, err)
 	defer release()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -132,4 +132,28 @@ func TestSlotNoticeGivenUpAndEnded(t *testing.T) {
 	s.endWatches()
 	assert.True(t, told(c, time.Second), "ended watches are answered")
 	assert.True(t, told(awaitAsync(t.Context(), s, "d"), time.Second), "a watch after the end is answered at once")
+}
+
+// A session that declines the slot told to it, or watches again, ends its
+// hold: the next watcher is told at once.
+func TestSlotNoticeDeclinedGoesOn(t *testing.T) {
+	for _, how := range []string{"declines", "watches again"} {
+		t.Run(how, func(t *testing.T) {
+			s := newSlots(1, 4)
+			release, err := s.acquire(t.Context(), "a", true)
+			require.NoError(t, err)
+			b := awaitAsync(t.Context(), s, "b")
+			waitWatchers(t, s, 1)
+			c := awaitAsync(t.Context(), s, "c")
+			waitWatchers(t, s, 2)
+			release()
+			require.True(t, told(b, time.Second))
+			if how == "declines" {
+				s.decline("b")
+			} else {
+				awaitAsync(t.Context(), s, "b")
+			}
+			assert.True(t, told(c, noticeHold/4), "b %s: c is told at once, not when b's hold would have ended", how)
+		})
+	}
 }

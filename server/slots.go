@@ -54,15 +54,19 @@ func newSlots(size, queueLen int) *slots {
 }
 
 // acquire takes a slot for a job of client, waiting in the queue while all
-// are taken, until ctx ends. A full queue is a "busy" *Refusal. The caller
-// calls release once.
-func (s *slots) acquire(ctx context.Context, client string) (release func(), err error) {
+// are taken (refused as busy at once instead when !queue), until ctx ends.
+// A full queue is a "busy" *Refusal. The caller calls release once.
+func (s *slots) acquire(ctx context.Context, client string, queue bool) (release func(), err error) {
 	s.mu.Lock()
 	s.takeUpNotice(client)
 	if s.running < s.size && len(s.waiting) == 0 {
 		s.start(client)
 		s.mu.Unlock()
 		return s.releaser(client), nil
+	}
+	if !queue {
+		s.mu.Unlock()
+		return nil, refuse(protocol.CodeBusy, "all %d compile slots are taken, and the client keeps its jobs waiting itself", s.size)
 	}
 	if len(s.waiting) >= s.queueLen {
 		s.mu.Unlock()

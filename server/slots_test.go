@@ -15,7 +15,7 @@ import (
 func acquireAsync(ctx context.Context, s *slots, client string) chan func() {
 	got := make(chan func(), 1)
 	go func() {
-		release, err := s.acquire(ctx, client)
+		release, err := s.acquire(ctx, client, true)
 		if err != nil {
 			release = nil
 		}
@@ -60,9 +60,9 @@ func servedNext(t *testing.T, job chan func()) {
 func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
 	ctx := context.Background()
 	s := newSlots(2, 4)
-	a1, err := s.acquire(ctx, "a")
+	a1, err := s.acquire(ctx, "a", true)
 	require.NoError(t, err)
-	_, err = s.acquire(ctx, "a")
+	_, err = s.acquire(ctx, "a", true)
 	require.NoError(t, err)
 
 	// a waits for a third slot before b asks for its first.
@@ -81,7 +81,7 @@ func TestSlotsServeWaitingClientsInTurn(t *testing.T) {
 func TestSlotsEqualClientsInArrivalOrder(t *testing.T) {
 	ctx := context.Background()
 	s := newSlots(1, 4)
-	first, err := s.acquire(ctx, "a")
+	first, err := s.acquire(ctx, "a", true)
 	require.NoError(t, err)
 	b := acquireAsync(ctx, s, "b")
 	waitQueued(t, s, 1)
@@ -94,13 +94,13 @@ func TestSlotsEqualClientsInArrivalOrder(t *testing.T) {
 
 func TestSlotsBusyAndGiveUp(t *testing.T) {
 	s := newSlots(1, 1)
-	hold, err := s.acquire(context.Background(), "a")
+	hold, err := s.acquire(context.Background(), "a", true)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	waiting := acquireAsync(ctx, s, "b")
 	waitQueued(t, s, 1)
 
-	_, err = s.acquire(context.Background(), "c")
+	_, err = s.acquire(context.Background(), "c", true)
 	var refusal *Refusal
 	require.ErrorAs(t, err, &refusal, "a full queue refuses as busy")
 	assert.Equal(t, protocol.CodeBusy, refusal.Code)
@@ -113,7 +113,7 @@ func TestSlotsBusyAndGiveUp(t *testing.T) {
 	assert.Equal(t, protocol.Load{Slots: 1, Running: 0, Queued: 0}, s.load(""))
 	bounded, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
-	again, err := s.acquire(bounded, "c")
+	again, err := s.acquire(bounded, "c", true)
 	require.NoError(t, err, "the slot is free again")
 	again()
 }
@@ -121,10 +121,10 @@ func TestSlotsBusyAndGiveUp(t *testing.T) {
 func TestSlotsTurnGoesToClientServedLongestAgo(t *testing.T) {
 	ctx := context.Background()
 	s := newSlots(2, 4)
-	a1, err := s.acquire(ctx, "a")
+	a1, err := s.acquire(ctx, "a", true)
 	require.NoError(t, err)
 	defer a1()
-	b1, err := s.acquire(ctx, "b")
+	b1, err := s.acquire(ctx, "b", true)
 	require.NoError(t, err)
 	a2 := acquireAsync(ctx, s, "a")
 	waitQueued(t, s, 1)
@@ -142,7 +142,7 @@ func TestSlotsTurnGoesToClientServedLongestAgo(t *testing.T) {
 func TestSlotsRememberABoundedNumberOfClients(t *testing.T) {
 	s := newSlots(1, 4)
 	for i := range 3 * rememberedClients {
-		release, err := s.acquire(context.Background(), fmt.Sprint("session-", i))
+		release, err := s.acquire(context.Background(), fmt.Sprint("session-", i), true)
 		require.NoError(t, err)
 		release()
 	}
@@ -154,9 +154,9 @@ func TestSlotsRememberABoundedNumberOfClients(t *testing.T) {
 func TestSlotsLoadCountsTheAskingClientsJobs(t *testing.T) {
 	ctx := context.Background()
 	s := newSlots(2, 4)
-	a1, err := s.acquire(ctx, "a")
+	a1, err := s.acquire(ctx, "a", true)
 	require.NoError(t, err)
-	b1, err := s.acquire(ctx, "b")
+	b1, err := s.acquire(ctx, "b", true)
 	require.NoError(t, err)
 	a2 := acquireAsync(ctx, s, "a")
 	waitQueued(t, s, 1)
@@ -180,4 +180,24 @@ func TestSlotsLoadCountsTheAskingClientsJobs(t *testing.T) {
 	release()
 	assert.Equal(t, protocol.Load{Slots: 2}, s.load("a"))
 	assert.Empty(t, s.runningBy, "no client's count kept at zero")
+}
+
+// A job that asks not to queue is refused as busy at once when every slot
+// is taken, even with room in the queue; one that may queue waits.
+func TestSlotsNoQueueRefusedAtOnce(t *testing.T) {
+	s := newSlots(1, 4)
+	release, err := s.acquire(t.Context(), "a", true)
+	require.NoError(t, err)
+	_, err = s.acquire(t.Context(), "b", false)
+	var r *Refusal
+	require.ErrorAs(t, err, &r)
+	assert.Equal(t, protocol.CodeBusy, r.Code)
+	assert.Zero(t, s.load("").Queued)
+	queued := acquireAsync(t.Context(), s, "c")
+	waitQueued(t, s, 1)
+	release()
+	servedNext(t, queued)
+	again, err := s.acquire(t.Context(), "b", false)
+	require.NoError(t, err, "a free slot is taken")
+	again()
 }

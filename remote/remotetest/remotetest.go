@@ -105,9 +105,10 @@ type Server struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	running atomic.Int32
-	others  atomic.Int32
-	watches atomic.Int32
+	running  atomic.Int32
+	others   atomic.Int32
+	watches  atomic.Int32
+	declines atomic.Int32
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -295,6 +296,9 @@ func (s *Server) awaitSlot(ctx context.Context) bool {
 // Watches returns how many slot watches (Status with AwaitSlot) came.
 func (s *Server) Watches() int { return int(s.watches.Load()) }
 
+// Declines returns how many slots told were declined (Status with Decline).
+func (s *Server) Declines() int { return int(s.declines.Load()) }
+
 // wait holds a request until gate closes; false when ctx ends first.
 func wait(ctx context.Context, gate chan struct{}) bool {
 	if gate == nil {
@@ -356,6 +360,9 @@ func (s *Server) handle(ctx context.Context, req protocol.Message) protocol.Mess
 		}
 		return &protocol.CleanResult{Removed: n}
 	case *protocol.Status:
+		if r.Decline {
+			s.declines.Add(1)
+		}
 		if r.AwaitSlot {
 			s.watches.Add(1)
 			if !s.awaitSlot(ctx) {
