@@ -196,7 +196,7 @@ func (p *Pool) compileOnce(ctx context.Context, toolchainKey string, req *protoc
 		h.failed++
 	case errors.As(err, &re) && re.Code == protocol.CodeBusy:
 		h.busy++
-		h.others = max(h.others, h.load.Slots+queueAllowance) // full, queue too, until it says otherwise
+		h.others = max(h.others, h.load.Slots) // full until it says otherwise
 		h.loadAt = p.opts.Now()
 	case errors.As(err, &re):
 		h.failed++

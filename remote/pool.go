@@ -77,14 +77,12 @@ type Pool struct {
 	probing int
 	probes  int64
 	// watching counts the slot watches in flight (slotwatch.go), on
-	// watchCtx, which stopWatches ends; watches counts those sent, told
-	// those answered, declined the slots told and not used; watchLimit
-	// bounds them (maxWatches; tests lower it).
-	watchLimit              int
-	watching                int
-	watches, told, declined int64
-	watchCtx                context.Context
-	stopWatches             context.CancelFunc
+	// watchCtx, which stopWatches ends; watchLimit bounds them
+	// (maxWatches; tests lower it).
+	watchLimit  int
+	watching    int
+	watchCtx    context.Context
+	stopWatches context.CancelFunc
 	// meanJob is the moving mean of this pool's jobs' durations: the age
 	// at which a host's load report is asked again (schedule.go).
 	meanJob time.Duration
@@ -265,7 +263,7 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 			up = true
 			offered = offered || h.offers(toolchainKey)
 		}
-		if best := p.best(toolchainKey, p.firstUsable(owners), 0); best != nil {
+		if best := p.best(toolchainKey, p.firstUsable(owners)); best != nil {
 			best.inFlight++
 			best.sent++
 			sess, gen := best.sess, best.gen
@@ -295,9 +293,8 @@ func (p *Pool) pick(ctx context.Context, toolchainKey string, owners []*host) (*
 var errAllBusy = fmt.Errorf("%w: every host is busy or backed off", ErrNoHost)
 
 // waitForSlot finds a job of toolchainKey that no host has a free slot
-// for (see CompileOr) a free local slot (tookLocal), else a place in the
-// queue of a host whose queue is shorter than queueAllowance, else waits
-// for whichever of those frees first.
+// for (see CompileOr) a free local slot (tookLocal), else waits for
+// whichever frees first: a host slot or a local one.
 func (p *Pool) waitForSlot(ctx context.Context, toolchainKey string, owners []*host, local chan struct{}, turn *uint64) (_ *host, _ *protocol.ClientSession, _ uint64, tookLocal bool, _ error) {
 	select {
 	case local <- struct{}{}:
@@ -501,5 +498,5 @@ func (p *Pool) OwnerTakes(toolchainKey, key string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	owner := p.firstUsable(order)
-	return owner != nil && p.best(toolchainKey, owner, 0) == owner
+	return owner != nil && p.best(toolchainKey, owner) == owner
 }

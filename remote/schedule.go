@@ -37,13 +37,6 @@ const (
 	defaultStale = 100 * time.Millisecond
 )
 
-// queueAllowance is how many jobs beyond its slots a host may be given to
-// queue, by this pool's view, when no host has a slot free and this
-// machine has none either. None: a job queued at one host would wait there
-// while a slot frees on another; jobs wait here, and the hosts full of
-// other clients' jobs are watched for a slot that frees (slotwatch.go).
-const queueAllowance = 0
-
 // maxProbes bounds the status requests a pool has in flight to learn
 // hosts' load while jobs wait.
 const maxProbes = 4
@@ -97,11 +90,12 @@ func (p *Pool) noteJobTime(d time.Duration) {
 
 // best returns the usable host offering toolchainKey with the most free
 // slots, preferred among equals (then one of the equals at random), or nil
-// when none has a whole slot free, counting queue places beyond the slots
-// as free ones. A host backed off after failing jobs
+// when none has a whole slot free. No job is given to a full host to
+// queue there: it would wait while a slot frees on another host; jobs
+// wait in the pool instead (wait, slotwatch.go). A host backed off after failing jobs
 // itself (see compileOnce) is left out until its backoff is over. p.mu must
 // be held.
-func (p *Pool) best(toolchainKey string, preferred *host, queue int) *host {
+func (p *Pool) best(toolchainKey string, preferred *host) *host {
 	var best *host
 	bestFree, ties := 0, 0
 	now := p.opts.Now()
@@ -110,7 +104,7 @@ func (p *Pool) best(toolchainKey string, preferred *host, queue int) *host {
 			continue
 		}
 		f := h.free()
-		if f+queue < 1 {
+		if f < 1 {
 			continue
 		}
 		switch {
@@ -183,7 +177,7 @@ func (p *Pool) grant() {
 			kept = append(kept, w)
 			continue
 		}
-		h := p.best(w.key, p.firstUsable(w.owners), queueAllowance)
+		h := p.best(w.key, p.firstUsable(w.owners))
 		if h == nil {
 			if full == nil {
 				full = map[string]bool{}
@@ -217,19 +211,9 @@ func (p *Pool) probe(waitedFor map[string]bool) {
 	}
 	now := p.opts.Now()
 	stale := p.staleAfter()
-	var candidates []*host
-	for _, h := range p.hosts {
-		if h.probing || h.watching || !p.usable(h) || now.Before(h.until) || now.Sub(h.loadAt) < stale || h.capacity()-h.inFlight+queueAllowance < 1 {
-			continue
-		}
-		for key := range waitedFor {
-			if h.offers(key) {
-				candidates = append(candidates, h)
-				break
-			}
-		}
-	}
-	slices.SortFunc(candidates, func(a, b *host) int { return a.loadAt.Compare(b.loadAt) })
+	candidates := p.fullOfOthers(waitedFor, func(h *host) bool {
+		return h.probing || h.watching || now.Sub(h.loadAt) < stale
+	})
 	for _, h := range candidates[:min(len(candidates), maxProbes-p.probing)] {
 		h.probing = true
 		p.probing++
@@ -238,6 +222,30 @@ func (p *Pool) probe(waitedFor map[string]bool) {
 		p.dials.Add(1)
 		go p.askLoad(h, sess, gen)
 	}
+}
+
+// fullOfOthers returns the usable hosts, not backed off, that offer one
+// of the toolchains in waitedFor and have room for a job of this pool by
+// its own jobs there (so that other clients' jobs fill them), less those
+// skip says, the hosts heard from longest ago first: those whose slots
+// may free for waiting jobs without a reply of this pool's telling it.
+// p.mu must be held.
+func (p *Pool) fullOfOthers(waitedFor map[string]bool, skip func(*host) bool) []*host {
+	now := p.opts.Now()
+	var hosts []*host
+	for _, h := range p.hosts {
+		if !p.usable(h) || now.Before(h.until) || h.capacity()-h.inFlight < 1 || skip(h) {
+			continue
+		}
+		for key := range waitedFor {
+			if h.offers(key) {
+				hosts = append(hosts, h)
+				break
+			}
+		}
+	}
+	slices.SortFunc(hosts, func(a, b *host) int { return a.loadAt.Compare(b.loadAt) })
+	return hosts
 }
 
 // askLoad asks h for its load on sess (of generation gen), and gives the

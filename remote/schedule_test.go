@@ -149,11 +149,10 @@ func TestCompileOrWaitsForAHostSlot(t *testing.T) {
 	a := remotetest.Start(t, "127.0.0.2", remotetest.Options{Slots: 1, Gate: gate})
 	p := newTestPool(t, []config.Host{hostOf(a.Addr, 1)}, Options{})
 	ctx := context.Background()
-	held := make(chan error, 1+queueAllowance)
-	for i := range 1 + queueAllowance { // its slot, and as many queued as a pool gives it
-		go func() { _, _, _, err := p.CompileOr(ctx, gccKey, job("held"), fullLocal()); held <- err }()
-		waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == i+1 })
-	}
+	held := make(chan error, 1)
+	// Its slot; a pool queues nothing at a full host.
+	go func() { _, _, _, err := p.CompileOr(ctx, gccKey, job("held"), fullLocal()); held <- err }()
+	waitFor(t, "a job in flight", func() bool { return inFlight(p)[a.Addr] == 1 })
 
 	local := make(chan struct{}, 1)
 	local <- struct{}{} // the only local slot is taken
@@ -172,17 +171,15 @@ func TestCompileOrWaitsForAHostSlot(t *testing.T) {
 		t.Fatalf("returned while the host and the local slot were both taken: %+v", o)
 	case <-time.After(200 * time.Millisecond):
 	}
-	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p), "it waits here, not in the host's queue")
+	assert.Equal(t, map[string]int{a.Addr: 1}, inFlight(p), "it waits here, not in the host's queue")
 	close(gate)
-	for range 1 + queueAllowance {
-		require.NoError(t, <-held)
-	}
+	require.NoError(t, <-held)
 	o := <-done
 	require.NoError(t, o.err)
 	assert.False(t, o.tookLocal)
 	assert.Equal(t, a.Addr, o.host)
 	assert.Len(t, local, 1, "the local slot is untouched")
-	assert.Equal(t, 2+queueAllowance, a.Compiles())
+	assert.Equal(t, 2, a.Compiles())
 }
 
 // A job waiting for a host takes a local slot when one frees first, and
@@ -210,7 +207,7 @@ func TestCompileOrTakesALocalSlotFreedFirst(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoHost)
 	assert.True(t, tookLocal.Load())
 	assert.Len(t, local, 1, "the job holds the local slot")
-	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p), "no host slot counted for it")
+	assert.Equal(t, map[string]int{a.Addr: 1}, inFlight(p), "no host slot counted for it")
 	p.mu.Lock()
 	assert.Empty(t, p.waiters)
 	p.mu.Unlock()
@@ -231,7 +228,7 @@ func TestCompileOrGivesUpWithItsContext(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoHost)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.False(t, took)
-	assert.Equal(t, map[string]int{a.Addr: 1 + queueAllowance}, inFlight(p))
+	assert.Equal(t, map[string]int{a.Addr: 1}, inFlight(p))
 	p.mu.Lock()
 	assert.Empty(t, p.waiters)
 	p.mu.Unlock()
@@ -280,14 +277,12 @@ func TestWaitersKeepTheirTurn(t *testing.T) {
 	}
 }
 
-// holdFull sends a 1-slot host held by its gate its slot's job and as many
-// queued as a pool gives it, and waits until they are in flight.
+// holdFull sends a 1-slot host held by its gate its slot's job (a pool
+// queues nothing at a full host), and waits until it is in flight.
 func holdFull(t *testing.T, p *Pool, addr string) {
 	t.Helper()
-	for i := range 1 + queueAllowance {
-		go p.CompileOr(context.Background(), gccKey, job("held"), fullLocal())
-		waitFor(t, "a job in flight", func() bool { return inFlight(p)[addr] == i+1 })
-	}
+	go p.CompileOr(context.Background(), gccKey, job("held"), fullLocal())
+	waitFor(t, "a job in flight", func() bool { return inFlight(p)[addr] == 1 })
 }
 
 // fullLocal is a semaphore of local slots with none free.

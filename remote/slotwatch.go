@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"slices"
 
 	"github.com/dcc-build/dcc/protocol"
 )
@@ -35,29 +34,18 @@ func (p *Pool) watch(waitedFor map[string]bool) {
 		return
 	}
 	now := p.opts.Now()
-	var candidates []*host
-	for _, h := range p.hosts {
-		if h.watching || !p.usable(h) || now.Before(h.until) || now.Sub(h.watchEnded) < watchAgainAfter || h.capacity()-h.inFlight < 1 {
-			continue
-		}
-		for key := range waitedFor {
-			if h.offers(key) {
-				candidates = append(candidates, h)
-				break
-			}
-		}
-	}
+	candidates := p.fullOfOthers(waitedFor, func(h *host) bool {
+		return h.watching || now.Sub(h.watchEnded) < watchAgainAfter
+	})
 	if len(candidates) == 0 {
 		return
 	}
 	if p.watchCtx == nil {
 		p.watchCtx, p.stopWatches = context.WithCancel(p.base)
 	}
-	slices.SortFunc(candidates, func(a, b *host) int { return a.loadAt.Compare(b.loadAt) })
 	for _, h := range candidates[:min(len(candidates), p.watchLimit-p.watching)] {
 		h.watching = true
 		p.watching++
-		p.watches++
 		p.dials.Add(1)
 		go p.awaitSlot(p.watchCtx, h, h.sess, h.gen)
 	}
@@ -104,14 +92,12 @@ func (p *Pool) awaitSlot(ctx context.Context, h *host, sess *protocol.ClientSess
 		return
 	}
 	h.setLoad(r.Load, p.opts.Now())
-	p.told++
 	sent := h.sent
 	p.grant()
 	if h.sent == sent && r.Load.Running < r.Load.Slots {
 		// Told of a slot no waiting job took (one went elsewhere, or
 		// none waits any more): the host holds it for this pool until
 		// it hears so.
-		p.declined++
 		p.dials.Add(1)
 		go p.decline(h, sess)
 	}

@@ -20,37 +20,42 @@ type handoffs struct {
 	waveEnd   time.Time
 }
 
+// unitEvent is a unit's start or end.
+type unitEvent struct {
+	at    time.Time
+	start bool
+}
+
+// compareUnitEvents orders events by time, ends before starts at the same
+// instant: a slot freed then is taken then.
+func compareUnitEvents(a, b unitEvent) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	switch {
+	case a.start == b.start:
+		return 0
+	case a.start:
+		return 1
+	}
+	return -1
+}
+
 // measureHandoffs measures the handoffs of runs (placed by placeRuns) on
 // hosts of slots each, from start until end.
 func measureHandoffs(runs []unitRun, slots int, start, end time.Time) handoffs {
-	type event struct {
-		at    time.Time
-		start bool
-	}
-	byHost := map[int][]event{}
+	byHost := map[int][]unitEvent{}
 	for _, r := range runs {
 		if r.host < 0 || !r.start.Before(end) {
 			continue
 		}
-		byHost[r.host] = append(byHost[r.host], event{r.start, true}, event{r.end, false})
+		byHost[r.host] = append(byHost[r.host], unitEvent{r.start, true}, unitEvent{r.end, false})
 	}
 	var h handoffs
 	var first time.Duration
 	firsts := 0
 	for _, evs := range byHost {
-		// Ends before starts at the same instant: the slot freed is taken.
-		slices.SortFunc(evs, func(a, b event) int {
-			if c := a.at.Compare(b.at); c != 0 {
-				return c
-			}
-			if a.start == b.start {
-				return 0
-			}
-			if a.start {
-				return 1
-			}
-			return -1
-		})
+		slices.SortFunc(evs, compareUnitEvents)
 		var freed []time.Time // slots freed since a unit ended, oldest first
 		unused := slots
 		for _, e := range evs {

@@ -16,8 +16,7 @@ import (
 
 // waitEvent is a unit's start or end, for idleWhileWaiting.
 type waitEvent struct {
-	at     time.Time
-	start  bool
+	unitEvent
 	client int
 	onHost bool
 }
@@ -35,24 +34,12 @@ func idleWhileWaiting(runs []unitRun, clientOf func(unitRun) int, jobs []int, un
 			continue
 		}
 		onHost := r.host >= 0
-		evs = append(evs, waitEvent{r.start, true, c, onHost}, waitEvent{r.end, false, c, onHost})
+		evs = append(evs, waitEvent{unitEvent{r.start, true}, c, onHost}, waitEvent{unitEvent{r.end, false}, c, onHost})
 	}
 	if len(evs) == 0 {
 		return 0, 0
 	}
-	// Ends before starts at the same instant: the freed slot is taken.
-	slices.SortStableFunc(evs, func(a, b waitEvent) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		switch {
-		case a.start == b.start:
-			return 0
-		case a.start:
-			return 1
-		}
-		return -1
-	})
+	slices.SortStableFunc(evs, func(a, b waitEvent) int { return compareUnitEvents(a.unitEvent, b.unitEvent) })
 	ended := make([]int, len(jobs))
 	started := make([]int, len(jobs))
 	waitingClients := 0

@@ -69,12 +69,7 @@ func (s *slots) awaitFree(ctx context.Context, session string) {
 // turn. s.mu must be held.
 func (s *slots) tellWatchers() {
 	for len(s.watchers) > 0 && len(s.waiting) == 0 && s.running+len(s.notices) < s.size {
-		next := 0
-		for i, w := range s.watchers[1:] {
-			if s.granted[w.session] < s.granted[s.watchers[next].session] {
-				next = i + 1
-			}
-		}
+		next := s.servedLongestAgo(len(s.watchers), func(i int) string { return s.watchers[i].session })
 		w := s.watchers[next]
 		s.watchers = slices.Delete(s.watchers, next, next+1)
 		n := &slotNotice{session: w.session}
@@ -103,9 +98,7 @@ func (s *slots) decline(session string) {
 // takeUpNotice ends the oldest hold of a slot told to session, whose job
 // came. s.mu must be held.
 func (s *slots) takeUpNotice(session string) {
-	if len(s.notices) > 0 {
-		s.dropNotice(func(o *slotNotice) bool { return o.session == session })
-	}
+	s.dropNotice(func(o *slotNotice) bool { return o.session == session })
 }
 
 // dropNotice ends the first hold that match says; false when none did.

@@ -30,6 +30,26 @@ func waitWatchers(t *testing.T, s *slots, n int) {
 	}, 5*time.Second, time.Millisecond)
 }
 
+// taken takes a slot of s for client and returns its release.
+func taken(t *testing.T, s *slots, client string) func() {
+	t.Helper()
+	release, err := s.acquire(t.Context(), client, true)
+	require.NoError(t, err)
+	return release
+}
+
+// watchInOrder starts a watch for each session in turn, each registered
+// before the next, and returns where each ends.
+func watchInOrder(t *testing.T, s *slots, sessions ...string) []chan struct{} {
+	t.Helper()
+	var done []chan struct{}
+	for i, session := range sessions {
+		done = append(done, awaitAsync(t.Context(), s, session))
+		waitWatchers(t, s, i+1)
+	}
+	return done
+}
+
 // told reports whether a watch returned within d.
 func told(done chan struct{}, d time.Duration) bool {
 	select {
@@ -49,12 +69,9 @@ func TestSlotNoticeAnsweredAtOnceWhenASlotIsFree(t *testing.T) {
 // only once the first's hold is over without its job coming.
 func TestSlotNoticeGoesToOneWatcherAtATime(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a", true)
-	require.NoError(t, err)
-	b := awaitAsync(t.Context(), s, "b")
-	waitWatchers(t, s, 1)
-	c := awaitAsync(t.Context(), s, "c")
-	waitWatchers(t, s, 2)
+	release := taken(t, s, "a")
+	w := watchInOrder(t, s, "b", "c")
+	b, c := w[0], w[1]
 	assert.False(t, told(b, 20*time.Millisecond), "told while the slot was taken")
 
 	release()
@@ -67,12 +84,9 @@ func TestSlotNoticeGoesToOneWatcherAtATime(t *testing.T) {
 // the next watcher is told when that job ends.
 func TestSlotNoticeTakenUpByTheSessionsJob(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a", true)
-	require.NoError(t, err)
-	b := awaitAsync(t.Context(), s, "b")
-	waitWatchers(t, s, 1)
-	c := awaitAsync(t.Context(), s, "c")
-	waitWatchers(t, s, 2)
+	release := taken(t, s, "a")
+	w := watchInOrder(t, s, "b", "c")
+	b, c := w[0], w[1]
 	release()
 	require.True(t, told(b, time.Second))
 
@@ -86,10 +100,8 @@ func TestSlotNoticeTakenUpByTheSessionsJob(t *testing.T) {
 // A slot that frees goes to a job waiting here before any notice.
 func TestSlotNoticeWaitingJobsComeFirst(t *testing.T) {
 	s := newSlots(1, 4)
-	release, err := s.acquire(t.Context(), "a", true)
-	require.NoError(t, err)
-	b := awaitAsync(t.Context(), s, "b")
-	waitWatchers(t, s, 1)
+	release := taken(t, s, "a")
+	b := watchInOrder(t, s, "b")[0]
 	queued := acquireAsync(t.Context(), s, "c")
 	waitQueued(t, s, 1)
 	release()
@@ -100,15 +112,10 @@ func TestSlotNoticeWaitingJobsComeFirst(t *testing.T) {
 // A session served longest ago is told first, as waiting jobs are served.
 func TestSlotNoticeInTurn(t *testing.T) {
 	s := newSlots(1, 4)
-	releaseB, err := s.acquire(t.Context(), "b", true)
-	require.NoError(t, err)
-	releaseB()
-	release, err := s.acquire(t.Context(), "a", true)
-	require.NoError(t, err)
-	b := awaitAsync(t.Context(), s, "b") // served before a's job
-	waitWatchers(t, s, 1)
-	c := awaitAsync(t.Context(), s, "c") // never served
-	waitWatchers(t, s, 2)
+	taken(t, s, "b")() // b is served before a's job; c never
+	release := taken(t, s, "a")
+	w := watchInOrder(t, s, "b", "c")
+	b, c := w[0], w[1]
 	release()
 	assert.True(t, told(c, time.Second), "c, never served, is told first")
 	assert.False(t, told(b, noticeHold/2))
@@ -140,12 +147,9 @@ func TestSlotNoticeDeclinedGoesOn(t *testing.T) {
 	for _, how := range []string{"declines", "watches again"} {
 		t.Run(how, func(t *testing.T) {
 			s := newSlots(1, 4)
-			release, err := s.acquire(t.Context(), "a", true)
-			require.NoError(t, err)
-			b := awaitAsync(t.Context(), s, "b")
-			waitWatchers(t, s, 1)
-			c := awaitAsync(t.Context(), s, "c")
-			waitWatchers(t, s, 2)
+			release := taken(t, s, "a")
+			w := watchInOrder(t, s, "b", "c")
+			b, c := w[0], w[1]
 			release()
 			require.True(t, told(b, time.Second))
 			if how == "declines" {

@@ -152,18 +152,25 @@ func (s *slots) release(client string) {
 		s.tellWatchers()
 		return
 	}
-	next := 0
-	for i, w := range s.waiting[1:] {
-		if s.granted[w.client] < s.granted[s.waiting[next].client] {
-			next = i + 1
-		}
-	}
+	next := s.servedLongestAgo(len(s.waiting), func(i int) string { return s.waiting[i].client })
 	w := s.waiting[next]
 	s.waiting = append(s.waiting[:next], s.waiting[next+1:]...)
 	s.served(w.client) // the slot passes to w: running stays
 	s.runningBy[w.client]++
 	w.granted = true
 	close(w.ready)
+}
+
+// servedLongestAgo returns which of n clients (client(i) names the i-th)
+// got its last slot longest ago, the first among equals. s.mu must be held.
+func (s *slots) servedLongestAgo(n int, client func(i int) string) int {
+	next := 0
+	for i := 1; i < n; i++ {
+		if s.granted[client(i)] < s.granted[client(next)] {
+			next = i
+		}
+	}
+	return next
 }
 
 // load reports the slots, the compiles running and those waiting, and how
