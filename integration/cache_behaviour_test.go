@@ -477,7 +477,7 @@ func TestCompilerChangeInvalidates(t *testing.T) {
 		if target, ok := strings.CutPrefix(program, "->"); ok {
 			require.NoError(t, os.Symlink(target, tmp))
 		} else {
-			require.NoError(t, os.WriteFile(tmp, []byte(program), 0o755))
+			require.NoError(t, writeExecutable(tmp, program))
 		}
 		require.NoError(t, os.Rename(tmp, p))
 	}

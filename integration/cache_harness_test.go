@@ -382,6 +382,18 @@ func copyTreeFS(t *testing.T, src, dst string) {
 	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
 }
 
+// writeExecutable writes a program (a script) at path. Its file is
+// created, written and closed with syscall.ForkLock held for reading, so
+// that no process this test binary forks meanwhile (another test's
+// compiler, daemon or server) inherits the file open for writing: the
+// kernel refuses to run a file open for writing anywhere ("text file
+// busy"), and such a child holds the descriptor until its own exec.
+func writeExecutable(path, program string) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(path, []byte(program), 0o755)
+}
+
 // programDir makes a directory holding executables: name -> a symlink target
 // (when the value starts with "->") or a shell script body.
 func programDir(t *testing.T, entries map[string]string) string {
@@ -393,7 +405,7 @@ func programDir(t *testing.T, entries map[string]string) string {
 			require.NoError(t, os.Symlink(target, p))
 			continue
 		}
-		require.NoError(t, os.WriteFile(p, []byte(v), 0o755))
+		require.NoError(t, writeExecutable(p, v))
 	}
 	return dir
 }

@@ -40,7 +40,7 @@ rc=$?
 [ -n "$log" ] && [ -d "$log" ] && date +%s%N > "$log/$$.end"
 exit $rc
 `
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "gcc"), []byte(script), 0o755))
+	require.NoError(tb, writeExecutable(filepath.Join(dir, "gcc"), script))
 	return dir
 }
 

@@ -32,7 +32,7 @@ func slowCompilerDir(tb testing.TB, delay time.Duration) string {
 	real := requireTool(tb, "gcc")
 	dir := sharedTempDir(tb)
 	script := fmt.Sprintf("#!/bin/sh\nfor a; do [ \"$a\" = -c ] && sleep %.3f; done\nexec %s \"$@\"\n", delay.Seconds(), real)
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "gcc"), []byte(script), 0o755))
+	require.NoError(tb, writeExecutable(filepath.Join(dir, "gcc"), script))
 	return dir
 }
 
